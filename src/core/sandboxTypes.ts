@@ -1,0 +1,43 @@
+/**
+ * The sandbox contract every other part of core programs against.
+ * The Docker implementation lives in sandbox.ts.
+ */
+
+export interface ExecOptions {
+  /** Working directory inside the container; defaults to the sandbox's repo path. */
+  cwd?: string;
+  /** Per-command timeout; the whole process group is killed when it passes. Default 120 s. */
+  timeoutMs?: number;
+  /** Bytes written to the command's standard input, then closed. */
+  stdin?: string | Buffer;
+  env?: Record<string, string>;
+  /** Output cap (stdout and stderr each); head and tail are kept, the middle is cut with a marker. Default 1 MiB. */
+  maxOutputBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** Exit code; null when killed by the timeout or a signal. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** True when output was cut to head and tail. */
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** A running, isolated container holding a copy of a repository. */
+export interface SandboxLike {
+  readonly id: string;
+  /** Absolute path of the repository inside the container (default /repo). */
+  readonly repoPath: string;
+  /** Runs `bash -c command` inside the container. Never throws for a non-zero exit. */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Writes a file; a relative path is taken from repoPath. Parent folders are created. */
+  writeFile(path: string, content: string | Buffer, mode?: number): Promise<void>;
+  /** Reads a file; a relative path is taken from repoPath. Throws if missing. */
+  readFile(path: string): Promise<Buffer>;
+  /** Removes the container. Safe to call twice. */
+  dispose(): Promise<void>;
+}
