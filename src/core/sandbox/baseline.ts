@@ -1,0 +1,125 @@
+/**
+ * The original state of a sandbox's repository, kept in SSR's own git
+ * directory (/ssr/base.git, work tree = the repo), so that the repository's
+ * own .git (its history, which the injector's history strategy reads) is
+ * never touched. Every state the checks need (buggy, weakened, one file
+ * restored) is built from it with `git apply`, and reset to it.
+ */
+import type { ExecResult, SandboxLike } from '../sandboxTypes';
+import { SandboxError } from '../errors';
+
+export const BASE_GIT_DIR = '/ssr/base.git';
+export const BASE_REF = 'refs/ssr/original';
+
+/** Quotes a string for bash. */
+export function sh(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function gitEnv(sb: SandboxLike): Record<string, string> {
+  return { GIT_DIR: BASE_GIT_DIR, GIT_WORK_TREE: sb.repoPath };
+}
+
+async function must(sb: SandboxLike, what: string, cmd: string, timeoutMs = 120_000): Promise<ExecResult> {
+  const r = await sb.exec(cmd, { env: gitEnv(sb), timeoutMs });
+  if (r.exitCode !== 0) {
+    throw new SandboxError(`${what} failed in sandbox ${sb.id}: ${(r.stderr || r.stdout).trim().slice(-2000)}`);
+  }
+  return r;
+}
+
+/** Commits the current work tree as the original state. */
+export async function initBaseline(sb: SandboxLike): Promise<void> {
+  await must(
+    sb,
+    'recording the original state',
+    `rm -rf ${BASE_GIT_DIR} && git init -q && git add -A && ` +
+      `git commit -q --allow-empty --no-verify -m original && git update-ref ${BASE_REF} HEAD`,
+  );
+}
+
+/** Puts the work tree back to the original state: tracked files reset, new untracked files removed. */
+export async function resetToBaseline(sb: SandboxLike): Promise<void> {
+  await must(sb, 'resetting to the original state', `git reset -q --hard ${BASE_REF} && git clean -fdq`);
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  error?: string;
+}
+
+/** Applies a unified diff to the work tree with `git apply`. Never throws for a diff that does not apply. */
+export async function applyDiff(sb: SandboxLike, diff: string, name = 'patch', reverse = false): Promise<ApplyResult> {
+  if (!diff.trim()) return { ok: true };
+  const file = `/ssr/tmp/${name}-${Date.now()}-${Math.random().toString(36).slice(2)}.diff`;
+  await sb.writeFile(file, diff.endsWith('\n') ? diff : diff + '\n');
+  const r = await sb.exec(
+    `git apply --whitespace=nowarn ${reverse ? '-R ' : ''}${file}; rc=$?; rm -f ${file}; exit $rc`,
+    { env: gitEnv(sb), timeoutMs: 60_000 },
+  );
+  if (r.exitCode === 0) return { ok: true };
+  return { ok: false, error: (r.stderr || r.stdout).trim().slice(0, 2000) || `git apply exited ${r.exitCode}` };
+}
+
+/**
+ * Restores files to their original content; a path that did not exist in the
+ * original state is deleted.
+ */
+export async function restoreFromBaseline(sb: SandboxLike, paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const script = paths
+    .map(
+      (p) =>
+        `if git cat-file -e ${sh(`${BASE_REF}:${p}`)} 2>/dev/null; then git checkout -q ${BASE_REF} -- ${sh(p)}; ` +
+        `else rm -rf -- ${sh(p)}; fi`,
+    )
+    .join('\n');
+  await must(sb, 'restoring original files', `set -e\n${script}`);
+}
+
+/**
+ * The diff of the work tree against the original state, new files included.
+ * `exclude` leaves paths out (e.g. the oracle test files); `only` keeps just those.
+ */
+export async function diffAgainstBaseline(
+  sb: SandboxLike,
+  opts: { exclude?: string[]; only?: string[] } = {},
+): Promise<string> {
+  const specs = [
+    ...(opts.only ?? []).map((p) => sh(p)),
+    ...(opts.exclude ?? []).map((p) => sh(`:(exclude)${p}`)),
+  ];
+  const pathspec = specs.length ? ` -- ${opts.only?.length ? '' : '.'} ${specs.join(' ')}` : '';
+  const r = await must(
+    sb,
+    'computing the diff',
+    `git add -A && git diff --cached --no-color --no-ext-diff --binary ${BASE_REF}${pathspec}`,
+  );
+  return r.stdout;
+}
+
+/** Whether a path exists in the original state. */
+export async function existsInBaseline(sb: SandboxLike, paths: string[]): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>();
+  if (paths.length === 0) return out;
+  const r = await sb.exec(
+    paths.map((p) => `git cat-file -e ${sh(`${BASE_REF}:${p}`)} 2>/dev/null && echo 1 || echo 0`).join('\n'),
+    { env: gitEnv(sb), timeoutMs: 60_000 },
+  );
+  const lines = r.stdout.trim().split('\n');
+  paths.forEach((p, i) => out.set(p, lines[i] === '1'));
+  return out;
+}
+
+/**
+ * Turns the current work tree into a repository with no history: the
+ * baseline and any .git are removed, then a fresh repo with a single commit
+ * is made. This is the solver's starting point: no history leaks the fix.
+ */
+export async function freshRepo(sb: SandboxLike, message = 'Initial commit'): Promise<void> {
+  const r = await sb.exec(
+    `rm -rf ${BASE_GIT_DIR} .git && git init -q && git add -A && git commit -q --no-verify -m ${sh(message)}`,
+    { timeoutMs: 120_000 },
+  );
+  if (r.exitCode !== 0) throw new SandboxError(`making a fresh repository failed: ${r.stderr.trim()}`);
+}

@@ -1,0 +1,17 @@
+export * from '../sandboxTypes';
+export {
+  DockerSandbox,
+  DEFAULT_IMAGE,
+  DEFAULT_REPO_PATH,
+  DEFAULT_TIMEOUT_MS,
+  docker,
+  disposeAll,
+  ensureEngineAndImage,
+  joinCapped,
+  listSandboxes,
+  liveSandboxCount,
+  reapStale,
+  type SandboxOptions,
+  type SandboxLimits,
+} from './docker';
+export * from './baseline';
