@@ -15,3 +15,4 @@ export {
   type SandboxLimits,
 } from './docker';
 export * from './baseline';
+export { SandboxPool } from "./pool";

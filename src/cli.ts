@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * `ssr`: every SSR capability, headless and scriptable. Exit codes: 0 the
+ * positive outcome (valid, solved), 1 the negative one (invalid, not
+ * solved), 2 could not run (no engine, no image, bad arguments), with a
+ * message that says how to fix it.
+ */
+import { Command, CommanderError } from 'commander';
+import * as validate from './cli/commands/validate';
+import * as evaluate from './cli/commands/evaluate';
+import { EXIT_CANNOT_RUN } from './cli/util';
+import { VERSION } from './core/version';
+
+export function buildProgram(): Command {
+  const program = new Command('ssr')
+    .description('Self-play SWE-RL: inject verified bugs into your repository, solve them, and train the policy')
+    .version(VERSION)
+    .showHelpAfterError('(run ssr --help for usage)')
+    .exitOverride();
+  validate.register(program);
+  evaluate.register(program);
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors are "could not run".
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_CANNOT_RUN;
+      return;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) void main();

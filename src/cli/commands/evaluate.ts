@@ -1,0 +1,67 @@
+import * as fs from 'node:fs/promises';
+import type { Command } from 'commander';
+import { readArtifact } from '../../core/artifact';
+import { evaluatePatch } from '../../core/evaluate';
+import { buildHigherOrder } from '../../core/higherOrder';
+import { writeArtifact } from '../../core/artifact';
+import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir, requireFile } from '../util';
+import { addSandboxFlags } from './validate';
+
+export function register(program: Command): void {
+  addSandboxFlags(
+    program
+      .command('evaluate')
+      .description("evaluate a solver's predicted patch (exit 0 solved, 1 not solved, 2 could not run)")
+      .option('--repo <dir>', 'the original repository')
+      .requiredOption('--artifact <dir>', 'the bug artifact')
+      .requiredOption('--patch <file>', 'the predicted patch (a unified diff against the buggy repository)'),
+  )
+    .option('--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120')
+    .option('--json', 'print the evaluation as JSON')
+    .action(
+      action(async (o: Record<string, string | boolean | undefined>) => {
+        if (!o.repo && !o.repoInImage) fail('--repo is required (or --repo-in-image)');
+        const repoDir = o.repo ? requireDir(o.repo as string, '--repo') : undefined;
+        const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
+        const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
+        const progress = new Progress();
+        progress.update('evaluating: original and patched runs');
+        const ev = await evaluatePatch({
+          repoDir,
+          repoInImage: o.repoInImage as string | undefined,
+          image: o.image as string,
+          artifact,
+          patch,
+          testTimeoutMs: (intOption(o.testTimeout as string, '--test-timeout', 1) ?? 120) * 1000,
+        });
+        progress.done();
+        if (o.json) printJson(ev);
+        else process.stdout.write(`${ev.solved ? color.green('SOLVED') : color.red('NOT SOLVED')}  reward ${ev.reward}  ${ev.detail}\n`);
+        return ev.solved ? EXIT_OK : EXIT_NEGATIVE;
+      }),
+    );
+
+  addSandboxFlags(
+    program
+      .command('higher-order')
+      .description('turn a failed solver patch into a second-order bug artifact')
+      .requiredOption('--repo <dir>', 'the original repository')
+      .requiredOption('--artifact <dir>', 'the first-order bug artifact')
+      .requiredOption('--patch <file>', "the solver's failed patch")
+      .requiredOption('--out <dir>', 'where to write the new artifact'),
+  )
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (o: Record<string, string | boolean | undefined>) => {
+        const repoDir = requireDir(o.repo as string, '--repo');
+        const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
+        const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
+        const ev = await evaluatePatch({ repoDir, image: o.image as string, artifact, patch });
+        const next = await buildHigherOrder({ repoDir, artifact, patch, evaluation: ev });
+        await writeArtifact(o.out as string, next);
+        if (o.json) printJson({ out: o.out, order: next.meta?.order, parent: next.meta?.parent, evaluation: ev });
+        else process.stdout.write(`wrote an order-${next.meta?.order} artifact to ${o.out} (the patch left: ${ev.detail})\n`);
+        return EXIT_OK;
+      }),
+    );
+}

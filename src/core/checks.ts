@@ -1,0 +1,470 @@
+/**
+ * The seven consistency checks that decide whether a bug artifact is valid.
+ *
+ * The test runs they need (original, buggy, weakened, and one per bug file
+ * with that file restored) do not depend on each other: they are planned up
+ * front, run in parallel on a pool of prepared sandboxes, and never repeated
+ * within a validation. The checks are then judged from the results, in the
+ * paper's order; a check whose input failed earlier is skipped and names the
+ * check it depends on.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import {
+  type ArtifactFiles,
+  type ArtifactProblem,
+  BUG_INJECT,
+  TEST_FILES,
+  TEST_PARSER,
+  TEST_SCRIPT,
+  TEST_WEAKEN,
+  changedFiles,
+  parseDiff,
+  structuralProblems,
+} from './artifact';
+import { SandboxPool } from './sandbox/pool';
+import { DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
+import { applyDiff, existsInBaseline, initBaseline, resetToBaseline, restoreFromBaseline } from './sandbox/baseline';
+import {
+  DEFAULT_TEST_TIMEOUT_MS,
+  installRunner,
+  passing,
+  runTests,
+  type TestResults,
+  type TestRunResult,
+} from './testRun';
+import { CancelledError } from './errors';
+import * as os from 'node:os';
+
+export const CHECK_IDS = [
+  'test_files_exist',
+  'parser_valid',
+  'original_passes',
+  'bug_scope',
+  'bug_breaks_tests',
+  'weaken_hides_bug',
+  'inverse_mutation',
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
+export type CheckStatus = 'pass' | 'fail' | 'skip';
+
+export interface CheckResult {
+  id: CheckId;
+  status: CheckStatus;
+  detail: string;
+  durationMs: number;
+}
+
+export interface Thresholds {
+  minPassingTests: number;
+  minChangedFiles: number;
+  minFailingTests: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { minPassingTests: 5, minChangedFiles: 1, minFailingTests: 1 };
+
+/** Which earlier checks each check needs. */
+const DEPENDS: Record<CheckId, CheckId[]> = {
+  test_files_exist: [],
+  parser_valid: [],
+  original_passes: ['parser_valid'],
+  bug_scope: ['test_files_exist'],
+  bug_breaks_tests: ['original_passes', 'bug_scope'],
+  weaken_hides_bug: ['bug_breaks_tests', 'test_files_exist'],
+  inverse_mutation: ['bug_breaks_tests'],
+};
+
+/** Where a structural problem with a file is reported. */
+const PROBLEM_CHECK: Record<string, CheckId> = {
+  [TEST_FILES]: 'test_files_exist',
+  [TEST_WEAKEN]: 'test_files_exist',
+  [TEST_SCRIPT]: 'parser_valid',
+  [TEST_PARSER]: 'parser_valid',
+  [BUG_INJECT]: 'bug_scope',
+};
+
+export interface StateRun {
+  /** original | buggy | weakened | restore:<file> */
+  state: string;
+  ok: boolean;
+  error?: string;
+  /** Results of the first repetition, flaky tests removed. */
+  results?: TestResults;
+  counts?: { passed: number; failed: number };
+  durationMs: number;
+  repetitions: number;
+  logTail?: string;
+}
+
+export type ValidationEvent =
+  | { type: 'run-started'; state: string }
+  | { type: 'run-finished'; run: StateRun }
+  | { type: 'check'; check: CheckResult };
+
+export interface ValidateOptions extends SandboxLimits, Partial<Thresholds> {
+  /** The original repository on the host (copied into sandboxes, never modified). */
+  repoDir?: string;
+  /** The image holds the repository at this path already. */
+  repoInImage?: string;
+  artifact: ArtifactFiles;
+  /** Problems found while reading the artifact from disk (missing files). */
+  problems?: ArtifactProblem[];
+  image?: string;
+  /** Sandboxes at once. Default: the number of cores, at most 4. */
+  concurrency?: number;
+  /** Runs each state N times; tests whose result differs are flaky and left out of every set. */
+  repeat?: number;
+  testTimeoutMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: ValidationEvent) => void;
+  labels?: Record<string, string>;
+}
+
+export interface ValidationReport {
+  valid: boolean;
+  checks: CheckResult[];
+  /** Id of the first failing check, when invalid. */
+  firstFailure?: CheckId;
+  thresholds: Thresholds;
+  image: string;
+  runs: StateRun[];
+  flaky: string[];
+  /** Test results on the original repository (what evaluation compares against). */
+  original?: TestResults;
+  /** Passing on the original, failing or gone with the bug. */
+  brokenTests: string[];
+  /** F: passing on the original and failing with the full bug (inverse mutation's set). */
+  oracleFailing: string[];
+  /** Failed in the buggy state, passing or gone once weakened. */
+  hiddenTests: string[];
+  bugFiles: string[];
+  /** Per bug file: the tests of F that restoring it alone makes pass. */
+  inverseMutation: Array<{ file: string; flipped: string[] }>;
+  durationMs: number;
+}
+
+interface StatePlan {
+  state: string;
+  diffs: Array<{ name: string; text: string }>;
+  restore?: string[];
+}
+
+function defaultConcurrency(): number {
+  return Math.max(1, Math.min(4, os.cpus().length));
+}
+
+function list(xs: Iterable<string>, max = 5): string {
+  const a = [...xs];
+  const shown = a.slice(0, max).join(', ');
+  return a.length > max ? `${shown} and ${a.length - max} more` : shown;
+}
+
+/** Validates a bug artifact against a repository. Never throws for the artifact's faults. */
+export async function validateArtifact(opts: ValidateOptions): Promise<ValidationReport> {
+  const started = Date.now();
+  const image = opts.image ?? DEFAULT_IMAGE;
+  const t: Thresholds = {
+    minPassingTests: opts.minPassingTests ?? DEFAULT_THRESHOLDS.minPassingTests,
+    minChangedFiles: opts.minChangedFiles ?? DEFAULT_THRESHOLDS.minChangedFiles,
+    minFailingTests: opts.minFailingTests ?? DEFAULT_THRESHOLDS.minFailingTests,
+  };
+  const a = opts.artifact;
+  const repeat = Math.max(1, opts.repeat ?? 1);
+  const results = new Map<CheckId, CheckResult>();
+  const timing = new Map<CheckId, number>();
+  const emit = (e: ValidationEvent) => opts.onEvent?.(e);
+
+  // --- Static part: structure, then what can be judged without running anything.
+  // A file that could not be read is reported once, not again as "empty".
+  const unreadable = new Set((opts.problems ?? []).map((p) => p.file));
+  const problems = [...(opts.problems ?? []), ...structuralProblems(a).filter((p) => !unreadable.has(p.file))];
+  const problemFor = (id: CheckId) => problems.filter((p) => PROBLEM_CHECK[p.file] === id).map((p) => p.message);
+
+  const bug = parseDiff(a.bugInjectDiff);
+  const weaken = parseDiff(a.testWeakenDiff);
+  const bugFiles = bug.error ? [] : changedFiles(bug);
+  const testFileSet = new Set(a.testFiles);
+  let missingTestFiles: string[] = [];
+
+  if (opts.repoDir && !opts.repoInImage) {
+    const fileProblems = (problemFor('test_files_exist'));
+    if (!fileProblems.length) {
+      const checksStarted = Date.now();
+      for (const f of a.testFiles) {
+        const st = await fs.stat(path.join(opts.repoDir, f)).catch(() => undefined);
+        if (!st?.isFile()) missingTestFiles.push(f);
+      }
+      timing.set('test_files_exist', Date.now() - checksStarted);
+    }
+  }
+
+  const pool = new SandboxPool(
+    Math.max(1, opts.concurrency ?? defaultConcurrency()),
+    {
+      image,
+      repoDir: opts.repoDir,
+      repoInImage: opts.repoInImage,
+      memoryBytes: opts.memoryBytes,
+      pidsLimit: opts.pidsLimit,
+      cpus: opts.cpus,
+      labels: opts.labels,
+      signal: opts.signal,
+    },
+    async (sb) => {
+      await initBaseline(sb);
+      await installRunner(sb, a);
+    },
+  );
+
+  const runs = new Map<string, StateRun>();
+  /** Every repetition's results per state, for flaky-test detection. */
+  const repetitions = new Map<string, TestResults[]>();
+  try {
+    await ensureEngineAndImage(image);
+    // Decide which runs are needed and start them all at once.
+    const canRun = !problemFor('parser_valid').length;
+    const bugUsable = !problemFor('bug_scope').length;
+    const weakenUsable = !problemFor('test_files_exist').length;
+    const plans: StatePlan[] = [];
+    if (canRun) {
+      plans.push({ state: 'original', diffs: [] });
+      if (bugUsable) {
+        plans.push({ state: 'buggy', diffs: [{ name: 'bug', text: a.bugInjectDiff }] });
+        if (weakenUsable) {
+          plans.push({
+            state: 'weakened',
+            diffs: [
+              { name: 'bug', text: a.bugInjectDiff },
+              { name: 'weaken', text: a.testWeakenDiff },
+            ],
+          });
+        }
+        // Restoring the only bug file gives back the original state: that run is already planned.
+        if (bugFiles.length > 1) {
+          for (const f of bugFiles) {
+            plans.push({ state: `restore:${f}`, diffs: [{ name: 'bug', text: a.bugInjectDiff }], restore: [f] });
+          }
+        }
+      }
+      pool.warm(plans.length);
+    }
+
+    // test_files_exist inside the image when the repository lives there.
+    if (opts.repoInImage && !problemFor('test_files_exist').length && a.testFiles.length) {
+      const s = Date.now();
+      const exists = await pool.use((sb) => existsInBaseline(sb, a.testFiles), opts.signal);
+      missingTestFiles = a.testFiles.filter((f) => !exists.get(f));
+      timing.set('test_files_exist', Date.now() - s);
+    }
+
+    const runState = (plan: StatePlan): Promise<StateRun> =>
+      pool.use(async (sb) => {
+        emit({ type: 'run-started', state: plan.state });
+        const s = Date.now();
+        await resetToBaseline(sb);
+        for (const d of plan.diffs) {
+          const applied = await applyDiff(sb, d.text, d.name);
+          if (!applied.ok) {
+            const run: StateRun = {
+              state: plan.state,
+              ok: false,
+              error: `${d.name === 'bug' ? BUG_INJECT : TEST_WEAKEN} does not apply: ${applied.error}`,
+              durationMs: Date.now() - s,
+              repetitions: 0,
+            };
+            emit({ type: 'run-finished', run });
+            return run;
+          }
+        }
+        if (plan.restore) await restoreFromBaseline(sb, plan.restore);
+        const reps: TestRunResult[] = [];
+        for (let i = 0; i < repeat; i++) {
+          reps.push(await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal }));
+          if (!reps[i].ok) break;
+        }
+        const bad = reps.find((r) => !r.ok);
+        const run: StateRun = bad
+          ? { state: plan.state, ok: false, error: bad.error, durationMs: Date.now() - s, repetitions: reps.length, logTail: bad.logTail }
+          : {
+              state: plan.state,
+              ok: true,
+              results: reps[0].results,
+              durationMs: Date.now() - s,
+              repetitions: reps.length,
+              logTail: reps[0].logTail,
+            };
+        repetitions.set(plan.state, reps.map((r) => r.results ?? {}));
+        emit({ type: 'run-finished', run });
+        return run;
+      }, opts.signal);
+
+    const settled = await Promise.allSettled(plans.map(runState));
+    if (opts.signal?.aborted) throw new CancelledError();
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled') runs.set(plans[i].state, r.value);
+      else throw r.reason;
+    });
+  } finally {
+    await pool.dispose();
+  }
+
+  // --- Flaky tests: a different result between repetitions of one state.
+  const flaky = new Set<string>();
+  for (const all of repetitions.values()) {
+    for (let i = 1; i < all.length; i++) {
+      const ids = new Set([...Object.keys(all[0]), ...Object.keys(all[i])]);
+      for (const id of ids) if (all[0][id] !== all[i][id]) flaky.add(id);
+    }
+  }
+  const clean = (r?: TestResults): TestResults | undefined => {
+    if (!r) return r;
+    const out: TestResults = {};
+    for (const [k, v] of Object.entries(r)) if (!flaky.has(k)) out[k] = v;
+    return out;
+  };
+  for (const run of runs.values()) {
+    run.results = clean(run.results);
+    if (run.results) {
+      const p = passing(run.results).size;
+      run.counts = { passed: p, failed: Object.keys(run.results).length - p };
+    }
+  }
+
+  // --- Judge the checks in order.
+  const orig = runs.get('original');
+  const buggy = runs.get('buggy');
+  const weakened = runs.get('weakened');
+  const P0 = passing(orig?.results);
+  let broken: string[] = [];
+  let F: string[] = [];
+  let hidden: string[] = [];
+  const inverse: Array<{ file: string; flipped: string[] }> = [];
+  const flakyNote = flaky.size ? ` (${flaky.size} flaky test(s) left out)` : '';
+
+  const judge = (id: CheckId): Omit<CheckResult, 'id' | 'durationMs'> => {
+    const own = (problemFor(id));
+    switch (id) {
+      case 'test_files_exist': {
+        if (own.length) return { status: 'fail', detail: own.join('; ') };
+        if (missingTestFiles.length) {
+          return { status: 'fail', detail: `${TEST_FILES} lists file(s) that do not exist in the original repository: ${list(missingTestFiles)}` };
+        }
+        const unlisted = weaken.paths.filter((p) => !testFileSet.has(p));
+        if (unlisted.length) {
+          return { status: 'fail', detail: `${TEST_WEAKEN} touches file(s) not listed in ${TEST_FILES}: ${list(unlisted)}` };
+        }
+        return { status: 'pass', detail: `${a.testFiles.length} test file(s) exist; ${TEST_WEAKEN} touches only listed files (${weaken.paths.length})` };
+      }
+      case 'parser_valid': {
+        if (own.length) return { status: 'fail', detail: own.join('; ') };
+        if (!orig) return { status: 'fail', detail: 'the original repository\'s tests did not run' };
+        if (!orig.ok) return { status: 'fail', detail: `on the original repository: ${orig.error}` };
+        return { status: 'pass', detail: `the parser mapped ${Object.keys(orig.results ?? {}).length} test(s) on the original repository${flakyNote}` };
+      }
+      case 'original_passes': {
+        const n = P0.size;
+        if (n < t.minPassingTests) {
+          return { status: 'fail', detail: `${n} test(s) pass on the original repository; at least ${t.minPassingTests} must${flakyNote}` };
+        }
+        return { status: 'pass', detail: `${n} test(s) pass on the original repository (minimum ${t.minPassingTests})${flakyNote}` };
+      }
+      case 'bug_scope': {
+        if (own.length) return { status: 'fail', detail: own.join('; ') };
+        const inTests = bug.paths.filter((p) => testFileSet.has(p));
+        if (inTests.length) return { status: 'fail', detail: `${BUG_INJECT} changes test file(s) listed in ${TEST_FILES}: ${list(inTests)}` };
+        if (bugFiles.length < t.minChangedFiles) {
+          return { status: 'fail', detail: `${BUG_INJECT} changes ${bugFiles.length} file(s); at least ${t.minChangedFiles} required` };
+        }
+        return { status: 'pass', detail: `${BUG_INJECT} changes ${bugFiles.length} non-test file(s): ${list(bugFiles)}` };
+      }
+      case 'bug_breaks_tests': {
+        if (!buggy?.ok) return { status: 'fail', detail: `with the bug applied: ${buggy?.error ?? 'the tests did not run'}` };
+        broken = [...P0].filter((id) => buggy.results![id] !== 'passed');
+        if (broken.length < t.minFailingTests) {
+          return {
+            status: 'fail',
+            detail: `${broken.length} test(s) that pass on the original fail or disappear with the bug; at least ${t.minFailingTests} required`,
+          };
+        }
+        return { status: 'pass', detail: `${broken.length} test(s) break with the bug: ${list(broken)}` };
+      }
+      case 'weaken_hides_bug': {
+        if (!weakened?.ok) return { status: 'fail', detail: `with the bug and the weakening applied: ${weakened?.error ?? 'the tests did not run'}` };
+        const failedBuggy = Object.entries(buggy!.results!).filter(([, v]) => v === 'failed').map(([k]) => k);
+        hidden = failedBuggy.filter((id) => weakened.results![id] !== 'failed');
+        if (hidden.length === 0) {
+          return { status: 'fail', detail: `none of the ${failedBuggy.length} test(s) failing with the bug passes or is gone after ${TEST_WEAKEN}` };
+        }
+        const still = failedBuggy.length - hidden.length;
+        return {
+          status: 'pass',
+          detail: `${hidden.length} failing test(s) hidden by the weakening${still ? `; ${still} still fail` : ''}: ${list(hidden)}`,
+        };
+      }
+      case 'inverse_mutation': {
+        F = [...P0].filter((id) => buggy!.results![id] === 'failed');
+        if (F.length === 0) {
+          return { status: 'fail', detail: 'no test passes on the original and fails with the full bug (tests only disappeared), so no file can be shown to matter' };
+        }
+        const dead: string[] = [];
+        for (const f of bugFiles) {
+          const run = bugFiles.length === 1 ? orig : runs.get(`restore:${f}`);
+          if (!run?.ok) {
+            inverse.push({ file: f, flipped: [] });
+            dead.push(`${f} (${run?.error ?? 'not run'})`);
+            continue;
+          }
+          const flipped = F.filter((id) => run.results![id] === 'passed');
+          inverse.push({ file: f, flipped });
+          if (flipped.length === 0) dead.push(f);
+        }
+        if (dead.length) {
+          return { status: 'fail', detail: `restoring ${list(dead)} alone makes none of the ${F.length} broken test(s) pass: that change is not needed for the bug` };
+        }
+        return {
+          status: 'pass',
+          detail: inverse.map((x) => `restoring ${x.file} fixes ${x.flipped.length}/${F.length}`).join('; '),
+        };
+      }
+    }
+  };
+
+  const runTime: Partial<Record<CheckId, number>> = {
+    parser_valid: orig?.durationMs,
+    bug_breaks_tests: buggy?.durationMs,
+    weaken_hides_bug: weakened?.durationMs,
+    inverse_mutation: bugFiles.length > 1 ? Math.max(0, ...bugFiles.map((f) => runs.get(`restore:${f}`)?.durationMs ?? 0)) : 0,
+  };
+  for (const id of CHECK_IDS) {
+    const s = Date.now();
+    const failedDep = DEPENDS[id].find((d) => results.get(d)?.status !== 'pass');
+    let r: CheckResult;
+    if (failedDep) {
+      r = { id, status: 'skip', detail: `skipped: depends on ${failedDep}, which did not pass`, durationMs: 0 };
+    } else {
+      const j = judge(id);
+      r = { id, ...j, durationMs: Math.round((timing.get(id) ?? 0) + (runTime[id] ?? 0) + (Date.now() - s)) };
+    }
+    results.set(id, r);
+    emit({ type: 'check', check: r });
+  }
+
+  const checks = CHECK_IDS.map((id) => results.get(id)!);
+  const firstFailure = checks.find((c) => c.status === 'fail')?.id;
+  return {
+    valid: checks.every((c) => c.status === 'pass'),
+    checks,
+    firstFailure,
+    thresholds: t,
+    image,
+    runs: [...runs.values()],
+    flaky: [...flaky],
+    original: orig?.results,
+    brokenTests: broken,
+    oracleFailing: F,
+    hiddenTests: hidden,
+    bugFiles,
+    inverseMutation: inverse,
+    durationMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * "Run the tests": run test_script.sh from the repository root in the
+ * sandbox's current state, pipe its output to test_parser.py, read the JSON
+ * map test id -> "passed" | "failed". Every way this can go wrong (timeout,
+ * parser crash, non-JSON, flood) becomes a result with a reason.
+ */
+import type { SandboxLike } from './sandboxTypes';
+import type { ArtifactFiles } from './artifact';
+
+export type TestStatus = 'passed' | 'failed';
+export type TestResults = Record<string, TestStatus>;
+
+export const ARTIFACT_DIR_IN_SANDBOX = '/ssr/artifact';
+export const DEFAULT_TEST_TIMEOUT_MS = 120_000;
+export const PARSER_TIMEOUT_MS = 60_000;
+/** The parser's output must fit here; more is a flood. */
+export const PARSER_OUTPUT_CAP = 8 * 1024 * 1024;
+const LOG_TAIL_BYTES = 4000;
+
+export interface TestRunResult {
+  ok: boolean;
+  results?: TestResults;
+  /** Why the run gave no usable results. */
+  error?: string;
+  scriptExitCode: number | null;
+  timedOut: boolean;
+  /** The end of the test log, for people. */
+  logTail: string;
+  durationMs: number;
+}
+
+/** Writes the script and the parser where test runs read them (outside the repository). */
+export async function installRunner(sb: SandboxLike, a: ArtifactFiles): Promise<void> {
+  await sb.writeFile(`${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh`, a.testScript, 0o755);
+  await sb.writeFile(`${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py`, a.testParser, 0o644);
+}
+
+/**
+ * Parses the parser's output: one JSON object whose values are "passed" or
+ * "failed". Returns the results or why they are not acceptable.
+ */
+export function parseParserOutput(stdout: string): { results?: TestResults; error?: string } {
+  const text = stdout.trim();
+  if (!text) return { error: 'the parser printed nothing' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Tolerate chatter before the object: take the last line that parses.
+    const lines = text.split('\n').reverse();
+    for (const line of lines) {
+      const l = line.trim();
+      if (!l.startsWith('{')) continue;
+      try {
+        value = JSON.parse(l);
+        break;
+      } catch {
+        /* keep looking */
+      }
+    }
+    if (value === undefined) {
+      return { error: `the parser did not print a JSON object (starts with ${JSON.stringify(text.slice(0, 80))})` };
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { error: 'the parser printed JSON that is not an object mapping test ids to "passed"/"failed"' };
+  }
+  const bad = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== 'passed' && v !== 'failed');
+  if (bad.length) {
+    const [k, v] = bad[0];
+    return {
+      error: `the parser gave ${bad.length} value(s) other than "passed"/"failed", e.g. ${JSON.stringify(k)}: ${JSON.stringify(v)}`,
+    };
+  }
+  return { results: value as TestResults };
+}
+
+let runCounter = 0;
+
+/** Runs the suite in the sandbox's current state. installRunner must have been called. */
+export async function runTests(
+  sb: SandboxLike,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<TestRunResult> {
+  const started = Date.now();
+  const log = `/ssr/tmp/test-log-${process.pid}-${++runCounter}`;
+  const script = await sb.exec(`bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${log} 2>&1`, {
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+    signal: opts.signal,
+  });
+  const tail = await sb.exec(`tail -c ${LOG_TAIL_BYTES} ${log}`, { timeoutMs: 10_000 });
+  const logTail = tail.stdout;
+  const base = { scriptExitCode: script.exitCode, timedOut: script.timedOut, logTail };
+  if (script.timedOut) {
+    await sb.exec(`rm -f ${log}`, { timeoutMs: 10_000 });
+    return {
+      ...base,
+      ok: false,
+      error: `test_script.sh did not finish within ${Math.round((opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS) / 1000)} s and was killed`,
+      durationMs: Date.now() - started,
+    };
+  }
+  const parsed = await sb.exec(`python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${log}; rc=$?; rm -f ${log}; exit $rc`, {
+    timeoutMs: PARSER_TIMEOUT_MS,
+    maxOutputBytes: PARSER_OUTPUT_CAP,
+    signal: opts.signal,
+  });
+  const durationMs = Date.now() - started;
+  if (parsed.timedOut) return { ...base, ok: false, error: `test_parser.py did not finish within ${PARSER_TIMEOUT_MS / 1000} s`, durationMs };
+  if (parsed.truncated) {
+    return { ...base, ok: false, error: `test_parser.py printed more than ${PARSER_OUTPUT_CAP} bytes`, durationMs };
+  }
+  if (parsed.exitCode !== 0) {
+    const err = parsed.stderr.trim().split('\n').slice(-3).join(' | ');
+    return { ...base, ok: false, error: `test_parser.py exited with ${parsed.exitCode ?? 'a signal'}${err ? `: ${err}` : ''}`, durationMs };
+  }
+  const { results, error } = parseParserOutput(parsed.stdout);
+  if (error) return { ...base, ok: false, error, durationMs };
+  return { ...base, ok: true, results, durationMs };
+}
+
+export function passing(r: TestResults | undefined): Set<string> {
+  return new Set(Object.entries(r ?? {}).filter(([, v]) => v === 'passed').map(([k]) => k));
+}
+
+export function failing(r: TestResults | undefined): Set<string> {
+  return new Set(Object.entries(r ?? {}).filter(([, v]) => v === 'failed').map(([k]) => k));
+}
+
+export function counts(r: TestResults | undefined): { passed: number; failed: number } {
+  return { passed: passing(r).size, failed: failing(r).size };
+}
