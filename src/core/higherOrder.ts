@@ -49,7 +49,7 @@ export async function buildHigherOrder(opts: HigherOrderOptions): Promise<Artifa
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ssr-ho-'));
   try {
     await copyRepo(opts.repoDir, tmp);
-    const git = simpleGit(tmp).env({ ...process.env, GIT_CONFIG_NOSYSTEM: '1' });
+    const git = simpleGit(tmp);
     await git.init().addConfig('user.email', 'ssr@localhost').addConfig('user.name', 'ssr');
     await git.add(['-A', '-f']).commit('original', { '--allow-empty': null, '--no-verify': null });
     for (const [name, text] of [

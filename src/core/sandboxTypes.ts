@@ -14,6 +14,12 @@ export interface ExecOptions {
   /** Output cap (stdout and stderr each); head and tail are kept, the middle is cut with a marker. Default 1 MiB. */
   maxOutputBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Keep processes the command started in the background alive after it
+   * exits. Default false: the command's whole process group is killed when
+   * it ends, so nothing it left behind (a fork bomb, a stray server) lingers.
+   */
+  keepBackground?: boolean;
 }
 
 export interface ExecResult {

@@ -6,6 +6,7 @@
  */
 import type { SandboxLike } from './sandboxTypes';
 import type { ArtifactFiles } from './artifact';
+import { SandboxError } from './errors';
 
 export type TestStatus = 'passed' | 'failed';
 export type TestResults = Record<string, TestStatus>;
@@ -83,6 +84,20 @@ export async function runTests(
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<TestRunResult> {
   const started = Date.now();
+  try {
+    return await runTestsOnce(sb, opts, started);
+  } catch (err) {
+    if (!(err instanceof SandboxError)) throw err;
+    // The sandbox itself gave out (process limit, container died): a failed run, with the reason.
+    return { ok: false, error: `the tests could not run: ${err.message}`, scriptExitCode: null, timedOut: false, logTail: '', durationMs: Date.now() - started };
+  }
+}
+
+async function runTestsOnce(
+  sb: SandboxLike,
+  opts: { timeoutMs?: number; signal?: AbortSignal },
+  started: number,
+): Promise<TestRunResult> {
   const log = `/ssr/tmp/test-log-${process.pid}-${++runCounter}`;
   const script = await sb.exec(`bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${log} 2>&1`, {
     timeoutMs: opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,

@@ -27,7 +27,11 @@ export interface ChatMessage {
 
 /** One tool call the agent made and what the sandbox answered. */
 export interface TrajectoryStep {
-  /** 0-based index of the step; step i was produced by the i-th assistant turn that called a tool. */
+  /**
+   * 0-based index of the step. The agent loop records one step per assistant
+   * turn: a turn with no usable tool call (a format error) is a step with
+   * `tool: ''` and `error` set, so step i was produced by the i-th assistant turn.
+   */
   index: number;
   /** Index into `messages` of the assistant message that made this call. */
   messageIndex: number;
@@ -43,8 +47,16 @@ export interface TrajectoryStep {
   /** True when the call could not be executed (parse error, unknown tool, bad edit...). */
   error?: string;
   durationMs: number;
-  /** Unified diff of the working tree made by this step, when the step changed files. */
+  /**
+   * Unified diff of the working tree made by this step, when the step changed
+   * files: the delta against the state after the previous step (not the
+   * cumulative diff since the start), new files included.
+   */
   diff?: string;
+  /** The diff was larger than the agent loop keeps (256 KiB) and was cut. */
+  diffTruncated?: boolean;
+  /** Set when the bash session was restarted after this step (timeout, output flood): the reason. */
+  restarted?: string;
 }
 
 /** Per assistant turn: what the policy sampled, for the trainer. */

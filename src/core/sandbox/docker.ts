@@ -190,6 +190,9 @@ export class DockerSandbox implements SandboxLike {
           ...(opts.labels ?? {}),
         },
         HostConfig: {
+          // A real init as PID 1 reaps orphans (a fork bomb's zombies would
+          // otherwise hold the pids limit forever); the runner is its child.
+          Init: true,
           AutoRemove: true,
           NetworkMode: opts.network ?? 'none',
           Memory: opts.memoryBytes ?? 4 * 1024 ** 3,
@@ -340,6 +343,7 @@ export class DockerSandbox implements SandboxLike {
       env: opts.env,
       timeout: timeoutMs,
       cap: opts.maxOutputBytes ?? DEFAULT_OUTPUT_CAP,
+      keepBackground: opts.keepBackground ?? false,
     };
     if (opts.stdin !== undefined) req.stdin = Buffer.from(opts.stdin).toString('base64');
     const id = this.nextId; // the id request() will use

@@ -62,13 +62,33 @@ def pump(stream, capped):
 
 
 def killgroup(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except Exception:
+    # A fork bomb keeps adding members while the group is being killed:
+    # repeat until the group is empty (or give up after about 3 s).
+    for _ in range(300):
         try:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
         except Exception:
-            pass
+            try:
+                proc.kill()
+            except Exception:
+                pass
+            return
+        time.sleep(0.01)
+
+
+def start_thread(target, args=()):
+    # Thread creation fails while the process limit is exhausted: retry.
+    for attempt in range(40):
+        try:
+            t = threading.Thread(target=target, args=args, daemon=True)
+            t.start()
+            return t
+        except RuntimeError:
+            if attempt == 39:
+                raise
+            time.sleep(0.25)
 
 
 def do_exec(rid, req):
@@ -77,22 +97,28 @@ def do_exec(rid, req):
     env.update(req.get("env") or {})
     stdin_data = base64.b64decode(req["stdin"]) if req.get("stdin") is not None else None
     cap = int(req.get("cap") or (1 << 20))
-    proc = subprocess.Popen(
-        ["bash", "-c", req["cmd"]],
-        cwd=req.get("cwd") or None,
-        env=env,
-        stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    # A fork bomb or a runaway suite can exhaust the pids limit for a while:
+    # retry the fork for a few seconds before giving up.
+    for attempt in range(40):
+        try:
+            proc = subprocess.Popen(
+                ["bash", "-c", req["cmd"]],
+                cwd=req.get("cwd") or None,
+                env=env,
+                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            break
+        except BlockingIOError:
+            if attempt == 39:
+                raise
+            time.sleep(0.25)
     with _procs_lock:
         _procs[rid] = proc
     out, err = Capped(cap), Capped(cap)
-    readers = [threading.Thread(target=pump, args=(proc.stdout, out), daemon=True),
-               threading.Thread(target=pump, args=(proc.stderr, err), daemon=True)]
-    for t in readers:
-        t.start()
+    readers = [start_thread(pump, (proc.stdout, out)), start_thread(pump, (proc.stderr, err))]
     if stdin_data is not None:
         def feed():
             try:
@@ -103,7 +129,7 @@ def do_exec(rid, req):
                 proc.stdin.close()
             except Exception:
                 pass
-        threading.Thread(target=feed, daemon=True).start()
+        start_thread(feed)
     timed_out = False
     timeout = req.get("timeout")
     try:
@@ -112,6 +138,10 @@ def do_exec(rid, req):
         timed_out = True
         killgroup(proc)
         proc.wait()
+    # What the command left running in the background dies with it, unless
+    # the caller asked to keep it (an agent starting a server, say).
+    if not req.get("keepBackground"):
+        killgroup(proc)
     # Children that left the group may still hold the pipes open: kill the
     # group (it may have survived the leader) and stop waiting after a grace.
     for t in readers:
@@ -180,7 +210,10 @@ def main():
         except Exception as exc:
             send({"id": None, "error": "bad request: %s" % exc})
             continue
-        threading.Thread(target=handle, args=(req,), daemon=True).start()
+        try:
+            start_thread(handle, (req,))
+        except RuntimeError:
+            send({"id": req.get("id"), "error": "the sandbox cannot start a thread (process limit reached)"})
     with _procs_lock:
         procs = list(_procs.values())
     for proc in procs:

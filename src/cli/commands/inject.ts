@@ -1,0 +1,281 @@
+/**
+ * `ssr inject`: one bug-injection episode on a repository, then the
+ * consistency checks. Exit 0 valid artifact, 1 invalid (or none), 2 could
+ * not run (no engine or image, bad flags, the model server failed).
+ */
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { createPolicy, describePolicy, type Policy, type PolicySpec } from '../../core/policy';
+import { runInjectEpisode, writeTrajectory } from '../../core/episodes';
+import { newEpisodeId, MAX_MAX_TURNS, DEFAULT_MAX_TURNS, type ToolMode } from '../../core/agent/loop';
+import { nativeToolSchemas } from '../../core/agent/protocol';
+import { writeArtifact } from '../../core/artifact';
+import { DEFAULT_THRESHOLDS } from '../../core/checks';
+import { STRATEGIES, type StrategyChoice } from '../../core/prompts';
+import type { Role, Trajectory, TrajectoryStep } from '../../core/trajectory';
+import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
+import { addSandboxFlags, printReport } from './validate';
+
+export type Opts = Record<string, string | boolean | undefined>;
+
+/** The flags that choose and configure the policy, shared by inject and solve. */
+export function addPolicyFlags(cmd: Command): Command {
+  return cmd
+    .option('--policy <kind>', 'openai | onnx | replay', 'openai')
+    .option('--model <name>', 'model name (openai: the served name; onnx: a hub id or a local folder)')
+    .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama); key from SSR_API_KEY')
+    .option('--trajectory <file>', 'replay: the recorded trajectory (or JSON list of assistant turns) to play back')
+    .option('--temperature <t>', 'sampling temperature (default 1.0)')
+    .option('--top-p <p>', 'nucleus sampling (default 0.95)')
+    .option('--tool-mode <mode>', 'text (the <tool: NAME> protocol, any model) | native (OpenAI function calling)', 'text')
+    .option('--max-turns <n>', `assistant turns (default ${DEFAULT_MAX_TURNS}, at most ${MAX_MAX_TURNS})`)
+    .option('--max-context <tokens>', 'context budget in tokens (default 128000)')
+    .option('--max-minutes <m>', 'wall-time budget of one episode (default 60)')
+    .option('--command-timeout <seconds>', 'timeout of one bash command (default 120)');
+}
+
+export interface PolicyChoice {
+  spec: PolicySpec;
+  toolMode: ToolMode;
+  temperature?: number;
+  topP?: number;
+}
+
+export function policyChoice(o: Opts, role: Role): PolicyChoice {
+  const kind = String(o.policy ?? 'openai');
+  const toolMode = String(o.toolMode ?? 'text');
+  if (toolMode !== 'text' && toolMode !== 'native') fail(`--tool-mode must be text or native (got ${toolMode})`);
+  const temperature = numberOption(o.temperature as string | undefined, '--temperature', 0, 10);
+  const topP = numberOption(o.topP as string | undefined, '--top-p', 0, 1);
+  let spec: PolicySpec;
+  switch (kind) {
+    case 'openai':
+      spec = {
+        kind: 'openai',
+        baseUrl: (o.baseUrl as string | undefined) ?? process.env.SSR_BASE_URL,
+        model: (o.model as string | undefined) ?? process.env.SSR_MODEL,
+        temperature,
+        topP,
+        ...(toolMode === 'native' ? { tools: nativeToolSchemas(role), toolChoice: 'auto' as const } : {}),
+      };
+      break;
+    case 'onnx':
+      if (toolMode === 'native') fail('--tool-mode native needs --policy openai');
+      spec = { kind: 'onnx', model: o.model as string | undefined, temperature, topP } as PolicySpec;
+      break;
+    case 'replay':
+      spec = { kind: 'replay', trajectory: requireFile(o.trajectory as string | undefined, '--trajectory') };
+      break;
+    default:
+      fail(`--policy must be openai, onnx or replay (got ${kind})`);
+  }
+  return { spec, toolMode, temperature, topP };
+}
+
+export function budgetOptions(o: Opts) {
+  const maxTurns = intOption(o.maxTurns as string | undefined, '--max-turns', 1);
+  if (maxTurns !== undefined && maxTurns > MAX_MAX_TURNS) fail(`--max-turns is at most ${MAX_MAX_TURNS}`);
+  const maxContext = intOption(o.maxContext as string | undefined, '--max-context', 1024);
+  const maxMinutes = numberOption(o.maxMinutes as string | undefined, '--max-minutes', 0.1);
+  const cmdTimeout = numberOption(o.commandTimeout as string | undefined, '--command-timeout', 1);
+  return {
+    maxTurns,
+    maxContextTokens: maxContext,
+    maxWallMs: maxMinutes !== undefined ? Math.round(maxMinutes * 60_000) : undefined,
+    commandTimeoutMs: cmdTimeout !== undefined ? Math.round(cmdTimeout * 1000) : undefined,
+  };
+}
+
+/**
+ * Where an episode's files go: --out, else `<repo>/.ssr/episodes/<id>/`
+ * (and `.ssr/` is added to the repository's .git/info/exclude). A repository
+ * that cannot be written to gets a temporary folder instead.
+ */
+export async function episodeDir(repoDir: string, out: string | undefined, id: string): Promise<string> {
+  if (out) {
+    const abs = path.resolve(out);
+    await fs.mkdir(abs, { recursive: true });
+    return abs;
+  }
+  const dir = path.join(repoDir, '.ssr', 'episodes', id);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await excludeSsrDir(repoDir);
+    return dir;
+  } catch {
+    const tmp = path.join(os.tmpdir(), 'ssr-episodes', id);
+    await fs.mkdir(tmp, { recursive: true });
+    return tmp;
+  }
+}
+
+/** Adds `.ssr/` to .git/info/exclude when the repository has a .git folder and the line is missing. */
+export async function excludeSsrDir(repoDir: string): Promise<void> {
+  const gitDir = path.join(repoDir, '.git');
+  const st = await fs.stat(gitDir).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  const file = path.join(gitDir, 'info', 'exclude');
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  if (text.split(/\r?\n/).some((l) => l.trim() === '.ssr/' || l.trim() === '.ssr' || l.trim() === '/.ssr/')) return;
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}.ssr/\n`);
+}
+
+/** A one-line summary of a step, for progress output. */
+export function stepLine(s: TrajectoryStep): string {
+  const what = s.tool === 'bash' ? String((s.parsed?.command as string) ?? s.arguments) : String((s.parsed?.path as string) ?? s.arguments);
+  const first = what.split('\n')[0].slice(0, 70);
+  const status = s.error ? `error: ${s.error.split('\n')[0].slice(0, 50)}` : s.exitCode !== null ? `exit ${s.exitCode}` : '';
+  return `[${s.index + 1}] ${s.tool || '(no tool)'} ${first}  ${status}`;
+}
+
+export function describeEnd(t: Trajectory): string {
+  return t.status === 'submitted' ? 'submitted' : `${t.status}${t.error ? `: ${t.error}` : ''}`;
+}
+
+/** Policy failures mean the episode could not run; other statuses are the model's outcome. */
+export function couldNotRun(t: Trajectory): boolean {
+  const kind = t.info?.error_kind;
+  return t.status === 'error' && (kind === 'policy' || kind === 'sandbox' || kind === 'internal');
+}
+
+/** 0 valid, 1 invalid or no artifact, 2 could not run or could not validate, 130 cancelled. */
+export function injectExitCode(
+  r: { trajectory: Trajectory; artifact?: unknown; validation?: { valid: boolean } },
+  validated: boolean,
+): number {
+  if (r.trajectory.status === 'cancelled') return 130;
+  if (r.validation) return r.validation.valid ? EXIT_OK : EXIT_NEGATIVE;
+  if (r.artifact) return validated ? EXIT_CANNOT_RUN : EXIT_OK;
+  return couldNotRun(r.trajectory) ? EXIT_CANNOT_RUN : EXIT_NEGATIVE;
+}
+
+export async function makePolicy(choice: PolicyChoice): Promise<Policy> {
+  return createPolicy(choice.spec);
+}
+
+export function register(program: Command): void {
+  addPolicyFlags(
+    addSandboxFlags(
+      program
+        .command('inject')
+        .description('run one bug-injection episode and check the artifact (exit 0 valid, 1 invalid, 2 could not run)')
+        .requiredOption('--repo <dir>', 'the repository (copied into a sandbox with its git history, never modified)'),
+    ),
+  )
+    .option('--strategy <s>', 'removal | history | direct | mix (50/50 removal and history)', 'mix')
+    .option('--seed <n>', 'seed of the mix draw')
+    .option('--min-passing-tests <n>', 'original_passes threshold', String(DEFAULT_THRESHOLDS.minPassingTests))
+    .option('--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles))
+    .option('--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests))
+    .option('--no-validate', 'skip the consistency checks')
+    .option('--out <dir>', 'where to write trajectory.json and artifact/ (default <repo>/.ssr/episodes/<id>/)')
+    .option('--verbose', 'print each step on stderr')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (o: Opts) => {
+        if (o.repoInImage) fail('ssr inject needs --repo (the injector works on a copy of a host folder)');
+        const repoDir = requireDir(o.repo as string, '--repo');
+        const strategy = String(o.strategy ?? 'mix') as StrategyChoice;
+        if (!STRATEGIES.includes(strategy)) fail(`--strategy must be one of ${STRATEGIES.join(', ')} (got ${strategy})`);
+        const choice = policyChoice(o, 'injector');
+        const budgets = budgetOptions(o);
+        const thresholds = {
+          minPassingTests: intOption(o.minPassingTests as string, '--min-passing-tests', 0),
+          minChangedFiles: intOption(o.minChangedFiles as string, '--min-changed-files', 1),
+          minFailingTests: intOption(o.minFailingTests as string, '--min-failing-tests', 1),
+        };
+        const id = newEpisodeId('injector');
+        const policy = await makePolicy(choice);
+        const progress = new Progress();
+        const ac = new AbortController();
+        const onInt = () => ac.abort();
+        process.once('SIGINT', onInt);
+        try {
+          progress.update(`inject: starting a sandbox (${describePolicy(policy)})`);
+          const r = await runInjectEpisode({
+            repoDir,
+            image: o.image as string | undefined,
+            policy,
+            strategy,
+            seed: intOption(o.seed as string | undefined, '--seed', 0),
+            thresholds: {
+              ...(thresholds.minPassingTests !== undefined ? { minPassingTests: thresholds.minPassingTests } : {}),
+              ...(thresholds.minChangedFiles !== undefined ? { minChangedFiles: thresholds.minChangedFiles } : {}),
+              ...(thresholds.minFailingTests !== undefined ? { minFailingTests: thresholds.minFailingTests } : {}),
+            },
+            validate: o.validate !== false,
+            validation: { onEvent: (e) => (e.type === 'run-started' ? progress.update(`validating: running the tests (${e.state})`) : undefined) },
+            toolMode: choice.toolMode,
+            temperature: choice.temperature,
+            topP: choice.topP,
+            ...budgets,
+            id,
+            signal: ac.signal,
+            onStep: (s) => {
+              if (o.verbose) process.stderr.write(stepLine(s) + '\n');
+              progress.update(`inject: ${stepLine(s)}`);
+            },
+          });
+          progress.done();
+          const dir = await episodeDir(repoDir, o.out as string | undefined, r.trajectory.id);
+          const trajectoryPath = path.join(dir, 'trajectory.json');
+          await writeTrajectory(trajectoryPath, r.trajectory);
+          let artifactDir: string | undefined;
+          if (r.artifact) {
+            artifactDir = path.join(dir, 'artifact');
+            await writeArtifact(artifactDir, r.artifact);
+          }
+          if (r.validation) await fs.writeFile(path.join(dir, 'validation.json'), JSON.stringify(r.validation, null, 2) + '\n');
+          const t = r.trajectory;
+          const valid = r.validation?.valid === true;
+          const code = injectExitCode(r, o.validate !== false);
+          if (o.json) {
+            printJson({
+              id: t.id,
+              status: t.status,
+              ...(t.error ? { error: t.error } : {}),
+              strategy: t.strategy,
+              policy: t.policy,
+              turns: t.steps.length,
+              out: dir,
+              trajectory: trajectoryPath,
+              ...(artifactDir ? { artifact: artifactDir } : {}),
+              valid: r.validation ? r.validation.valid : null,
+              ...(r.validation?.firstFailure ? { firstFailure: r.validation.firstFailure } : {}),
+              checks: r.validation?.checks ?? [],
+              ...(r.validationError ? { validationError: r.validationError } : {}),
+              reward: r.reward ?? null,
+            });
+          } else {
+            process.stdout.write(
+              `episode ${t.id}: ${t.strategy} strategy, ${t.steps.length} turn(s), ${describeEnd(t)} (${((t.timings.totalMs ?? 0) / 1000).toFixed(1)} s)\n`,
+            );
+            if (r.validation) {
+              process.stdout.write('\n');
+              printReport(r.validation);
+            } else if (r.validationError) {
+              process.stdout.write(`${color.red('validation could not run')}: ${r.validationError}\n`);
+            } else if (!r.artifact) {
+              process.stdout.write(`${color.red('no artifact')}: the agent did not submit one\n`);
+            }
+            const reward =
+              r.reward !== undefined
+                ? `r_inject = ${r.reward}`
+                : valid
+                  ? 'r_inject: consistency passed; the rest depends on the solve rate (run ssr solve --attempts N)'
+                  : 'r_inject: not judged';
+            process.stdout.write(`${reward}\n`);
+            process.stdout.write(`trajectory: ${trajectoryPath}${artifactDir ? `\nartifact:   ${artifactDir}` : ''}\n`);
+          }
+          return code;
+        } finally {
+          process.removeListener('SIGINT', onInt);
+          progress.done();
+          await policy.dispose?.().catch(() => undefined);
+        }
+      }),
+    );
+}

@@ -1,0 +1,763 @@
+/**
+ * The bootstrap proposer: SSR's embedded default bug injector, which needs
+ * no model. In the spirit of the paper's removal strategy it finds the
+ * repository's tests, runs them, picks functions the passing tests execute,
+ * removes code from them (a whole body, a branch, a few statements; or
+ * several functions in different files), keeps the mutation when it breaks
+ * tests, deletes those tests to make the weakening, and returns the five
+ * artifact files. Everything runs in one sandbox; the user's folder is only
+ * read (copied in).
+ *
+ * Target selection is coverage-based: the suite is run once more with a
+ * sys.setprofile hook (Python, via sitecustomize) or NODE_V8_COVERAGE
+ * (JavaScript), and only functions that run during the tests are mutated.
+ * When that trace yields nothing, names referenced from the test files are
+ * the fallback.
+ */
+import { DockerSandbox, DEFAULT_IMAGE } from '../sandbox/docker';
+import type { SandboxLike } from '../sandboxTypes';
+import { diffAgainstBaseline, initBaseline, resetToBaseline } from '../sandbox/baseline';
+import { ARTIFACT_DIR_IN_SANDBOX, installRunner, parseParserOutput, runTests, type TestResults } from '../testRun';
+import type { ArtifactFiles } from '../artifact';
+import { CancelledError, SandboxError } from '../errors';
+import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
+import { testParser, testScript, type Runner } from './templates';
+
+export type SingleStrategy = 'body' | 'branch' | 'block';
+export type Strategy = SingleStrategy | 'multi';
+export type StrategyOption = Strategy | 'any';
+
+export type NoProposalReason =
+  | 'no-tests'
+  | 'no-framework'
+  | 'suite-fails'
+  | 'too-few-tests'
+  | 'nothing-covered'
+  | 'exhausted';
+
+/** The proposer could not produce a bug; `reason` says why, the message how to fix it. */
+export class NoProposalError extends Error {
+  constructor(
+    readonly reason: NoProposalReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NoProposalError';
+  }
+}
+
+export interface FrameworkInfo {
+  language: 'python' | 'javascript';
+  framework: 'pytest' | 'unittest' | 'node:test';
+  /** What the test script runs: python3 -m pytest, python3 -m unittest, or node per file. */
+  runner: Runner;
+  /** Every test file of the suite (test modules, conftest.py, helpers in test folders). */
+  testFiles: string[];
+  /** The files the test script runs. */
+  runFiles: string[];
+  notes: string[];
+}
+
+export interface ProposalTarget {
+  file: string;
+  symbol: string;
+  line?: number;
+  strategy?: SingleStrategy;
+  description?: string;
+}
+
+export interface Proposal {
+  /** Stable: strategy + target(s); proposals with a key in `seen` are not made again. */
+  key: string;
+  strategy: Strategy;
+  targets: ProposalTarget[];
+  artifact: ArtifactFiles;
+  notes: string[];
+  /** Tests passing on the original that fail (or disappear) with the bug. */
+  brokenTests: string[];
+  framework: FrameworkInfo;
+  seed: number;
+  /** Test runs made on mutated states. */
+  attempts: number;
+  durationMs: number;
+}
+
+export interface ProposeOptions {
+  repoDir: string;
+  image?: string;
+  seed?: number;
+  /** Keys of proposals already made in this run; the returned key is added. */
+  seen?: Set<string>;
+  strategy?: StrategyOption;
+  /** Tests that must go from passing to failing. Default 1. */
+  minFailing?: number;
+  signal?: AbortSignal;
+  log?: (msg: string) => void;
+  /** Mutated states to test before giving up. Default 40. */
+  maxAttempts?: number;
+  /** Time limit for a run of the original suite. Default 300 s. */
+  testTimeoutMs?: number;
+  /** A bug breaking more than this share of the passing tests is rejected. Default 0.6. */
+  maxBrokenFraction?: number;
+  /** Tests that must pass on the original (the checks' threshold). Default 5. */
+  minPassing?: number;
+}
+
+// ----------------------------------------------------------------- helper
+
+const installed = new WeakSet<SandboxLike>();
+
+async function installHelper(sb: SandboxLike): Promise<void> {
+  if (installed.has(sb)) return;
+  await sb.writeFile(HELPER_PATH, HELPER_PY, 0o644);
+  await sb.writeFile(`${COVERAGE_DIR}/sitecustomize.py`, SITECUSTOMIZE_PY, 0o644);
+  installed.add(sb);
+}
+
+async function helper<T>(sb: SandboxLike, cmd: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+  await installHelper(sb);
+  const r = await sb.exec(`python3 ${HELPER_PATH} ${cmd}`, {
+    stdin: JSON.stringify({ root: sb.repoPath, ...req }),
+    timeoutMs: 180_000,
+    signal,
+    maxOutputBytes: 16 << 20,
+  });
+  let out: Record<string, unknown>;
+  try {
+    out = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    throw new SandboxError(
+      `the bootstrap helper (${cmd}) gave no answer (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(-1500)}`,
+    );
+  }
+  if (typeof out.error === 'string') {
+    throw new SandboxError(`the bootstrap helper (${cmd}) failed: ${out.error}\n${String(out.trace ?? '')}`);
+  }
+  return out as T;
+}
+
+interface DetectAnswer {
+  language: 'python' | 'javascript' | null;
+  framework: 'pytest' | 'unittest' | 'node:test' | null;
+  runner: Runner | null;
+  testFiles: string[];
+  runFiles: string[];
+  notes: string[];
+  pytestAvailable: boolean;
+  nodeAvailable: boolean;
+}
+
+const NO_TESTS_HELP =
+  'no tests found: SSR looks for pytest/unittest tests (test_*.py or *_test.py files, usually under tests/) ' +
+  'and node:test tests (*.test.js, *.spec.js or files under test/ that import node:test). ' +
+  'Add tests to the repository (a valid bug needs at least 5 passing tests), or use a model-driven injector with a custom test_script.sh.';
+
+/**
+ * Finds the test framework of the repository in a sandbox: language, runner,
+ * test files. Throws NoProposalError ('no-tests' or 'no-framework') when
+ * there is nothing SSR can run.
+ */
+export async function detectFramework(sb: SandboxLike, signal?: AbortSignal): Promise<FrameworkInfo> {
+  const d = await helper<DetectAnswer>(sb, 'detect', {}, signal);
+  if (!d.language || d.runFiles.length === 0) {
+    if (d.language === 'javascript' && d.testFiles.length) {
+      throw new NoProposalError(
+        'no-framework',
+        `found ${d.testFiles.length} JavaScript test file(s) but none uses node's built-in runner (node:test); ` +
+          'the bootstrap proposer runs node:test suites only (jest, mocha, vitest are not supported yet). ' +
+          'Port a few tests to node:test, or use a model-driven injector with a custom test_script.sh.',
+      );
+    }
+    throw new NoProposalError('no-tests', NO_TESTS_HELP);
+  }
+  if (!d.runner || !d.framework) {
+    const why =
+      d.language === 'python'
+        ? 'the tests are written for pytest but the sandbox image has no pytest; use an image with pytest installed (e.g. `FROM ssr-sandbox:bookworm` + `pip install pytest`)'
+        : 'the tests use node:test but the sandbox image has no node; use an image with Node.js 18 or newer';
+    throw new NoProposalError('no-framework', `cannot run the tests: ${why}.`);
+  }
+  return {
+    language: d.language,
+    framework: d.framework,
+    runner: d.runner,
+    testFiles: d.testFiles,
+    runFiles: d.runFiles,
+    notes: d.notes,
+  };
+}
+
+// ------------------------------------------------------------------- RNG
+
+/** mulberry32: small, seedable, good enough to pick candidates. */
+export function rngFrom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(xs: T[], rng: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** Weighted order without replacement. */
+function weightedOrder<T>(items: Array<[T, number]>, rng: () => number): T[] {
+  const pool = items.filter(([, w]) => w > 0);
+  const out: T[] = [];
+  while (pool.length) {
+    const total = pool.reduce((s, [, w]) => s + w, 0);
+    let r = rng() * total;
+    let i = 0;
+    for (; i < pool.length - 1; i++) {
+      r -= pool[i][1];
+      if (r < 0) break;
+    }
+    out.push(pool[i][0]);
+    pool.splice(i, 1);
+  }
+  return out;
+}
+
+// -------------------------------------------------------------- the suite
+
+interface Target {
+  file: string;
+  symbol: string;
+  line: number;
+  covered: boolean;
+  referenced: boolean;
+  strategies: { body: boolean; branch: number; block: number };
+  size: number;
+}
+
+interface Suite {
+  fw: FrameworkInfo;
+  /** Ids passing in both runs of the original. */
+  stable: Set<string>;
+  excluded: string[];
+  testScript: string;
+  testParser: string;
+  baselineMs: number;
+  covDir: string;
+}
+
+let covCounter = 0;
+
+async function prepareSuite(
+  sb: SandboxLike,
+  fw: FrameworkInfo,
+  opts: ProposeOptions,
+  log: (m: string) => void,
+): Promise<Suite> {
+  const packageDirs = new Set<string>();
+  if (fw.runner === 'unittest') {
+    const r = await sb.exec(`find . -name __init__.py -not -path '*/node_modules/*' -printf '%h\\n'`, { timeoutMs: 60_000 });
+    for (const l of r.stdout.split('\n')) if (l.trim()) packageDirs.add(l.trim().replace(/^\.\//, ''));
+  }
+  let script = testScript({ runner: fw.runner, runFiles: fw.runFiles, packageDirs });
+  let parser = testParser(fw.runner);
+  const timeoutMs = opts.testTimeoutMs ?? 300_000;
+  await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
+
+  // Run 1: exactly what the checks will run.
+  const first = await runTests(sb, { timeoutMs, signal: opts.signal });
+  if (!first.ok) {
+    throw new NoProposalError(
+      'suite-fails',
+      `the test suite could not be run on the unmodified repository: ${first.error}. ` +
+        `Make sure the tests run in the sandbox image (dependencies installed, no network needed).\n${first.logTail.slice(-1500)}`,
+    );
+  }
+  // Run 2: the same suite with a coverage trace; it doubles as the flakiness check.
+  const covDir = `/ssr/tmp/cov-${process.pid}-${++covCounter}`;
+  const env =
+    fw.language === 'python'
+      ? `SSR_COV_DIR=${covDir} PYTHONPATH=${COVERAGE_DIR}\${PYTHONPATH:+:$PYTHONPATH}`
+      : `NODE_V8_COVERAGE=${covDir}`;
+  const logFile = `/ssr/tmp/cov-log-${covCounter}`;
+  const started = Date.now();
+  const cov = await sb.exec(
+    `rm -rf ${covDir}; ${env} bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${logFile} 2>&1; ` +
+      `python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${logFile}; rc=$?; rm -f ${logFile}; exit $rc`,
+    { timeoutMs: timeoutMs * 3, signal: opts.signal, maxOutputBytes: 8 << 20 },
+  );
+  const covMs = Date.now() - started;
+  const second: TestResults = cov.exitCode === 0 ? (parseParserOutput(cov.stdout).results ?? {}) : {};
+  if (cov.exitCode !== 0) log('bootstrap: the coverage run failed; falling back to names referenced by the tests');
+
+  const r1 = first.results ?? {};
+  const ids = new Set([...Object.keys(r1), ...Object.keys(second)]);
+  const stable = new Set<string>();
+  const failing: string[] = [];
+  const flaky: string[] = [];
+  for (const id of ids) {
+    const a = r1[id];
+    const b = cov.exitCode === 0 ? second[id] : a;
+    if (a === 'passed' && b === 'passed') stable.add(id);
+    else if (a === 'failed' && (b === 'failed' || b === undefined)) failing.push(id);
+    else flaky.push(id);
+  }
+  const minPassing = opts.minPassing ?? 5;
+  if (stable.size === 0) {
+    throw new NoProposalError(
+      'suite-fails',
+      `the test suite fails on the unmodified repository: none of its ${ids.size} test(s) passes` +
+        `${ids.size ? ` (e.g. ${[...ids].slice(0, 3).join(', ')})` : ' (no per-test result was found in the log)'}. ` +
+        'Fix the suite or the environment first: the sandbox image must hold what the tests need.\n' +
+        first.logTail.slice(-1500),
+    );
+  }
+  if (stable.size < minPassing) {
+    throw new NoProposalError(
+      'too-few-tests',
+      `only ${stable.size} test(s) pass reliably on the unmodified repository; a valid bug needs at least ${minPassing}. Add tests.`,
+    );
+  }
+  const excluded = [...failing, ...flaky].sort();
+  if (excluded.length) {
+    log(`bootstrap: leaving out ${failing.length} failing and ${flaky.length} flaky test(s)`);
+    script = testScript({ runner: fw.runner, runFiles: fw.runFiles, exclude: excluded, packageDirs });
+    parser = testParser(fw.runner, excluded);
+    await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
+  }
+  return {
+    fw,
+    stable,
+    excluded,
+    testScript: script,
+    testParser: parser,
+    baselineMs: Math.max(first.durationMs, Math.min(covMs, first.durationMs * 3)),
+    covDir,
+  };
+}
+
+// ------------------------------------------------------------- mutations
+
+interface MutateAnswer {
+  ok: boolean;
+  reason?: string;
+  description?: string;
+}
+
+interface WeakenAnswer {
+  ok: boolean;
+  reason?: string;
+  removed: string[];
+  missing: string[];
+  files: string[];
+}
+
+interface Piece {
+  target: Target;
+  strategy: SingleStrategy;
+  description: string;
+  /** The mutated file's content, to rebuild combinations without re-running the helper. */
+  content: Buffer;
+  failing: string[];
+}
+
+type Outcome =
+  | { kind: 'ok'; results: TestResults; failing: string[]; gone: string[] }
+  | { kind: 'reject'; why: string };
+
+function judgeBuggy(
+  results: TestResults,
+  suite: Suite,
+  minFailing: number,
+  maxBrokenFraction: number,
+): Outcome {
+  const failing: string[] = [];
+  const gone: string[] = [];
+  for (const id of suite.stable) {
+    const s = results[id];
+    if (s === 'failed') failing.push(id);
+    else if (s === undefined) gone.push(id);
+  }
+  const broken = failing.length + gone.length;
+  if (failing.length < minFailing) {
+    return { kind: 'reject', why: broken ? `only ${failing.length} test(s) fail (${gone.length} disappear)` : 'no test breaks' };
+  }
+  if (broken >= suite.stable.size) return { kind: 'reject', why: 'every test breaks' };
+  if (broken / suite.stable.size > maxBrokenFraction) {
+    return { kind: 'reject', why: `${broken} of ${suite.stable.size} tests break (too broad)` };
+  }
+  return { kind: 'ok', results, failing, gone };
+}
+
+function keyOf(strategy: SingleStrategy, t: { file: string; symbol: string }): string {
+  return `${strategy}:${t.file}::${t.symbol}`;
+}
+
+/**
+ * Proposes one bug artifact for the repository at `repoDir`. Throws
+ * NoProposalError when the repository gives the proposer nothing to work
+ * with, saying what is missing.
+ */
+export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
+  const started = Date.now();
+  const log = opts.log ?? (() => undefined);
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const rng = rngFrom(seed);
+  const seen = opts.seen ?? new Set<string>();
+  const want: StrategyOption = opts.strategy ?? 'any';
+  const minFailing = Math.max(1, opts.minFailing ?? 1);
+  const maxAttempts = opts.maxAttempts ?? 40;
+  const maxBroken = opts.maxBrokenFraction ?? 0.6;
+  const signal = opts.signal;
+  const check = () => {
+    if (signal?.aborted) throw new CancelledError();
+  };
+
+  const sb = await DockerSandbox.create({
+    repoDir: opts.repoDir,
+    image: opts.image ?? DEFAULT_IMAGE,
+    signal,
+    labels: { 'ssr.role': 'bootstrap' },
+  });
+  try {
+    const fw = await detectFramework(sb, signal);
+    log(`bootstrap: ${fw.framework} suite (${fw.runFiles.length} test file(s), runner ${fw.runner})`);
+    check();
+    await initBaseline(sb);
+    const suite = await prepareSuite(sb, fw, opts, log);
+    check();
+    log(`bootstrap: ${suite.stable.size} test(s) pass on the original (${Date.now() - started} ms so far)`);
+
+    const t = await helper<{ targets: Target[]; coverage: boolean }>(
+      sb,
+      'targets',
+      { language: fw.language, testFiles: fw.testFiles, covDir: suite.covDir },
+      signal,
+    );
+    const covered = t.targets.filter((x) => x.covered);
+    const pool = covered.length ? covered : t.targets.filter((x) => x.referenced);
+    const how = covered.length
+      ? `${covered.length} function(s) run by the tests (${fw.language === 'python' ? 'sys.setprofile trace' : 'V8 coverage'})`
+      : `${pool.length} function(s) named in the test files (no coverage trace)`;
+    log(`bootstrap: ${how}, of ${t.targets.length} in the non-test code`);
+    if (pool.length === 0) {
+      throw new NoProposalError(
+        'nothing-covered',
+        `none of the ${t.targets.length} function(s) in the non-test code is run by the passing tests` +
+          `${t.targets.length ? '' : ' (no function with a body was found outside the test files)'}; ` +
+          'the bootstrap proposer mutates functions the tests exercise. Check that the tests import the code under test from the repository.',
+      );
+    }
+    const buggyTimeout = Math.min(opts.testTimeoutMs ?? 300_000, Math.max(30_000, suite.baselineMs * 4 + 10_000));
+    const ctx = { sb, suite, fw, rng, minFailing, maxBroken, buggyTimeout, signal, log };
+    let attempts = 0;
+    const tried = new Set<string>();
+    const order = shuffle(pool, rng);
+
+    const runState = async () => {
+      attempts++;
+      const run = await runTests(sb, { timeoutMs: buggyTimeout, signal });
+      check();
+      return run;
+    };
+
+    /** Mutates one target on the clean baseline and judges it alone. */
+    const tryPiece = async (target: Target, strategy: SingleStrategy): Promise<Piece | string> => {
+      await resetToBaseline(sb);
+      const m = await helper<MutateAnswer>(
+        sb,
+        'mutate',
+        {
+          language: fw.language,
+          file: target.file,
+          symbol: target.symbol,
+          line: target.line,
+          strategy,
+          seed: Math.floor(rng() * 2 ** 31),
+        },
+        signal,
+      );
+      if (!m.ok) return `not applicable: ${m.reason}`;
+      const run = await runState();
+      if (!run.ok) return `the tests did not run: ${run.error}`;
+      const j = judgeBuggy(run.results ?? {}, suite, minFailing, maxBroken);
+      if (j.kind === 'reject') return j.why;
+      const content = await sb.readFile(target.file);
+      return { target, strategy, description: m.description ?? '', content, failing: j.failing };
+    };
+
+    const strategiesFor = (target: Target): SingleStrategy[] => {
+      const s = target.strategies;
+      const items: Array<[SingleStrategy, number]> = [
+        ['body', s.body ? 4 : 0],
+        ['branch', s.branch ? 3 : 0],
+        ['block', s.block ? 3 : 0],
+      ];
+      if (want === 'body' || want === 'branch' || want === 'block') return items.some(([k, w]) => k === want && w > 0) ? [want] : [];
+      return weightedOrder(items, rng);
+    };
+
+    // --- building the proposal
+    const finish = (pieces: Piece[], strategy: Strategy, key: string, w: Weakened): Proposal => {
+      const { failing, gone, notes } = w;
+      const artifact: ArtifactFiles = {
+        testScript: suite.testScript,
+        testFiles: fw.testFiles,
+        testParser: suite.testParser,
+        bugInjectDiff: w.bugDiff,
+        testWeakenDiff: w.weakenDiff,
+        meta: { source: 'bootstrap', order: 1, strategy, seed, key },
+      };
+      seen.add(key);
+      const ms = Date.now() - started;
+      const allNotes = [
+        `${fw.framework} suite: ${fw.runFiles.length} test file(s) run with ${fw.runner}; ${suite.stable.size} test(s) pass on the original` +
+          (suite.excluded.length ? `, ${suite.excluded.length} failing or flaky left out` : ''),
+        `targets: ${how}`,
+        ...pieces.map((p) => `${p.target.file}: ${p.description}`),
+        `the bug breaks ${failing.length + gone.length} test(s): ${failing.concat(gone).slice(0, 8).join(', ')}${failing.length + gone.length > 8 ? ', ...' : ''}`,
+        ...notes,
+        `${attempts} mutated state(s) tested in ${ms} ms (seed ${seed})`,
+      ];
+      log(`bootstrap: proposal ${key} ready in ${ms} ms`);
+      return {
+        key,
+        strategy,
+        targets: pieces.map((p) => ({
+          file: p.target.file,
+          symbol: p.target.symbol,
+          line: p.target.line,
+          strategy: p.strategy,
+          description: p.description,
+        })),
+        artifact,
+        notes: allNotes,
+        brokenTests: [...failing, ...gone].sort(),
+        framework: fw,
+        seed,
+        attempts,
+        durationMs: ms,
+      };
+    };
+
+    const multiFiles = new Set(pool.map((x) => x.file)).size;
+    const doMulti = want === 'multi' || (want === 'any' && multiFiles >= 2 && rng() < 0.2);
+
+    if (doMulti) {
+      if (multiFiles < 2) {
+        throw new NoProposalError(
+          'exhausted',
+          'a multi-file bug needs functions run by the tests in at least two non-test files; this repository has them in one file.',
+        );
+      }
+      const k = multiFiles >= 3 && rng() < 0.4 ? 3 : 2;
+      const result = await proposeMulti(ctx, order, k, () => attempts, runState, tryPiece, strategiesFor, seen, maxAttempts);
+      if (result) {
+        return finish(result.pieces, 'multi', result.key, result.weak);
+      }
+      if (want === 'multi') {
+        throw new NoProposalError(
+          'exhausted',
+          `no multi-file bug found after ${attempts} mutated state(s): no ${k} functions in different files break tests independently.`,
+        );
+      }
+      log('bootstrap: no multi-file bug found, trying single-function bugs');
+    }
+
+    const rejects: string[] = [];
+    let skippedSeen = 0;
+    for (const target of order) {
+      if (attempts >= maxAttempts) break;
+      for (const strategy of strategiesFor(target)) {
+        const key = keyOf(strategy, target);
+        if (seen.has(key)) {
+          skippedSeen++;
+          continue;
+        }
+        if (tried.has(key)) continue;
+        tried.add(key);
+        check();
+        const before = attempts;
+        const piece = await tryPiece(target, strategy);
+        if (typeof piece === 'string') {
+          log(`bootstrap: ${key}: ${piece}`);
+          if (attempts > before) rejects.push(`${key}: ${piece}`);
+          if (attempts > before) break; // tested and rejected: next function
+          continue; // not applicable: another strategy on the same function
+        }
+        // The state is the buggy one: weaken it.
+        const weak = await weakenAndVerify(ctx, [piece], runState);
+        if (typeof weak === 'string') {
+          log(`bootstrap: ${key}: ${weak}`);
+          rejects.push(`${key}: ${weak}`);
+          break;
+        }
+        return finish([piece], strategy, key, weak);
+      }
+    }
+    const why =
+      attempts >= maxAttempts
+        ? `tried ${attempts} mutated state(s) (the limit) and none gave a valid bug`
+        : `tried every candidate (${tried.size} mutation(s), ${attempts} test run(s)${skippedSeen ? `, ${skippedSeen} already proposed` : ''})`;
+    throw new NoProposalError(
+      'exhausted',
+      `${why} among ${pool.length} function(s) the tests run. ` +
+        (rejects.length ? `Last rejections: ${rejects.slice(-3).join('; ')}. ` : '') +
+        'Try another seed or strategy, or a model-driven injector.',
+    );
+
+  } finally {
+    await sb.dispose();
+  }
+}
+
+interface Ctx {
+  sb: SandboxLike;
+  suite: Suite;
+  fw: FrameworkInfo;
+  rng: () => number;
+  minFailing: number;
+  maxBroken: number;
+  buggyTimeout: number;
+  signal?: AbortSignal;
+  log: (m: string) => void;
+}
+
+interface Weakened {
+  results: TestResults;
+  failing: string[];
+  gone: string[];
+  bugDiff: string;
+  weakenDiff: string;
+  notes: string[];
+}
+
+type RunState = () => Promise<Awaited<ReturnType<typeof runTests>>>;
+
+/** Puts the pieces' files in place on a clean baseline. */
+async function applyPieces(sb: SandboxLike, pieces: Piece[]): Promise<void> {
+  await resetToBaseline(sb);
+  for (const p of pieces) await sb.writeFile(p.target.file, p.content);
+}
+
+/**
+ * From the clean baseline: applies the pieces, runs the suite, deletes the
+ * tests that break, and checks that the weakened suite passes on the buggy code.
+ */
+async function weakenAndVerify(ctx: Ctx, pieces: Piece[], runState: RunState): Promise<Weakened | string> {
+  const { sb, suite, fw } = ctx;
+  await applyPieces(sb, pieces);
+  const run = await runState();
+  if (!run.ok) return `the tests did not run with the bug: ${run.error}`;
+  const j = judgeBuggy(run.results ?? {}, suite, ctx.minFailing, ctx.maxBroken);
+  if (j.kind === 'reject') return j.why;
+  const bugFiles = [...new Set(pieces.map((p) => p.target.file))];
+  const bugDiff = await diffAgainstBaseline(sb, { only: bugFiles });
+  if (!bugDiff.trim()) return 'the mutation left no diff';
+
+  let toRemove = [...j.failing, ...j.gone];
+  const removed = new Set<string>();
+  const changed = new Set<string>();
+  for (let round = 0; round < 3; round++) {
+    const w = await helper<WeakenAnswer>(sb, 'weaken', { language: fw.language, testFiles: fw.testFiles, ids: toRemove }, ctx.signal);
+    if (!w.ok) return `cannot weaken the tests: ${w.reason}`;
+    w.removed.forEach((x) => removed.add(x));
+    w.files.forEach((f) => changed.add(f));
+    const wr = await runState();
+    if (!wr.ok) return `the weakened tests did not run: ${wr.error}`;
+    const stillFailing = Object.entries(wr.results ?? {})
+      .filter(([, s]) => s === 'failed')
+      .map(([id]) => id);
+    if (stillFailing.length === 0) {
+      const passing = Object.values(wr.results ?? {}).filter((s) => s === 'passed').length;
+      if (passing === 0) return 'nothing passes once the broken tests are deleted';
+      const weakenDiff = await diffAgainstBaseline(sb, { only: [...changed] });
+      if (!weakenDiff.trim()) return 'the weakening left no diff';
+      return {
+        results: run.results ?? {},
+        failing: j.failing,
+        gone: j.gone,
+        bugDiff,
+        weakenDiff,
+        notes: [
+          `the weakening deletes ${removed.size} test(s) from ${changed.size} file(s): ${[...changed].join(', ')}; ${passing} test(s) still pass on the buggy code`,
+        ],
+      };
+    }
+    // Tests that fail only once others are gone (or ids the first pass missed): delete them too.
+    toRemove = stillFailing.filter((id) => !removed.has(id));
+    if (toRemove.length === 0) return `the weakened suite still fails: ${stillFailing.slice(0, 3).join(', ')}`;
+  }
+  return 'the weakened suite keeps failing';
+}
+
+async function proposeMulti(
+  ctx: Ctx,
+  order: Target[],
+  k: number,
+  attempts: () => number,
+  runState: RunState,
+  tryPiece: (t: Target, s: SingleStrategy) => Promise<Piece | string>,
+  strategiesFor: (t: Target) => SingleStrategy[],
+  seen: Set<string>,
+  maxAttempts: number,
+): Promise<{ pieces: Piece[]; key: string; weak: Weakened } | undefined> {
+  const { sb, suite, log } = ctx;
+  const pieces: Piece[] = [];
+  const usedFiles = new Set<string>();
+  for (const target of order) {
+    if (pieces.length >= k || attempts() >= maxAttempts) break;
+    if (usedFiles.has(target.file)) continue;
+    for (const strategy of strategiesFor(target)) {
+      const before = attempts();
+      const p = await tryPiece(target, strategy);
+      if (typeof p !== 'string') {
+        pieces.push(p);
+        usedFiles.add(target.file);
+        log(`bootstrap: multi: piece ${keyOf(strategy, target)} breaks ${p.failing.length} test(s)`);
+        break;
+      }
+      if (attempts() > before) break;
+    }
+  }
+  // Combine; drop a piece whose file is not needed (inverse mutation) and retry.
+  while (pieces.length >= 2) {
+    const key = `multi:${pieces.map((p) => keyOf(p.strategy, p.target)).sort().join('+')}`;
+    if (seen.has(key)) return undefined;
+    await applyPieces(sb, pieces);
+    const full = await runState();
+    if (!full.ok) return undefined;
+    const F = [...suite.stable].filter((id) => full.results?.[id] === 'failed');
+    let dead: Piece | undefined;
+    for (const p of pieces) {
+      await applyPieces(
+        sb,
+        pieces.filter((q) => q !== p),
+      );
+      const r = await runState();
+      const flipped = r.ok ? F.filter((id) => r.results?.[id] === 'passed') : [];
+      if (flipped.length === 0) {
+        dead = p;
+        break;
+      }
+    }
+    if (!dead) {
+      const w = await weakenAndVerify(ctx, pieces, runState);
+      if (typeof w === 'string') {
+        log(`bootstrap: multi: ${w}`);
+        return undefined;
+      }
+      return { pieces, key, weak: w };
+    }
+    log(`bootstrap: multi: ${dead.target.file} is not needed once the others are in; dropping it`);
+    pieces.splice(pieces.indexOf(dead), 1);
+  }
+  return undefined;
+}
+
+export { testScript, testParser } from './templates';

@@ -1,0 +1,737 @@
+/**
+ * The `openai` policy: any OpenAI-compatible `/v1/chat/completions` endpoint
+ * (vLLM, SGLang, llama.cpp server, Ollama, LM Studio, OpenAI).
+ *
+ * - Node 20's global fetch, no HTTP dependency.
+ * - Retries with exponential backoff + jitter on 429, 5xx, timeouts and
+ *   network errors; `Retry-After` (seconds or HTTP date) is honoured, capped
+ *   at `maxRetryAfterMs`. Streaming requests are only retried before the
+ *   first token reached `onToken`.
+ * - Streaming via SSE (`stream: true`) when `onToken` is given (or
+ *   `stream: true`); `onToken` gets each content delta.
+ * - Log-probs are requested (`logprobs: true`) and returned when offered;
+ *   token ids come from vLLM's `return_token_ids` / `return_tokens_as_token_ids`
+ *   (enable with `returnTokenIds`). Optional parameters a server rejects with
+ *   HTTP 400 are dropped and the request is sent again (once per parameter).
+ *   The log-probs are the server's: vLLM reports them per its
+ *   `--logprobs-mode`; they are not recomputed here.
+ * - Native tools mode: pass `tools` (OpenAI function schemas); `toolCalls`
+ *   holds the calls.
+ * - `text` follows OpenAI semantics: the stop string is not part of it, unless
+ *   `includeStopInText` and the server says which stop string matched
+ *   (vLLM's `stop_reason`), or the server already included it.
+ * - Cancellation with `req.signal` throws CancelledError (from ../errors).
+ * - The API key (option, or env SSR_API_KEY / OPENAI_API_KEY) is only sent
+ *   as `Authorization: Bearer ...`; it never appears in `info`, in error
+ *   messages (they are scrubbed) or in the object's enumerable state.
+ */
+import type { ChatMessage, PolicyInfo } from '../trajectory';
+import { CancelledError } from '../errors';
+import { PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from './types';
+
+export const DEFAULT_OPENAI_BASE_URL = 'http://127.0.0.1:8000/v1';
+
+export interface OpenAITool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+
+export interface OpenAIPolicyOptions {
+  /** Base URL up to and including `/v1` (default http://127.0.0.1:8000/v1). */
+  baseUrl?: string;
+  /** Served model name; when absent, the first id from GET {baseUrl}/models. */
+  model?: string;
+  /** API key; default env SSR_API_KEY, then OPENAI_API_KEY. Sent as a Bearer token only. */
+  apiKey?: string;
+  temperature?: number; // default 1.0
+  topP?: number; // default 0.95
+  /** max_tokens per turn (not sent when absent). */
+  maxTokens?: number;
+  stop?: string[];
+  /** Per-attempt timeout: time to response headers, whole body for non-streaming, idle gap between chunks when streaming. Default 600 s. */
+  timeoutMs?: number;
+  /** Retries after the first attempt on 429 / 5xx / network errors / timeouts (default 4). */
+  retries?: number;
+  /** First backoff delay (default 500 ms), doubled per retry with jitter, capped at retryMaxMs (default 30 s). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Upper bound on a server's Retry-After (default 60 s). */
+  maxRetryAfterMs?: number;
+  /** Force streaming on or off; default: stream when the request has onToken. */
+  stream?: boolean;
+  /** Ask for log-probs (default true). */
+  logprobs?: boolean;
+  /** vLLM: ask for token ids (return_token_ids, return_tokens_as_token_ids). Default false. */
+  returnTokenIds?: boolean;
+  /** Native function calling. */
+  tools?: OpenAITool[];
+  toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+  seed?: number;
+  /** Extra JSON fields merged into every request body (e.g. vLLM's top_k, repetition_penalty). */
+  extraBody?: Record<string, unknown>;
+  /** Extra HTTP headers. */
+  headers?: Record<string, string>;
+  /** Keep the matched stop string at the end of `text` when the server says which one matched. */
+  includeStopInText?: boolean;
+}
+
+export interface OpenAIPolicyResponse extends PolicyResponse {
+  /** The stop string that ended the turn, when the server says (vLLM stop_reason) or included it. */
+  stopSequence?: string;
+}
+
+/** Parameters a server may not know; dropped (or renamed) after a 400 that names them. */
+const OPTIONAL_PARAMS = [
+  'logprobs',
+  'top_logprobs',
+  'stream_options',
+  'return_tokens_as_token_ids',
+  'return_token_ids',
+  'seed',
+] as const;
+
+function sanitizeUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/+$/, '');
+  } catch {
+    return raw.replace(/\/\/[^/@]*@/, '//').replace(/\/+$/, '');
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(parseFloat(v) * 1000);
+  const t = Date.parse(v);
+  if (!Number.isNaN(t)) return Math.max(0, t - now);
+  return undefined;
+}
+
+function networkReason(err: unknown): string {
+  const e = err as { cause?: { code?: string; message?: string }; code?: string; message?: string };
+  const code = e?.cause?.code ?? e?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused; is the server running? set --base-url';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found; check --base-url';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+      return 'the connection was reset by the server';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connection timed out; is the host reachable? check --base-url';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable; check --base-url and the network';
+    case 'CERT_HAS_EXPIRED':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      return `TLS certificate problem (${code})`;
+    default:
+      return e?.cause?.message ?? e?.message ?? String(err);
+  }
+}
+
+/** An error from the caller's own callback (onToken): rethrown untouched, never retried. */
+class Passthrough {
+  constructor(readonly err: unknown) {}
+}
+
+class Attempt {
+  constructor(
+    readonly error: PolicyError,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+    /** A 400 that named an optional parameter: drop it and resend. */
+    readonly dropParam?: string,
+  ) {}
+}
+
+interface ToolCallAcc {
+  id?: string;
+  name: string;
+  arguments: string;
+}
+
+type Json = Record<string, unknown>;
+
+function isObj(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export class OpenAIPolicy implements Policy {
+  readonly info: PolicyInfo;
+  readonly #apiKey: string | undefined;
+  readonly #opts: OpenAIPolicyOptions;
+  readonly #baseUrl: string;
+  readonly #displayUrl: string;
+  #basicAuth: string | undefined;
+  #secrets: string[] = [];
+  #model: string | undefined;
+  #dropped = new Set<string>();
+  #renameMaxTokens = false;
+
+  constructor(opts: OpenAIPolicyOptions = {}) {
+    this.#opts = { ...opts };
+    delete this.#opts.apiKey;
+    const key = opts.apiKey ?? process.env.SSR_API_KEY ?? process.env.OPENAI_API_KEY;
+    this.#apiKey = key && key.trim() ? key.trim() : undefined;
+    const base = (opts.baseUrl ?? DEFAULT_OPENAI_BASE_URL).trim().replace(/\/+$/, '');
+    try {
+      const u = new URL(base);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+    } catch {
+      throw new PolicyError(`invalid --base-url ${this.#redact(sanitizeUrl(base))}: expected http(s)://host:port/v1`);
+    }
+    // fetch refuses URLs with credentials: move user:pass into a Basic header
+    // (used when no API key is set) and keep them out of every message.
+    const parsed = new URL(base);
+    if (parsed.username || parsed.password) {
+      const user = decodeURIComponent(parsed.username);
+      const pass = decodeURIComponent(parsed.password);
+      this.#basicAuth = Buffer.from(`${user}:${pass}`).toString('base64');
+      this.#secrets = [pass, parsed.password, this.#basicAuth].filter((x) => x.length >= 3);
+    }
+    this.#baseUrl = sanitizeUrl(base);
+    this.#displayUrl = this.#baseUrl;
+    this.#model = opts.model;
+    const temperature = opts.temperature ?? 1.0;
+    const topP = opts.topP ?? 0.95;
+    this.info = { kind: 'openai', model: opts.model, temperature, topP, baseUrl: this.#displayUrl };
+  }
+
+  /** Never leak the key through util.inspect / JSON.stringify. */
+  toJSON(): Json {
+    return { info: this.info };
+  }
+
+  #redact(text: string): string {
+    let out = text;
+    if (this.#apiKey && this.#apiKey.length >= 4) out = out.split(this.#apiKey).join('***');
+    for (const secret of this.#secrets) out = out.split(secret).join('***');
+    out = out.replace(/\/\/[^/\s@]+@/g, '//');
+    return out.replace(/((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+/gi, '$1***');
+  }
+
+  #fail(message: string, retryable = false, status?: number): PolicyError {
+    return new PolicyError(this.#redact(message), retryable, status);
+  }
+
+  #headers(stream: boolean): Record<string, string> {
+    const h: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: stream ? 'text/event-stream' : 'application/json',
+      ...(this.#opts.headers ?? {}),
+    };
+    if (this.#apiKey) h.authorization = `Bearer ${this.#apiKey}`;
+    else if (this.#basicAuth) h.authorization = `Basic ${this.#basicAuth}`;
+    return h;
+  }
+
+  async #resolveModel(signal?: AbortSignal): Promise<string> {
+    if (this.#model) return this.#model;
+    const url = `${this.#baseUrl}/models`;
+    const body = await this.#withRetries(signal, false, async (sig) => {
+      const res = await this.#fetch(url, { method: 'GET', headers: this.#headers(false) }, sig);
+      if (!res.ok) throw await this.#httpError(res, `${this.#displayUrl}/models`);
+      return this.#readJson(res, `${this.#displayUrl}/models`);
+    });
+    const data = isObj(body) && Array.isArray(body.data) ? body.data : [];
+    const first = data.find((m): m is Json => isObj(m) && typeof m.id === 'string');
+    if (!first) throw this.#fail(`no --model given and ${this.#displayUrl}/models lists no models; set --model`);
+    this.#model = first.id as string;
+    this.info.model = this.#model;
+    return this.#model;
+  }
+
+  async #fetch(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
+    return fetch(url, { ...init, signal });
+  }
+
+  async #readJson(res: Response, where: string): Promise<unknown> {
+    const text = await res.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      const head = text.slice(0, 120).replace(/\s+/g, ' ');
+      throw new Attempt(this.#fail(`invalid response from ${where}: not JSON (body starts with ${JSON.stringify(head)})`), false);
+    }
+  }
+
+  async #httpError(res: Response, where: string): Promise<Attempt> {
+    let detail = '';
+    try {
+      const text = await res.text();
+      try {
+        const j = JSON.parse(text) as unknown;
+        if (isObj(j)) {
+          const e = j.error;
+          detail =
+            (isObj(e) && typeof e.message === 'string' && e.message) ||
+            (typeof e === 'string' && e) ||
+            (typeof j.message === 'string' && j.message) ||
+            (typeof j.detail === 'string' && j.detail) ||
+            (j.detail !== undefined ? JSON.stringify(j.detail) : '') ||
+            text;
+        } else detail = text;
+      } catch {
+        detail = text;
+      }
+    } catch {
+      /* body unreadable */
+    }
+    detail = detail.replace(/\s+/g, ' ').trim().slice(0, 400);
+    const status = res.status;
+    const suffix = detail ? `: ${detail}` : '';
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    if (status === 401 || status === 403) {
+      return new Attempt(
+        this.#fail(`${where}: authentication failed (HTTP ${status}${suffix}); set SSR_API_KEY or OPENAI_API_KEY`, false, status),
+        false,
+      );
+    }
+    if (status === 404) {
+      return new Attempt(
+        this.#fail(`${where}: not found (HTTP 404${suffix}); check --base-url (it usually ends in /v1) and --model`, false, status),
+        false,
+      );
+    }
+    if (status === 429) return new Attempt(this.#fail(`${where}: rate limited (HTTP 429${suffix})`, true, status), true, retryAfterMs);
+    if (status >= 500) return new Attempt(this.#fail(`${where}: server error (HTTP ${status}${suffix})`, true, status), true, retryAfterMs);
+    if (status === 400 || status === 422) {
+      const lower = detail.toLowerCase();
+      const param = OPTIONAL_PARAMS.find((p) => !this.#dropped.has(p) && lower.includes(p));
+      const maxTok = !this.#renameMaxTokens && lower.includes('max_completion_tokens') ? 'max_tokens' : undefined;
+      return new Attempt(
+        this.#fail(`${where}: the server rejected the request (HTTP ${status}${suffix})`, false, status),
+        false,
+        undefined,
+        param ?? maxTok,
+      );
+    }
+    return new Attempt(this.#fail(`${where}: HTTP ${status}${suffix}`, status === 408 || status === 409, status), status === 408 || status === 409, retryAfterMs);
+  }
+
+  /**
+   * Runs `fn` with a per-attempt AbortSignal (user cancel + timeout), retrying
+   * retryable failures. `fn` throws Attempt for classified failures.
+   */
+  async #withRetries<T>(
+    signal: AbortSignal | undefined,
+    streaming: boolean,
+    fn: (sig: AbortSignal, touch: () => void) => Promise<T>,
+    canRetry: () => boolean = () => true,
+  ): Promise<T> {
+    const retries = Math.max(0, this.#opts.retries ?? 4);
+    const base = Math.max(1, this.#opts.retryBaseMs ?? 500);
+    const cap = Math.max(base, this.#opts.retryMaxMs ?? 30_000);
+    const maxRetryAfter = Math.max(0, this.#opts.maxRetryAfterMs ?? 60_000);
+    const timeoutMs = Math.max(1, this.#opts.timeoutMs ?? 600_000);
+    let attempt = 0;
+    let dropRounds = 0;
+    for (;;) {
+      if (signal?.aborted) throw new CancelledError();
+      const ctrl = new AbortController();
+      let timedOut = false;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = true;
+          ctrl.abort();
+        }, timeoutMs);
+      };
+      const onAbort = () => ctrl.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      arm();
+      let failure: Attempt;
+      try {
+        return await fn(ctrl.signal, streaming ? arm : () => undefined);
+      } catch (err) {
+        if (err instanceof Passthrough) throw err.err;
+        if (signal?.aborted) throw new CancelledError();
+        if (err instanceof CancelledError) throw err;
+        if (err instanceof Attempt) failure = err;
+        else if (err instanceof PolicyError) failure = new Attempt(err, err.retryable);
+        else if (timedOut) {
+          failure = new Attempt(
+            this.#fail(`request to ${this.#displayUrl} timed out after ${formatMs(timeoutMs)}; is the server overloaded? raise the timeout`, true),
+            true,
+          );
+        } else if (err instanceof TypeError && !(err as { cause?: unknown }).cause && err.message !== 'fetch failed') {
+          // Not a network failure (a bad request we built): do not retry.
+          failure = new Attempt(this.#fail(`request to ${this.#displayUrl} failed: ${err.message}`), false);
+        } else {
+          failure = new Attempt(this.#fail(`cannot reach ${this.#displayUrl}: ${networkReason(err)}`, true), true);
+        }
+      } finally {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+      if (failure.dropParam && dropRounds < OPTIONAL_PARAMS.length + 1) {
+        if (failure.dropParam === 'max_tokens') this.#renameMaxTokens = true;
+        else this.#dropped.add(failure.dropParam);
+        dropRounds++;
+        continue;
+      }
+      if (!failure.retryable || attempt >= retries || !canRetry()) {
+        const n = attempt + 1;
+        if (failure.retryable && n > 1) {
+          throw new PolicyError(`${failure.error.message} (after ${n} attempts)`, true, failure.error.status);
+        }
+        throw failure.error;
+      }
+      const backoff = Math.min(cap, base * 2 ** attempt) * (0.5 + 0.5 * Math.random());
+      const wait = failure.retryAfterMs !== undefined ? Math.min(maxRetryAfter, Math.max(failure.retryAfterMs, 0)) : backoff;
+      attempt++;
+      await sleep(wait, signal);
+    }
+  }
+
+  #body(model: string, req: PolicyRequest, stream: boolean): Json {
+    const o = this.#opts;
+    const body: Json = {
+      model,
+      messages: req.messages.map(toApiMessage),
+      temperature: req.temperature ?? o.temperature ?? 1.0,
+      top_p: req.topP ?? o.topP ?? 0.95,
+      stream,
+    };
+    const maxTokens = req.maxTokens ?? o.maxTokens;
+    if (maxTokens !== undefined) body[this.#renameMaxTokens ? 'max_completion_tokens' : 'max_tokens'] = maxTokens;
+    const stop = (req.stop ?? o.stop ?? []).filter((s) => s.length > 0);
+    if (stop.length) body.stop = stop;
+    if (stream) body.stream_options = { include_usage: true };
+    if (o.logprobs ?? true) body.logprobs = true;
+    if (o.returnTokenIds) {
+      body.return_tokens_as_token_ids = true;
+      body.return_token_ids = true;
+    }
+    if (o.seed !== undefined) body.seed = o.seed;
+    if (o.tools?.length) {
+      body.tools = o.tools;
+      if (o.toolChoice) body.tool_choice = o.toolChoice;
+    }
+    Object.assign(body, o.extraBody ?? {});
+    for (const p of this.#dropped) delete body[p];
+    if (this.#dropped.has('logprobs')) delete body.top_logprobs;
+    return body;
+  }
+
+  async complete(req: PolicyRequest): Promise<OpenAIPolicyResponse> {
+    if (req.signal?.aborted) throw new CancelledError();
+    const model = await this.#resolveModel(req.signal);
+    const stream = this.#opts.stream ?? !!req.onToken;
+    const url = `${this.#baseUrl}/chat/completions`;
+    const where = `${this.#displayUrl}/chat/completions`;
+    const stops = (req.stop ?? this.#opts.stop ?? []).filter((s) => s.length > 0);
+    let emittedAny = false;
+    const raw = await this.#withRetries(
+      req.signal,
+      stream,
+      async (sig, touch) => {
+        const body = JSON.stringify(this.#body(model, req, stream));
+        const res = await this.#fetch(url, { method: 'POST', headers: this.#headers(stream), body }, sig);
+        if (!res.ok) throw await this.#httpError(res, where);
+        const ctype = res.headers.get('content-type') ?? '';
+        if (stream && ctype.includes('text/event-stream')) {
+          return this.#readStream(res, where, touch, (t) => {
+            if (req.onToken) emittedAny = true;
+            try {
+              req.onToken?.(t);
+            } catch (err) {
+              throw new Passthrough(err);
+            }
+          });
+        }
+        // Non-streaming, or a server that ignored stream: true.
+        const json = await this.#readJson(res, where);
+        const parsed = this.#parseCompletion(json, where);
+        if (req.onToken && parsed.text) {
+          emittedAny = true;
+          try {
+            req.onToken(parsed.text);
+          } catch (err) {
+            throw new Passthrough(err);
+          }
+        }
+        return parsed;
+      },
+      () => !emittedAny,
+    );
+    return this.#finish(raw, stops, req);
+  }
+
+  #finish(r: Parsed, stops: string[], req: PolicyRequest): OpenAIPolicyResponse {
+    let text = r.text;
+    let stopSequence: string | undefined;
+    const finishReason = r.finishReason ?? (r.toolCalls?.length ? 'tool_calls' : 'stop');
+    if (finishReason === 'stop' && stops.length) {
+      const ended = stops.find((s) => text.endsWith(s));
+      if (typeof r.stopReason === 'string' && stops.includes(r.stopReason)) stopSequence = r.stopReason;
+      else if (ended) stopSequence = ended;
+      if (stopSequence) {
+        const has = text.endsWith(stopSequence);
+        if (this.#opts.includeStopInText && !has) {
+          text += stopSequence;
+          req.onToken?.(stopSequence);
+        } else if (!this.#opts.includeStopInText && has) {
+          text = text.slice(0, text.length - stopSequence.length);
+        }
+      }
+    }
+    const out: OpenAIPolicyResponse = { text, finishReason };
+    if (r.toolCalls?.length) out.toolCalls = r.toolCalls;
+    if (r.logprobs && r.logprobs.length) out.logprobs = r.logprobs;
+    if (r.tokenIds && r.tokenIds.length) out.tokenIds = r.tokenIds;
+    if (r.promptTokenIds && r.promptTokenIds.length) out.promptTokenIds = r.promptTokenIds;
+    if (r.usage) out.usage = r.usage;
+    if (stopSequence) out.stopSequence = stopSequence;
+    return out;
+  }
+
+  #parseCompletion(json: unknown, where: string): Parsed {
+    if (!isObj(json)) throw new Attempt(this.#fail(`invalid response from ${where}: expected a JSON object`), false);
+    if (json.error !== undefined && json.choices === undefined) {
+      const e = json.error;
+      const msg = isObj(e) && typeof e.message === 'string' ? e.message : JSON.stringify(e);
+      throw new Attempt(this.#fail(`${where}: the server returned an error: ${msg.slice(0, 400)}`, true), true);
+    }
+    const choices = json.choices;
+    if (!Array.isArray(choices) || choices.length === 0 || !isObj(choices[0])) {
+      throw new Attempt(this.#fail(`invalid response from ${where}: no choices[0] in ${JSON.stringify(json).slice(0, 160)}`), false);
+    }
+    const c = choices[0];
+    const msg = c.message;
+    if (!isObj(msg)) throw new Attempt(this.#fail(`invalid response from ${where}: choices[0].message missing`), false);
+    if (msg.content !== null && msg.content !== undefined && typeof msg.content !== 'string') {
+      throw new Attempt(this.#fail(`invalid response from ${where}: choices[0].message.content is not a string`), false);
+    }
+    const p: Parsed = { text: (msg.content as string | null) ?? '' };
+    if (typeof c.finish_reason === 'string') p.finishReason = c.finish_reason;
+    if (typeof c.stop_reason === 'string' || typeof c.stop_reason === 'number') p.stopReason = c.stop_reason;
+    if (Array.isArray(msg.tool_calls)) p.toolCalls = parseToolCalls(msg.tool_calls);
+    const lp = parseLogprobs(c.logprobs);
+    if (lp) {
+      p.logprobs = lp.logprobs;
+      if (lp.tokenIds) p.tokenIds = lp.tokenIds;
+    }
+    if (Array.isArray(c.token_ids) && c.token_ids.every((x) => Number.isInteger(x))) p.tokenIds = c.token_ids as number[];
+    const pti = json.prompt_token_ids ?? c.prompt_token_ids;
+    if (Array.isArray(pti) && pti.every((x) => Number.isInteger(x))) p.promptTokenIds = pti as number[];
+    p.usage = parseUsage(json.usage);
+    return p;
+  }
+
+  async #readStream(res: Response, where: string, touch: () => void, emit: (t: string) => void): Promise<Parsed> {
+    if (!res.body) throw new Attempt(this.#fail(`invalid response from ${where}: empty stream`), true);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    let dataLines: string[] = [];
+    let done = false;
+    const p: Parsed = { text: '' };
+    const lps: number[] = [];
+    const lpIds: Array<number | undefined> = [];
+    let lpSeen = false;
+    const ids: number[] = [];
+    const tools = new Map<number, ToolCallAcc>();
+    let sawChunk = false;
+
+    const handle = (data: string): void => {
+      if (data === '[DONE]') {
+        done = true;
+        return;
+      }
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(data);
+      } catch {
+        throw new Attempt(this.#fail(`invalid stream from ${where}: an event is not JSON (${JSON.stringify(data.slice(0, 80))})`), false);
+      }
+      if (!isObj(chunk)) throw new Attempt(this.#fail(`invalid stream from ${where}: an event is not a JSON object`), false);
+      if (chunk.error !== undefined) {
+        const e = chunk.error;
+        const msg = isObj(e) && typeof e.message === 'string' ? e.message : JSON.stringify(e);
+        throw new Attempt(this.#fail(`${where}: the server reported an error mid-stream: ${msg.slice(0, 400)}`, true), true);
+      }
+      sawChunk = true;
+      const pti = chunk.prompt_token_ids;
+      if (Array.isArray(pti) && pti.every((x) => Number.isInteger(x))) p.promptTokenIds = pti as number[];
+      const usage = parseUsage(chunk.usage);
+      if (usage) p.usage = usage;
+      const choices = chunk.choices;
+      if (!Array.isArray(choices) || choices.length === 0) return;
+      const c = choices[0];
+      if (!isObj(c)) return;
+      const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : {};
+      if (typeof delta.content === 'string' && delta.content) {
+        p.text += delta.content;
+        emit(delta.content);
+      }
+      if (Array.isArray(delta.tool_calls)) {
+        for (const tc of delta.tool_calls) {
+          if (!isObj(tc)) continue;
+          const idx = typeof tc.index === 'number' ? tc.index : tools.size;
+          const acc = tools.get(idx) ?? { name: '', arguments: '' };
+          if (typeof tc.id === 'string') acc.id = tc.id;
+          const fn = isObj(tc.function) ? tc.function : {};
+          if (typeof fn.name === 'string') acc.name += fn.name;
+          if (typeof fn.arguments === 'string') acc.arguments += fn.arguments;
+          tools.set(idx, acc);
+        }
+      }
+      const lp = parseLogprobs(c.logprobs);
+      if (lp) {
+        lpSeen = true;
+        lps.push(...lp.logprobs);
+        lpIds.push(...(lp.tokenIds ?? lp.logprobs.map(() => undefined)));
+      }
+      if (Array.isArray(c.token_ids)) for (const x of c.token_ids) if (Number.isInteger(x)) ids.push(x as number);
+      if (typeof c.finish_reason === 'string') p.finishReason = c.finish_reason;
+      if (typeof c.stop_reason === 'string' || typeof c.stop_reason === 'number') p.stopReason = c.stop_reason;
+    };
+
+    const feedLine = (line: string): void => {
+      if (line === '') {
+        if (dataLines.length) {
+          const data = dataLines.join('\n');
+          dataLines = [];
+          handle(data);
+        }
+        return;
+      }
+      if (line.startsWith(':')) return; // comment / keep-alive
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'data') dataLines.push(value);
+    };
+
+    try {
+      while (!done) {
+        const { value, done: eof } = await reader.read();
+        if (eof) break;
+        touch();
+        buf += decoder.decode(value, { stream: true });
+        let nl: number;
+        while (!done && (nl = buf.search(/\r\n|\n|\r/)) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
+          feedLine(line);
+        }
+      }
+      if (!done) {
+        buf += decoder.decode();
+        if (buf) feedLine(buf);
+        feedLine('');
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+    if (!sawChunk) throw new Attempt(this.#fail(`invalid stream from ${where}: no events`), true);
+    if (!done && !p.finishReason) {
+      throw new Attempt(this.#fail(`the stream from ${where} ended before the completion finished`, true), true);
+    }
+    if (tools.size) {
+      p.toolCalls = [...tools.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([i, t]) => ({ id: t.id ?? `call_${i}`, type: 'function' as const, function: { name: t.name, arguments: t.arguments } }));
+    }
+    if (lpSeen) {
+      p.logprobs = lps;
+      if (lpIds.length && lpIds.every((x) => x !== undefined)) p.tokenIds = lpIds as number[];
+    }
+    if (ids.length) p.tokenIds = ids;
+    return p;
+  }
+}
+
+interface Parsed {
+  text: string;
+  finishReason?: string;
+  stopReason?: string | number;
+  toolCalls?: ChatMessage['tool_calls'];
+  logprobs?: number[];
+  tokenIds?: number[];
+  promptTokenIds?: number[];
+  usage?: { promptTokens?: number; completionTokens?: number };
+}
+
+function toApiMessage(m: ChatMessage): Json {
+  const out: Json = { role: m.role, content: m.content ?? '' };
+  if (m.tool_calls?.length) out.tool_calls = m.tool_calls;
+  if (m.tool_call_id) out.tool_call_id = m.tool_call_id;
+  return out;
+}
+
+function parseUsage(u: unknown): Parsed['usage'] | undefined {
+  if (!isObj(u)) return undefined;
+  const out: NonNullable<Parsed['usage']> = {};
+  if (typeof u.prompt_tokens === 'number') out.promptTokens = u.prompt_tokens;
+  if (typeof u.completion_tokens === 'number') out.completionTokens = u.completion_tokens;
+  return Object.keys(out).length ? out : undefined;
+}
+
+function parseToolCalls(raw: unknown[]): NonNullable<ChatMessage['tool_calls']> {
+  const out: NonNullable<ChatMessage['tool_calls']> = [];
+  raw.forEach((tc, i) => {
+    if (!isObj(tc)) return;
+    const fn = isObj(tc.function) ? tc.function : {};
+    const args = fn.arguments;
+    out.push({
+      id: typeof tc.id === 'string' ? tc.id : `call_${i}`,
+      type: 'function',
+      function: {
+        name: typeof fn.name === 'string' ? fn.name : '',
+        arguments: typeof args === 'string' ? args : args === undefined ? '' : JSON.stringify(args),
+      },
+    });
+  });
+  return out;
+}
+
+/** OpenAI chat logprobs: `{ content: [{ token, logprob, ... }] }`; vLLM's "token_id:123" tokens give ids. */
+export function parseLogprobs(raw: unknown): { logprobs: number[]; tokenIds?: number[] } | undefined {
+  if (!isObj(raw) || !Array.isArray(raw.content)) return undefined;
+  const logprobs: number[] = [];
+  const ids: number[] = [];
+  let allIds = true;
+  for (const item of raw.content) {
+    if (!isObj(item)) continue;
+    const lp = item.logprob;
+    logprobs.push(typeof lp === 'number' ? lp : lp === null ? -Infinity : NaN);
+    const m = typeof item.token === 'string' ? /^token_id:(\d+)$/.exec(item.token) : null;
+    if (m) ids.push(Number(m[1]));
+    else allIds = false;
+  }
+  return allIds && ids.length === logprobs.length && ids.length > 0 ? { logprobs, tokenIds: ids } : { logprobs };
+}
