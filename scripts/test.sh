@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): type check, unit tests, integration tests
+# against the real Docker engine, the Python runtime's tests, and the
+# end-to-end test in a real VS Code. Prints one closing line
+# "tests: N passed, M failed" over every suite.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export NO_COLOR=1 ONNXRUNTIME_NODE_INSTALL=skip
+LOG_DIR=${SSR_TEST_LOG_DIR:-test-results}
+mkdir -p "$LOG_DIR"
+passed=0; failed=0; status=0
+
+suite() { # name, command...
+  local name=$1; shift
+  echo; echo "=== $name"
+  local log="$LOG_DIR/$name.log"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  # mocha: "N passing", "N failing"; pytest: "N passed", "N failed"
+  p=$(grep -Eo '^ *[0-9]+ passing' "$log" | tail -n1 | grep -Eo '[0-9]+' || true)
+  f=$(grep -Eo '^ *[0-9]+ failing' "$log" | tail -n1 | grep -Eo '[0-9]+' || true)
+  if [ -z "$p$f" ]; then
+    p=$(grep -Eo '[0-9]+ passed' "$log" | tail -n1 | grep -Eo '[0-9]+' || true)
+    f=$(grep -Eo '[0-9]+ failed' "$log" | tail -n1 | grep -Eo '[0-9]+' || true)
+  fi
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if [ "$rc" != 0 ]; then
+    status=1
+    [ -z "$f" ] || [ "$f" = 0 ] && failed=$((failed + 1))  # a suite that crashed counts as a failure
+    echo "=== $name FAILED (exit $rc)"
+  fi
+}
+
+suite typecheck npx tsc -p . --noEmit
+suite unit npx mocha --config .mocharc.json 'test/unit/**/*.test.ts'
+if bash scripts/start-docker.sh && bash scripts/build-image.sh; then
+  suite integration npx mocha --config .mocharc.json --timeout 600000 'test/integration/**/*.test.ts'
+else
+  echo "no Docker engine or image: integration tests cannot run"; status=1; failed=$((failed + 1))
+fi
+if [ -d runtime/tests ]; then
+  PY=${SSR_PYTHON:-/usr/bin/python3}
+  suite runtime env PYTHONPATH=runtime "$PY" -m pytest -q -p no:cacheprovider runtime/tests
+fi
+if [ -f test/e2e/run.ts ]; then
+  suite e2e node --import tsx test/e2e/run.ts
+fi
+echo
+echo "tests: $passed passed, $failed failed"
+exit $status
