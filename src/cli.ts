@@ -8,6 +8,10 @@
 import { Command, CommanderError } from 'commander';
 import * as validate from './cli/commands/validate';
 import * as evaluate from './cli/commands/evaluate';
+import * as inject from './cli/commands/inject';
+import * as solve from './cli/commands/solve';
+import * as show from './cli/commands/show';
+import * as selfplay from './cli/commands/selfplay';
 import { EXIT_CANNOT_RUN } from './cli/util';
 import { VERSION } from './core/version';
 
@@ -19,6 +23,10 @@ export function buildProgram(): Command {
     .exitOverride();
   validate.register(program);
   evaluate.register(program);
+  inject.register(program);
+  solve.register(program);
+  show.register(program);
+  selfplay.register(program);
   return program;
 }
 

@@ -21,9 +21,9 @@ import { addSandboxFlags, printReport } from './validate';
 export type Opts = Record<string, string | boolean | undefined>;
 
 /** The flags that choose and configure the policy, shared by inject and solve. */
-export function addPolicyFlags(cmd: Command): Command {
+export function addPolicyFlags(cmd: Command, policy = { kinds: 'openai | onnx | replay', default: 'openai' }): Command {
   return cmd
-    .option('--policy <kind>', 'openai | onnx | replay', 'openai')
+    .option('--policy <kind>', policy.kinds, policy.default)
     .option('--model <name>', 'model name (openai: the served name; onnx: a hub id or a local folder)')
     .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama); key from SSR_API_KEY')
     .option('--trajectory <file>', 'replay: the recorded trajectory (or JSON list of assistant turns) to play back')

@@ -1,0 +1,225 @@
+/**
+ * `ssr selfplay`, `ssr runs`, `ssr export`: the main job, its run list and
+ * its dataset export.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_CONFIG, type SelfPlayConfig, SelfPlaySession, type SessionEvent, type SessionFile } from '../../core/selfplay';
+import { makePlayers } from '../../core/players';
+import { RunStore, listRuns } from '../../core/store';
+import { exportSwebench } from '../../core/export';
+import { DEFAULT_THRESHOLDS } from '../../core/checks';
+import type { PolicySpec } from '../../core/policy';
+import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
+import { addPolicyFlags, policyChoice, type Opts } from './inject';
+
+function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpec; proposer: 'bootstrap' | 'policy' } {
+  const kind = String(o.policy ?? 'bootstrap');
+  if (kind === 'bootstrap') {
+    if (o.proposer === 'policy') fail('--proposer policy needs a model: --policy openai|onnx|replay');
+    return { proposer: 'bootstrap' };
+  }
+  const { spec } = policyChoice({ ...o, policy: kind }, 'solver');
+  const injectorReplay = o.injectorTrajectory
+    ? ({ kind: 'replay', trajectory: requireFile(o.injectorTrajectory as string, '--injector-trajectory') } as PolicySpec)
+    : undefined;
+  let proposer = (o.proposer as 'bootstrap' | 'policy' | undefined) ?? (kind === 'replay' && !injectorReplay ? 'bootstrap' : 'policy');
+  if (proposer !== 'bootstrap' && proposer !== 'policy') fail(`--proposer must be bootstrap or policy (got ${proposer})`);
+  if (kind === 'replay' && proposer === 'policy' && !injectorReplay) fail('--proposer policy with --policy replay needs --injector-trajectory FILE');
+  return { policy: spec, injectorReplay, proposer };
+}
+
+function describeEvent(e: SessionEvent): string | undefined {
+  switch (e.type) {
+    case 'round-started':
+      return `round ${e.round + 1}: proposing`;
+    case 'proposal':
+      return `  proposed ${e.bugId} (${e.source}${e.strategy ? `, ${e.strategy}` : ''})`;
+    case 'proposal-failed':
+      return `  no proposal: ${e.reason}`;
+    case 'validated':
+      return `  ${e.bugId}: ${e.valid ? color.green('valid') : color.red(`invalid at ${e.firstFailure}`)}`;
+    case 'attempt-finished':
+      return `  ${e.bugId} attempt ${e.attempt}: ${e.solved ? color.green('solved') : color.red('not solved')} (reward ${e.reward ?? 'n/a'}) ${color.dim(e.detail.slice(0, 80))}`;
+    case 'reward':
+      return `  ${e.bugId}: r_inject ${e.rInject.toFixed(2)}${e.solveRate !== undefined ? ` (solve rate ${e.solveRate.toFixed(2)})` : ''}`;
+    case 'higher-order':
+      return e.bugId ? `  higher-order bug ${e.bugId} from attempt ${e.attempt}` : `  no higher-order bug from attempt ${e.attempt}: ${e.skipped}`;
+    case 'note':
+      return `note: ${e.message}`;
+    case 'error':
+      return color.red(`error: ${e.message}`);
+    case 'training':
+      return `training: ${e.detail}`;
+    default:
+      return undefined;
+  }
+}
+
+export function summary(s: SessionFile, runDir: string): string {
+  const m = s.metrics!;
+  const hist = Object.entries(m.solveRateHistogram).map(([k, v]) => `${k}: ${v}`).join('  ');
+  const lines = [
+    color.bold(`Self-play session ${s.id}: ${s.status}${s.note ? ` (${s.note})` : ''}`),
+    `  proposals        ${m.proposals} (${m.proposalsFailed} without an artifact)`,
+    `  valid bugs       ${m.validBugs} (valid share of proposals ${(m.validShare * 100).toFixed(0)}%), ${m.higherOrderBugs} higher-order`,
+    `  failed checks    ${Object.entries(m.failuresPerCheck).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}`,
+    `  solver attempts  ${m.attempts} (${m.solved} solved)`,
+    `  solve rates      ${hist}`,
+    `  mean rewards     r_inject ${m.meanRInject?.toFixed(3) ?? 'n/a'}, r_solve ${m.meanRSolve?.toFixed(3) ?? 'n/a'}`,
+    `  throughput       ${m.artifactsPerHour.toFixed(1)} valid artifacts/hour over ${(m.activeMs / 1000).toFixed(0)} s; peak memory ${m.peakRssMb} MB`,
+    '',
+    `Where to look: ${runDir}`,
+    `  bugs/<id>/artifact/        the five files of each bug; validation.json holds the seven verdicts`,
+    `  bugs/<id>/attempts/<n>/    solver trajectories (ssr show .../trajectory.json), patches, evaluations`,
+    `  trajectories.jsonl         what \`ssr train --run ${runDir}\` learns from`,
+    `  events.jsonl               everything that happened, in order`,
+  ];
+  if (!s.config.policy) {
+    lines.push(
+      '',
+      'Solving was skipped: no model is configured. Point SSR at one and resume or start a new session:',
+      '  ssr selfplay --repo DIR --policy openai --base-url http://127.0.0.1:8000/v1 --model NAME   (vLLM, SGLang, llama.cpp server)',
+      '  ssr selfplay --repo DIR --policy openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5-coder   (Ollama)',
+      '  ssr selfplay --repo DIR --policy onnx --model FOLDER   (a local ONNX model, no server)',
+    );
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  addPolicyFlags(
+    program
+      .command('selfplay')
+      .description('run a self-play session: propose, validate, solve, reward, higher-order bugs (resumable)')
+      .option('--repo <dir>', 'the repository (copied into sandboxes; only .ssr/ is written in it)')
+      .option('--image <image>', 'sandbox image', DEFAULT_CONFIG.image)
+      .option('--proposer <kind>', 'bootstrap (no model) | policy (the model as injector)')
+      .option('--injector-trajectory <file>', 'replay: a recorded injector trajectory')
+      .option('--strategy <s>', 'injector strategy: removal | history | direct | mix', 'mix')
+      .option('--rounds <n>', 'rounds (one first-order bug each)', String(DEFAULT_CONFIG.rounds))
+      .option('--attempts <n>', 'solver attempts per bug (the paper uses 8)', String(DEFAULT_CONFIG.attempts))
+      .option('--concurrency <k>', 'sandboxes at once', String(DEFAULT_CONFIG.concurrency))
+      .option('--alpha <a>', 'injector reward alpha', String(DEFAULT_CONFIG.alpha))
+      .option('--seed <n>', 'seed of the proposals', '0')
+      .option('--max-wall <minutes>', 'stop starting rounds after this many minutes')
+      .option('--no-higher-order', 'do not turn failed attempts into higher-order bugs')
+      .option('--min-passing-tests <n>', 'original_passes threshold', String(DEFAULT_THRESHOLDS.minPassingTests))
+      .option('--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles))
+      .option('--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests))
+      .option('--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120')
+      .option('--train-every <n>', 'train the policy every N rounds (needs the RL runtime)', '0')
+      .option('--out <dir>', 'the run directory (default <repo>/.ssr/runs/<id>)')
+      .option('--resume <run>', 'continue a run (a run directory, or a run id of --repo)')
+      .option('--json', 'print the final session (configuration, counters, metrics) as JSON'),
+    { kinds: 'bootstrap (no model) | openai | onnx | replay', default: 'bootstrap' },
+  )
+    .action(
+      action(async (o: Opts) => {
+        const progress = new Progress();
+        const onEvent = (e: SessionEvent) => {
+          const line = describeEvent(e);
+          if (e.type === 'attempt-step') progress.update(`${e.bugId} attempt ${e.attempt}: step ${e.step + 1} (${e.tool})`);
+          else if (line) {
+            if (o.json) return;
+            if (process.stderr.isTTY) progress.log(line);
+            else process.stderr.write(line + '\n');
+          }
+        };
+        const ac = new AbortController();
+        process.once('SIGINT', () => ac.abort());
+        let session: SelfPlaySession;
+        const specs = policySpecs(o);
+        const players = makePlayers(specs);
+        if (o.resume) {
+          const runDir = RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined);
+          session = await SelfPlaySession.resume(runDir, players, { signal: ac.signal, onEvent });
+        } else {
+          const repoDir = requireDir(o.repo as string | undefined, '--repo');
+          const maxWall = numberOption(o.maxWall as string | undefined, '--max-wall', 0.1);
+          const config: SelfPlayConfig = {
+            ...DEFAULT_CONFIG,
+            repoDir,
+            image: o.image as string,
+            proposer: specs.proposer,
+            policy: specs.policy ? { kind: specs.policy.kind, model: (specs.policy as { model?: string }).model, baseUrl: (specs.policy as { baseUrl?: string }).baseUrl } : undefined,
+            strategy: String(o.strategy),
+            rounds: intOption(o.rounds as string, '--rounds', 0)!,
+            attempts: intOption(o.attempts as string, '--attempts', 1)!,
+            concurrency: intOption(o.concurrency as string, '--concurrency', 1)!,
+            alpha: numberOption(o.alpha as string, '--alpha', 0, 1)!,
+            seed: intOption(o.seed as string, '--seed', 0)!,
+            maxWallMs: maxWall ? maxWall * 60_000 : undefined,
+            higherOrder: o.higherOrder !== false,
+            thresholds: {
+              minPassingTests: intOption(o.minPassingTests as string, '--min-passing-tests')!,
+              minChangedFiles: intOption(o.minChangedFiles as string, '--min-changed-files')!,
+              minFailingTests: intOption(o.minFailingTests as string, '--min-failing-tests')!,
+            },
+            trainEvery: intOption(o.trainEvery as string, '--train-every', 0)!,
+            maxTurns: intOption(o.maxTurns as string | undefined, '--max-turns', 1),
+            testTimeoutMs: intOption(o.testTimeout as string, '--test-timeout', 1)! * 1000,
+          };
+          session = await SelfPlaySession.create(config, players, { signal: ac.signal, onEvent, out: o.out as string | undefined });
+        }
+        if (!o.json) process.stderr.write(`run directory: ${session.runDir}\n`);
+        const result = await session.run();
+        progress.done();
+        if (o.json) printJson({ runDir: session.runDir, ...result });
+        else process.stdout.write(summary(result, session.runDir) + '\n');
+        if (result.status === 'cancelled') return 130;
+        if (result.status === 'failed') return 2;
+        return (result.metrics?.validBugs ?? 0) > 0 ? EXIT_OK : EXIT_NEGATIVE;
+      }),
+    );
+
+  program
+    .command('runs')
+    .description('list the self-play runs of a repository')
+    .option('--repo <dir>', 'the repository', '.')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (o: Opts) => {
+        const repoDir = requireDir(o.repo as string, '--repo');
+        const runs = await listRuns(repoDir);
+        if (o.json) {
+          printJson(runs.map((r) => ({ id: r.id, dir: r.dir, status: r.session?.status, counters: r.session?.counters, updatedAt: r.session?.updatedAt })));
+          return EXIT_OK;
+        }
+        if (!runs.length) {
+          process.stdout.write(`no runs in ${path.join(repoDir, '.ssr', 'runs')}; start one with: ssr selfplay --repo ${o.repo}\n`);
+          return EXIT_OK;
+        }
+        for (const r of runs) {
+          const s = r.session as Partial<SessionFile> | undefined;
+          const c = s?.counters;
+          process.stdout.write(
+            `${r.id}  ${String(s?.status ?? '?').padEnd(11)}  ${c ? `${c.proposals} proposals, ${c.validBugs} valid, ${c.attempts} attempts, ${c.solved} solved` : ''}\n`,
+          );
+        }
+        return EXIT_OK;
+      }),
+    );
+
+  program
+    .command('export')
+    .description('export a run\'s valid bugs as a dataset')
+    .requiredOption('--run <dir>', 'the run directory')
+    .option('--format <f>', 'swebench (one JSON line per valid bug)', 'swebench')
+    .option('--repo <dir>', 'the repository (default: the one the run was made from)')
+    .option('--out <file>', 'write here instead of stdout')
+    .action(
+      action(async (o: Opts) => {
+        if (o.format !== 'swebench') fail(`--format must be swebench (got ${o.format})`);
+        const runDir = requireDir(o.run as string, '--run');
+        const rows = await exportSwebench(runDir, o.repo ? requireDir(o.repo as string, '--repo') : undefined);
+        const text = rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+        if (o.out) {
+          fs.writeFileSync(o.out as string, text);
+          process.stderr.write(`wrote ${rows.length} instance(s) to ${o.out}\n`);
+        } else process.stdout.write(text);
+        return rows.length ? EXIT_OK : EXIT_NEGATIVE;
+      }),
+    );
+}

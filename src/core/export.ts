@@ -1,0 +1,108 @@
+/**
+ * `ssr export --format swebench`: one JSON line per valid bug, so other
+ * harnesses can evaluate models on the bugs SSR made. SWE-bench's fields:
+ * `patch` is the fix (bug_inject.diff reversed), `test_patch` restores the
+ * tests (test_weaken.diff reversed), FAIL_TO_PASS are the tests the bug
+ * breaks, PASS_TO_PASS the tests it leaves passing. The buggy starting state
+ * is the original commit plus `ssr_setup_patch` (the bug and the weakening).
+ * Reversed diffs are made with git in a temporary copy, so `git apply` takes them.
+ */
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { ArtifactFiles } from './artifact';
+import { RunStore, readJson } from './store';
+import type { ValidationReport } from './checks';
+import { passing } from './testRun';
+
+export interface SwebenchInstance {
+  instance_id: string;
+  repo: string;
+  base_commit: string | null;
+  image_name: string;
+  problem_statement: string;
+  patch: string;
+  test_patch: string;
+  FAIL_TO_PASS: string[];
+  PASS_TO_PASS: string[];
+  /** Applied to base_commit, gives the buggy repository with the weakened tests. */
+  ssr_setup_patch: string;
+  ssr_test_script: string;
+  ssr_test_parser: string;
+  ssr_test_files: string[];
+  ssr_order: number;
+  ssr_solve_rate: number | null;
+}
+
+async function headCommit(repoDir: string): Promise<string | null> {
+  try {
+    return (await simpleGit(repoDir).revparse(['HEAD'])).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The fix and the test patch of an artifact, computed with git. */
+export async function reversedDiffs(repoDir: string, a: ArtifactFiles): Promise<{ patch: string; testPatch: string }> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ssr-export-'));
+  try {
+    await fs.cp(repoDir, tmp, { recursive: true, filter: (p) => !['.git', '.ssr'].includes(path.relative(repoDir, p).split(path.sep)[0]) });
+    const git = simpleGit(tmp);
+    await git.init().addConfig('user.email', 'ssr@localhost').addConfig('user.name', 'ssr');
+    await git.add(['-A', '-f']).commit('original', { '--allow-empty': null });
+    const apply = async (text: string, name: string) => {
+      const f = path.join(tmp, '..', `${path.basename(tmp)}-${name}.diff`);
+      await fs.writeFile(f, text.endsWith('\n') ? text : text + '\n');
+      try {
+        await git.raw(['apply', '--whitespace=nowarn', f]);
+      } finally {
+        await fs.rm(f, { force: true });
+      }
+      await git.add(['-A', '-f']).commit(name, { '--allow-empty': null });
+    };
+    await apply(a.bugInjectDiff, 'bug');
+    await apply(a.testWeakenDiff, 'weaken');
+    // HEAD = weakened, HEAD~1 = buggy, HEAD~2 = original.
+    const testPatch = await git.raw(['diff', '--no-color', 'HEAD', 'HEAD~1']);
+    const patch = await git.raw(['diff', '--no-color', 'HEAD~1', 'HEAD~2']);
+    return { patch, testPatch };
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function exportSwebench(runDir: string, repoDir?: string): Promise<SwebenchInstance[]> {
+  const store = await RunStore.open(runDir);
+  const session = await store.readSession<{ config: { repoDir: string; image: string } }>();
+  const repo = repoDir ?? session!.config.repoDir;
+  const base = await headCommit(repo);
+  const repoName = path.basename(path.resolve(repo));
+  const out: SwebenchInstance[] = [];
+  for (const bug of await store.listBugs()) {
+    if (!bug.valid) continue;
+    const a = (await store.readArtifact(bug.id))!;
+    const v = (await readJson<ValidationReport>(path.join(store.bugDir(bug.id), 'validation.json')))!;
+    const { patch, testPatch } = await reversedDiffs(repo, a);
+    const broken = new Set(v.brokenTests);
+    const p2p = [...passing(v.original)].filter((t) => !broken.has(t) && !v.flaky.includes(t)).sort();
+    out.push({
+      instance_id: `${repoName}__ssr-${bug.id}`,
+      repo: repoName,
+      base_commit: base,
+      image_name: session!.config.image,
+      problem_statement: 'Make the tests in test_patch pass. (SSR bugs carry no natural-language issue: the tests are the specification.)',
+      patch,
+      test_patch: testPatch,
+      FAIL_TO_PASS: [...broken].sort(),
+      PASS_TO_PASS: p2p,
+      ssr_setup_patch: a.bugInjectDiff + (a.bugInjectDiff.endsWith('\n') ? '' : '\n') + a.testWeakenDiff,
+      ssr_test_script: a.testScript,
+      ssr_test_parser: a.testParser,
+      ssr_test_files: a.testFiles,
+      ssr_order: bug.order,
+      ssr_solve_rate: bug.solveRate ?? null,
+    });
+  }
+  return out;
+}
