@@ -54,6 +54,16 @@ export interface SandboxOptions extends SandboxLimits {
 /** Capabilities kept: what running a test suite as root inside a throwaway container needs. */
 const KEPT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID'];
 
+/** Extra labels from SSR_LABELS="key=value,key2=value2" (to tag a CI job's or a test run's containers). */
+export function envLabels(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (process.env.SSR_LABELS ?? '').split(',')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
 let sharedDocker: Docker | undefined;
 export function docker(): Docker {
   // dockerode reads DOCKER_HOST (tcp or unix, podman's socket too) or uses /var/run/docker.sock.
@@ -187,6 +197,7 @@ export class DockerSandbox implements SandboxLike {
           [LABEL]: '1',
           [LABEL_PID]: String(process.pid),
           [LABEL_HOST]: os.hostname(),
+          ...envLabels(),
           ...(opts.labels ?? {}),
         },
         HostConfig: {
