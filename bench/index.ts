@@ -4,9 +4,11 @@
  * `npm run bench -- core` runs one section.
  */
 import { benchCore } from './core';
+import { benchSelfplay } from './selfplay';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
+  selfplay: () => benchSelfplay(),
 };
 
 async function main(): Promise<void> {
