@@ -69,6 +69,12 @@ def killgroup(proc):
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             return
+        # Reap the leader once it is dead: an unreaped zombie keeps the group
+        # "alive" for killpg. The other members are reaped by the container's init.
+        try:
+            proc.poll()
+        except Exception:
+            pass
         except Exception:
             try:
                 proc.kill()
