@@ -19,14 +19,14 @@
  */
 import * as fs from 'node:fs/promises';
 import type { Policy } from './policy/types';
-import type { Strategy, Trajectory, TrajectoryStep } from './trajectory';
+import { TRAJECTORY_FORMAT, type Role, type Strategy, type TaskInfo, type Trajectory, type TrajectoryStep } from './trajectory';
 import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
 import { artifactId, type ArtifactFiles } from './artifact';
 import { validateArtifact, DEFAULT_THRESHOLDS, type Thresholds, type ValidateOptions, type ValidationReport } from './checks';
 import { createSolverWorkspace, evaluatePatch, type Evaluation } from './evaluate';
 import type { TestResults } from './testRun';
 import { solverReward } from './rewards';
-import { CancelledError, UsageError, isCancelled } from './errors';
+import { UsageError, isCancelled } from './errors';
 import { runAgent, newEpisodeId, type AgentBudgets, type ToolMode } from './agent/loop';
 import { injectorSubmit, solverSubmit } from './agent/submit';
 import { reverseDiff } from './agent/diffs';
@@ -41,6 +41,26 @@ import {
 } from './prompts';
 
 export { writeTrajectory, readTrajectory, trajectoryProblem } from './agent/trajectoryFile';
+
+/** The trajectory of an episode cancelled before its agent started. */
+function cancelledTrajectory(id: string, role: Role, policy: Policy, task: TaskInfo, strategy?: Strategy): Trajectory {
+  const now = new Date().toISOString();
+  return {
+    format: TRAJECTORY_FORMAT,
+    id,
+    role,
+    ...(strategy ? { strategy } : {}),
+    policy: { ...policy.info },
+    task,
+    messages: [],
+    steps: [],
+    tokens: [],
+    status: 'cancelled',
+    error: 'cancelled before the agent started',
+    timings: { startedAt: now, finishedAt: now, totalMs: 0 },
+    info: { exit_status: 'cancelled' },
+  };
+}
 
 /** Statuses that say the episode could not be judged (no fault of the model's): no reward. */
 function unjudgeable(t: Trajectory): boolean {
@@ -125,18 +145,25 @@ export async function runInjectEpisode(opts: InjectEpisodeOptions): Promise<Inje
   const thresholds: Thresholds = { ...DEFAULT_THRESHOLDS, ...(opts.thresholds ?? {}) };
   const id = opts.id ?? newEpisodeId('injector');
   let strategy: Strategy = pickStrategy(opts.strategy ?? 'mix', opts.seed);
-  if (opts.signal?.aborted) throw new CancelledError();
 
-  const sb = await DockerSandbox.create({
-    repoDir: opts.repoDir,
-    image,
-    includeGit: true,
-    signal: opts.signal,
-    memoryBytes: opts.memoryBytes,
-    pidsLimit: opts.pidsLimit,
-    cpus: opts.cpus,
-    labels: { 'ssr.episode': id, ...(opts.labels ?? {}) },
-  });
+  let sb: DockerSandbox;
+  try {
+    sb = await DockerSandbox.create({
+      repoDir: opts.repoDir,
+      image,
+      includeGit: true,
+      signal: opts.signal,
+      memoryBytes: opts.memoryBytes,
+      pidsLimit: opts.pidsLimit,
+      cpus: opts.cpus,
+      labels: { 'ssr.episode': id, ...(opts.labels ?? {}) },
+    });
+  } catch (err) {
+    if (isCancelled(err) || opts.signal?.aborted) {
+      return { trajectory: cancelledTrajectory(id, 'injector', opts.policy, { repo: opts.repoDir, image }, strategy) };
+    }
+    throw err;
+  }
   let trajectory: Trajectory;
   let artifact: ArtifactFiles | undefined;
   const notes: string[] = [];
@@ -156,7 +183,7 @@ export async function runInjectEpisode(opts: InjectEpisodeOptions): Promise<Inje
       role: 'injector',
       strategy,
       task: { repo: opts.repoDir, image },
-      systemPrompt: injectorSystemPrompt({ repoPath: sb.repoPath, native }),
+      systemPrompt: injectorSystemPrompt({ repoPath: sb.repoPath, native, commandTimeoutMs: opts.commandTimeoutMs, maxOutputBytes: opts.maxOutputBytes }),
       taskPrompt: injectorTaskPrompt({ strategy, thresholds, repoPath: sb.repoPath, commits: git.commits }),
       onSubmit: injectorSubmit(INJECTOR_ARTIFACT_DIR),
     });
@@ -259,16 +286,29 @@ export async function runSolveEpisode(opts: SolveEpisodeOptions): Promise<SolveE
   const id = opts.id ?? newEpisodeId('solver');
   const aid = opts.artifactId ?? artifactId(opts.artifact);
   const labels = { 'ssr.episode': id, ...(opts.labels ?? {}) };
-  const sb = await createSolverWorkspace({
-    repoDir: opts.repoDir,
-    artifact: opts.artifact,
+  const task = {
+    repo: opts.repoDir,
+    artifactId: aid,
+    order: typeof opts.artifact.meta?.order === 'number' ? opts.artifact.meta.order : 1,
+    attempt: opts.attempt ?? 0,
     image,
-    signal: opts.signal,
-    memoryBytes: opts.memoryBytes,
-    pidsLimit: opts.pidsLimit,
-    cpus: opts.cpus,
-    labels,
-  });
+  };
+  let sb: DockerSandbox;
+  try {
+    sb = await createSolverWorkspace({
+      repoDir: opts.repoDir,
+      artifact: opts.artifact,
+      image,
+      signal: opts.signal,
+      memoryBytes: opts.memoryBytes,
+      pidsLimit: opts.pidsLimit,
+      cpus: opts.cpus,
+      labels,
+    });
+  } catch (err) {
+    if (isCancelled(err) || opts.signal?.aborted) return { trajectory: cancelledTrajectory(id, 'solver', opts.policy, task) };
+    throw err;
+  }
   let trajectory: Trajectory;
   let patch: string | undefined;
   try {
@@ -278,14 +318,8 @@ export async function runSolveEpisode(opts: SolveEpisodeOptions): Promise<SolveE
       id,
       sandbox: sb,
       role: 'solver',
-      task: {
-        repo: opts.repoDir,
-        artifactId: aid,
-        order: typeof opts.artifact.meta?.order === 'number' ? opts.artifact.meta.order : 1,
-        attempt: opts.attempt ?? 0,
-        image,
-      },
-      systemPrompt: solverSystemPrompt({ repoPath: sb.repoPath, native }),
+      task,
+      systemPrompt: solverSystemPrompt({ repoPath: sb.repoPath, native, commandTimeoutMs: opts.commandTimeoutMs, maxOutputBytes: opts.maxOutputBytes }),
       taskPrompt: solverTaskPrompt({ testPatch: reverseDiff(opts.artifact.testWeakenDiff), repoPath: sb.repoPath }),
       onSubmit: solverSubmit(),
     });

@@ -26,6 +26,7 @@ export function addPolicyFlags(cmd: Command, policy = { kinds: 'openai | onnx | 
     .option('--policy <kind>', policy.kinds, policy.default)
     .option('--model <name>', 'model name (openai: the served name; onnx: a hub id or a local folder)')
     .option('--base-url <url>', 'OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama); key from SSR_API_KEY')
+    .option('--device <d>', 'onnx: cpu | cuda')
     .option('--trajectory <file>', 'replay: the recorded trajectory (or JSON list of assistant turns) to play back')
     .option('--temperature <t>', 'sampling temperature (default 1.0)')
     .option('--top-p <p>', 'nucleus sampling (default 0.95)')
@@ -63,7 +64,13 @@ export function policyChoice(o: Opts, role: Role): PolicyChoice {
       break;
     case 'onnx':
       if (toolMode === 'native') fail('--tool-mode native needs --policy openai');
-      spec = { kind: 'onnx', model: o.model as string | undefined, temperature, topP } as PolicySpec;
+      spec = {
+        kind: 'onnx',
+        model: o.model as string | undefined,
+        temperature,
+        topP,
+        ...(o.device ? { device: String(o.device) === 'cuda' ? 'cuda' : 'cpu' } : {}),
+      };
       break;
     case 'replay':
       spec = { kind: 'replay', trajectory: requireFile(o.trajectory as string | undefined, '--trajectory') };

@@ -456,10 +456,11 @@ export async function runAgent<T>(opts: AgentOptions<T>): Promise<AgentResult<T>
         if (!observation.endsWith('\n')) observation += '\n';
         observation += budgetLine(budget(turn + 1));
       }
-      const obsMsg: ChatMessage =
-        nativeCalls.length && call?.nativeId
-          ? { role: 'tool', tool_call_id: call.nativeId, content: observation }
-          : { role: 'user', content: observation };
+      // A native call is answered by a tool message with its id (even when its arguments were bad).
+      const answerId = nativeCalls.length ? nativeCalls[0].id : undefined;
+      const obsMsg: ChatMessage = answerId
+        ? { role: 'tool', tool_call_id: answerId, content: observation }
+        : { role: 'user', content: observation };
       messages.push(obsMsg);
       // Native calls beyond the first must each be answered too.
       for (const extra of nativeCalls.slice(1)) {

@@ -75,7 +75,7 @@ export class ShellSession {
       `if [ -f ${st} ]; then . ${st} >/dev/null 2>&1; fi`,
       `__ssr_cmd=$${CMD_ENV}; unset ${CMD_ENV}`,
       // fd 3: the runner's stderr, where the trap reports the final cwd.
-      `__ssr_save() { __ssr_rc=$?; trap - EXIT; { export -p; printf 'cd -- %q 2>/dev/null\\n' "$PWD"; } > ${st}.tmp 2>/dev/null && mv -f ${st}.tmp ${st}; printf '%s' "$PWD" >&3; exit $__ssr_rc; }`,
+      `__ssr_save() { __ssr_rc=$?; trap - EXIT; { { export -p; printf 'cd -- %q 2>/dev/null\\n' "$PWD"; } > ${st}.tmp && mv -f ${st}.tmp ${st}; } 2>/dev/null; printf '%s' "$PWD" >&3; exit $__ssr_rc; }`,
       `exec 3>&2 > >(exec head -c ${this.floodBytes + 1}) 2>&1 </dev/null`,
       `trap __ssr_save EXIT`,
       `eval "$__ssr_cmd" 3>&-`,
@@ -120,7 +120,8 @@ export class ShellSession {
   /** Forgets the working directory and environment: the next command starts fresh in the repository. */
   async restart(): Promise<void> {
     this._cwd = this.sb.repoPath;
-    await this.sb.exec(`rm -f ${sh(this.stateFile)} ${sh(this.stateFile + '.tmp')}`, { cwd: '/', timeoutMs: 30_000 });
+    const dir = this.stateFile.replace(/\/[^/]*$/, '') || '/';
+    await this.sb.exec(`mkdir -p ${sh(dir)} && rm -f ${sh(this.stateFile)} ${sh(this.stateFile + '.tmp')}`, { cwd: '/', timeoutMs: 30_000 });
   }
 
   /** Resolves a path the model gave against the shell's current directory. */

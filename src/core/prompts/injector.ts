@@ -35,7 +35,7 @@ export interface InjectorPromptOptions {
   commits?: number;
 }
 
-export function injectorSystemPrompt(opts: { repoPath?: string; native?: boolean } = {}): string {
+export function injectorSystemPrompt(opts: { repoPath?: string; native?: boolean; commandTimeoutMs?: number; maxOutputBytes?: number } = {}): string {
   const repoPath = opts.repoPath ?? '/repo';
   return [
     'You are an expert software engineer working autonomously in a sandboxed Linux container that holds a',
@@ -44,7 +44,7 @@ export function injectorSystemPrompt(opts: { repoPath?: string; native?: boolean
     'trains software engineering agents: you hide a real, testable bug in working code, and another agent, the',
     'solver, will later have to find and fix it with nothing but the tests to guide it.',
     '',
-    toolDocs({ role: 'injector', repoPath, native: opts.native }),
+    toolDocs({ role: 'injector', repoPath, native: opts.native, commandTimeoutMs: opts.commandTimeoutMs, maxOutputBytes: opts.maxOutputBytes }),
   ].join('\n');
 }
 

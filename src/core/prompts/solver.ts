@@ -5,7 +5,7 @@
  */
 import { toolDocs } from './tools';
 
-export function solverSystemPrompt(opts: { repoPath?: string; native?: boolean } = {}): string {
+export function solverSystemPrompt(opts: { repoPath?: string; native?: boolean; commandTimeoutMs?: number; maxOutputBytes?: number } = {}): string {
   const repoPath = opts.repoPath ?? '/repo';
   return [
     'You are an expert software engineer working autonomously in a sandboxed Linux container that holds a',
@@ -13,7 +13,7 @@ export function solverSystemPrompt(opts: { repoPath?: string; native?: boolean }
     'commands, read the results and decide for yourself. Your job is to repair the code so that it meets a',
     'specification given as tests.',
     '',
-    toolDocs({ role: 'solver', repoPath, native: opts.native }),
+    toolDocs({ role: 'solver', repoPath, native: opts.native, commandTimeoutMs: opts.commandTimeoutMs, maxOutputBytes: opts.maxOutputBytes }),
   ].join('\n');
 }
 

@@ -10,6 +10,9 @@ export interface ToolDocOptions {
   repoPath: string;
   /** Native function calling: the schemas carry the formats, the text protocol is not taught. */
   native?: boolean;
+  /** The bash tool's per-command timeout (default 120 s) and output limit (default 480 KiB), as told to the model. */
+  commandTimeoutMs?: number;
+  maxOutputBytes?: number;
 }
 
 function submitDoc(role: Role, repoPath: string): string {
@@ -38,6 +41,8 @@ function submitDoc(role: Role, repoPath: string): string {
 
 export function toolDocs(opts: ToolDocOptions): string {
   const { role, repoPath } = opts;
+  const secs = Math.round((opts.commandTimeoutMs ?? 120_000) / 1000);
+  const kb = Math.round((opts.maxOutputBytes ?? 480 * 1024) / 1024);
   if (opts.native) {
     return [
       '## Tools',
@@ -65,7 +70,7 @@ export function toolDocs(opts: ToolDocOptions): string {
     '### bash',
     'Runs a bash command in a persistent shell session: the working directory and exported environment',
     'variables persist between calls (shell functions and unexported variables do not). Standard output and',
-    `error are returned together. A command is killed after 120 s, and one that prints more than about 480 KB`,
+    `error are returned together. A command is killed after ${secs} s, and one that prints more than about ${kb} KB`,
     'is stopped; in both cases the session is restarted (back to the repository folder). Long output is cut',
     'in the middle, so filter it (grep, head, tail). Nothing is interactive: stdin is empty, and there is no',
     'network access.',
