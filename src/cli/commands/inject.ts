@@ -12,6 +12,7 @@ import { runInjectEpisode, writeTrajectory } from '../../core/episodes';
 import { newEpisodeId, MAX_MAX_TURNS, DEFAULT_MAX_TURNS, type ToolMode } from '../../core/agent/loop';
 import { nativeToolSchemas } from '../../core/agent/protocol';
 import { writeArtifact } from '../../core/artifact';
+import { excludeFromGit } from '../../core/store';
 import { DEFAULT_THRESHOLDS } from '../../core/checks';
 import { STRATEGIES, type StrategyChoice } from '../../core/prompts';
 import type { Role, Trajectory, TrajectoryStep } from '../../core/trajectory';
@@ -109,25 +110,13 @@ export async function episodeDir(repoDir: string, out: string | undefined, id: s
   const dir = path.join(repoDir, '.ssr', 'episodes', id);
   try {
     await fs.mkdir(dir, { recursive: true });
-    await excludeSsrDir(repoDir);
+    await excludeFromGit(repoDir);
     return dir;
   } catch {
     const tmp = path.join(os.tmpdir(), 'ssr-episodes', id);
     await fs.mkdir(tmp, { recursive: true });
     return tmp;
   }
-}
-
-/** Adds `.ssr/` to .git/info/exclude when the repository has a .git folder and the line is missing. */
-export async function excludeSsrDir(repoDir: string): Promise<void> {
-  const gitDir = path.join(repoDir, '.git');
-  const st = await fs.stat(gitDir).catch(() => undefined);
-  if (!st?.isDirectory()) return;
-  const file = path.join(gitDir, 'info', 'exclude');
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
-  if (text.split(/\r?\n/).some((l) => l.trim() === '.ssr/' || l.trim() === '.ssr' || l.trim() === '/.ssr/')) return;
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}.ssr/\n`);
 }
 
 /** A one-line summary of a step, for progress output. */
