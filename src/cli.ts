@@ -12,6 +12,7 @@ import * as inject from './cli/commands/inject';
 import * as solve from './cli/commands/solve';
 import * as show from './cli/commands/show';
 import * as selfplay from './cli/commands/selfplay';
+import * as trainCmd from './cli/commands/train';
 import { EXIT_CANNOT_RUN } from './cli/util';
 import { VERSION } from './core/version';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   solve.register(program);
   show.register(program);
   selfplay.register(program);
+  trainCmd.register(program);
   return program;
 }
 

@@ -830,7 +830,7 @@ def make_tokenizer(num_merges: int = 253) -> ByteLevelBPETokenizer:
         "clean_up_tokenization_spaces": False,
         "eos_token": IM_END,
         "errors": "replace",
-        "model_max_length": 2048,
+        "model_max_length": 32768,
         "pad_token": ENDOFTEXT,
         "split_special_tokens": False,
         "tokenizer_class": "PreTrainedTokenizerFast",
@@ -849,7 +849,9 @@ TINY_DEFAULTS: Dict[str, Any] = {
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,
-    "max_position_embeddings": 2048,
+    # Rotary positions are computed on the fly, so a long context costs
+    # nothing until used; the agent's system prompt alone is ~9k tokens.
+    "max_position_embeddings": 32768,
     "rms_norm_eps": 1e-6,
     "rope_theta": 10000.0,
     "tie_word_embeddings": False,

@@ -6,15 +6,21 @@
 import { proposeBug } from './bootstrap';
 import { runInjectEpisode, runSolveEpisode } from './episodes';
 import { createPolicy, type PolicySpec } from './policy';
+import { UsageError } from './errors';
 import type { Policy } from './policy/types';
 import type { Players } from './selfplay';
 import type { StrategyChoice } from './prompts';
+import { train, type TrainEvent } from './trainer';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
 
 export interface PlayersOptions {
   /** The shared policy; undefined means no model (bootstrap proposals, no solving). */
   policy?: PolicySpec;
   /** For replay: a separate recorded trajectory for the injector role. */
   injectorReplay?: PolicySpec;
+  /** Training between rounds (--train-every): the runtime's options. */
+  training?: { device?: string; steps?: number; onEvent?: (e: TrainEvent) => void };
 }
 
 export function makePlayers(opts: PlayersOptions): Players {
@@ -30,7 +36,33 @@ export function makePlayers(opts: PlayersOptions): Players {
         return { info: p.info, complete: (req) => p.complete(req) };
       }
     : undefined;
+  // The model the next training round starts from: the onnx policy's local folder, then each round's output.
+  let current = opts.policy?.kind === 'onnx' ? (opts.policy as { model?: string }).model : undefined;
+  const trainer: Players['train'] =
+    opts.policy && opts.training
+      ? async (store, round, signal) => {
+          if (!current || !fs.existsSync(path.join(current, 'config.json'))) {
+            throw new UsageError(
+              '--train-every trains a local model folder: use --policy onnx --model FOLDER (a served model is retrained with `ssr train` and reloaded by its server)',
+            );
+          }
+          const r = await train({
+            run: store.dir,
+            model: current,
+            out: path.join(store.dir, 'train', `round-${String(round).padStart(3, '0')}`),
+            device: opts.training!.device,
+            steps: opts.training!.steps,
+            signal,
+            onEvent: opts.training!.onEvent,
+          });
+          if (!r.onnxDir) return undefined;
+          current = r.onnxDir;
+          const next = makePlayers({ ...opts, policy: { ...(opts.policy as PolicySpec & { kind: 'onnx' }), model: r.onnxDir } });
+          return next.policy;
+        }
+      : undefined;
   return {
+    train: trainer,
     policy: factory,
     bootstrap: async (o) => {
       const p = await proposeBug({ repoDir: o.repoDir, image: o.image, seed: o.seed, seen: o.seen, signal: o.signal, log: o.log });

@@ -338,6 +338,10 @@ export class SelfPlaySession {
         this.emit({ type: 'round-started', round: r });
         await this.runRound(r);
         if (cfg.trainEvery > 0 && (r + 1) % cfg.trainEvery === 0 && this.players.train) {
+          if (JsonlFile.read<TrajectoryRecord>(this.store.trajectories.file).records.length === 0) {
+            this.emit({ type: 'training', round: r, detail: 'nothing to train on yet (no judged episode); training skipped' });
+            continue;
+          }
           this.emit({ type: 'training', round: r, detail: 'training on the trajectories so far' });
           const next = await this.players.train(this.store, r, this.opts.signal);
           if (next) {

@@ -109,7 +109,9 @@ export function register(program: Command): void {
       .option('--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles))
       .option('--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests))
       .option('--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120')
-      .option('--train-every <n>', 'train the policy every N rounds (needs the RL runtime)', '0')
+      .option('--train-every <n>', 'train the policy every N rounds and reload it (--policy onnx with a local model folder)', '0')
+      .option('--train-device <d>', 'cuda | cpu | auto, for --train-every', 'auto')
+      .option('--train-steps <n>', 'optimizer steps per training round')
       .option('--out <dir>', 'the run directory (default <repo>/.ssr/runs/<id>)')
       .option('--resume <run>', 'continue a run (a run directory, or a run id of --repo)')
       .option('--json', 'print the final session (configuration, counters, metrics) as JSON'),
@@ -131,7 +133,11 @@ export function register(program: Command): void {
         process.once('SIGINT', () => ac.abort());
         let session: SelfPlaySession;
         const specs = policySpecs(o);
-        const players = makePlayers(specs);
+        const trainEvery = intOption(o.trainEvery as string, '--train-every', 0)!;
+        const players = makePlayers({
+          ...specs,
+          training: trainEvery > 0 || o.resume ? { device: o.trainDevice as string, steps: intOption(o.trainSteps as string | undefined, '--train-steps', 1) } : undefined,
+        });
         if (o.resume) {
           const runDir = RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined);
           session = await SelfPlaySession.resume(runDir, players, { signal: ac.signal, onEvent });

@@ -1,0 +1,152 @@
+/** `ssr train` and `ssr doctor`. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { doctor, train, TrainerError, type TrainEvent } from '../../core/trainer';
+import { docker, DEFAULT_IMAGE } from '../../core/sandbox/docker';
+import { EXIT_CANNOT_RUN, EXIT_OK, ExitCode, Progress, action, color, fail, intOption, numberOption, printJson, requireDir } from '../util';
+import type { Opts } from './inject';
+
+function bar(step: number, steps: number, width = 24): string {
+  const done = Math.round((step / Math.max(1, steps)) * width);
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}]`;
+}
+
+function fmt(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined ? 'n/a' : x.toFixed(digits);
+}
+
+/** Default model: the run's own onnx policy folder, when it is a local folder. */
+function defaultModel(runDir: string): string | undefined {
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(runDir, 'session.json'), 'utf8'));
+    const m = s?.config?.policy?.model;
+    if (s?.config?.policy?.kind === 'onnx' && typeof m === 'string' && fs.existsSync(path.join(m, 'config.json'))) return m;
+  } catch {
+    /* no session */
+  }
+  return undefined;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train the shared policy on a run\'s trajectories (the bundled PyTorch runtime)')
+    .requiredOption('--run <dir>', 'the run directory (its trajectories.jsonl)')
+    .option('--model <path>', 'the policy model folder (Hugging Face layout); default: the run\'s onnx policy folder')
+    .option('--device <d>', 'cuda | cpu | auto', 'auto')
+    .option('--steps <n>', 'optimizer steps')
+    .option('--lr <x>', 'learning rate')
+    .option('--lora', 'train a LoRA adapter (needs peft) instead of all weights')
+    .option('--kl-coef <x>', 'KL penalty to the reference policy')
+    .option('--out <dir>', 'output folder (default <run>/train/<time>)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (o: Opts) => {
+        const runDir = requireDir(o.run as string, '--run');
+        const model = (o.model as string | undefined) ?? defaultModel(runDir);
+        if (!model) fail('--model is required: a model folder in Hugging Face layout (for a tiny test model: scripts/make-tiny-model.sh DIR)');
+        requireDir(model, '--model');
+        const out = path.resolve((o.out as string | undefined) ?? path.join(runDir, 'train', new Date().toISOString().replace(/[:.]/g, '-')));
+        const progress = new Progress();
+        const ac = new AbortController();
+        process.once('SIGINT', () => ac.abort());
+        const onEvent = (e: TrainEvent) => {
+          if (o.json) return;
+          if (e.type === 'step') {
+            const line = `${bar(e.step, e.steps)} step ${e.step}/${e.steps}  loss ${fmt(e.loss, 4)}  reward solver ${fmt(e.reward.solver, 2)} injector ${fmt(e.reward.injector, 2)}  kl ${fmt(e.kl, 4)}  clip ${fmt(e.clipFrac, 2)}  ${Math.round(e.tokensPerSec)} tok/s${e.memoryMB !== null ? `  ${Math.round(e.memoryMB)} MiB` : ''}`;
+            if (process.stderr.isTTY) progress.update(line);
+            else process.stderr.write(line + '\n');
+          } else if (e.type === 'log') progress.log(`${e.message}`);
+          else if (e.type === 'error') progress.log(color.red(`error: ${e.message}`));
+        };
+        try {
+          const r = await train({
+            run: runDir,
+            model,
+            out,
+            device: o.device as string,
+            steps: intOption(o.steps as string | undefined, '--steps', 1),
+            lr: numberOption(o.lr as string | undefined, '--lr', 0),
+            lora: Boolean(o.lora),
+            klCoef: numberOption(o.klCoef as string | undefined, '--kl-coef', 0),
+            signal: ac.signal,
+            onEvent,
+          });
+          progress.done();
+          if (o.json) printJson(r);
+          else {
+            process.stdout.write(
+              `trained ${r.steps} step(s)${r.zeroVarianceGroups ? ` (${r.zeroVarianceGroups} group(s) without reward variance skipped)` : ''}\n` +
+                `  model: ${r.modelDir}\n` +
+                (r.onnxDir ? `  onnx policy folder: ${r.onnxDir}  (ssr selfplay --policy onnx --model ${r.onnxDir})\n` : '') +
+                (r.adapterDir ? `  LoRA adapter: ${r.adapterDir}\n` : '') +
+                `  metrics: ${r.metricsFile}\n`,
+            );
+          }
+          return EXIT_OK;
+        } catch (err) {
+          progress.done();
+          if (err instanceof TrainerError) {
+            process.stderr.write(`ssr train: ${err.message}\n`);
+            throw new ExitCode(err.message.includes('cancel') ? 130 : EXIT_CANNOT_RUN);
+          }
+          throw err;
+        }
+      }),
+    );
+
+  program
+    .command('doctor')
+    .description('report what this machine has: Docker engine, image, Python, torch, CUDA, onnxruntime-node providers')
+    .option('--image <image>', 'sandbox image to look for', DEFAULT_IMAGE)
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (o: Opts) => {
+        const report: Record<string, unknown> = {};
+        try {
+          const v = await docker().version();
+          report.docker = { reachable: true, version: v.Version, api: v.ApiVersion, host: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' };
+          try {
+            await docker().getImage(o.image as string).inspect();
+            report.image = { name: o.image, present: true };
+          } catch {
+            report.image = { name: o.image, present: false, fix: 'npm run image:base' };
+          }
+        } catch (err) {
+          report.docker = { reachable: false, error: (err as Error).message, fix: 'start dockerd (scripts/start-docker.sh) or set DOCKER_HOST' };
+        }
+        try {
+          const ort = await import('onnxruntime-node');
+          report.onnxruntime = { backends: ort.listSupportedBackends?.() ?? [], version: ort.env?.versions?.node ?? null };
+        } catch (err) {
+          report.onnxruntime = { error: (err as Error).message };
+        }
+        try {
+          report.python = await doctor();
+        } catch (err) {
+          report.python = { error: (err as Error).message, fix: 'apt-get install python3-torch (or pip install torch); set SSR_PYTHON to choose the interpreter' };
+        }
+        if (o.json) {
+          printJson(report);
+          return EXIT_OK;
+        }
+        const d = report.docker as Record<string, unknown>;
+        const img = report.image as Record<string, unknown> | undefined;
+        const py = report.python as Record<string, any>;
+        const ok = (b: unknown) => (b ? color.green('ok ') : color.red('no '));
+        const lines = [
+          `${ok(d.reachable)} Docker engine   ${d.reachable ? `${d.version} at ${d.host}` : `${d.error} -> ${d.fix}`}`,
+          `${ok(img?.present)} sandbox image   ${img ? `${img.name}${img.present ? '' : ` missing -> ${img.fix}`}` : 'unknown (no engine)'}`,
+          `${ok(!py.error)} Python          ${py.error ? `${py.error}` : `${py.python?.version} (${py.pythonCommand})`}`,
+          `${ok(py.torch?.installed)} torch           ${py.torch?.installed ? py.torch.version : py.torch?.install ?? 'not installed'}`,
+          `${ok(py.torch?.cuda?.available)} CUDA            ${py.torch?.cuda?.available ? py.torch.cuda.devices.map((x: { name: string; memoryMB: number }) => `${x.name} (${x.memoryMB} MiB)`).join(', ') : 'not available (training runs on CPU)'}`,
+          `${ok(py.transformers?.installed)} transformers    ${py.transformers?.version ?? 'not installed (real models need it; the tiny test model does not)'}`,
+          `${ok(py.peft?.installed)} peft            ${py.peft?.version ?? 'not installed (--lora needs it)'}`,
+          `${ok(!(report.onnxruntime as Record<string, unknown>).error)} onnxruntime-node providers: ${JSON.stringify((report.onnxruntime as Record<string, unknown>).backends ?? (report.onnxruntime as Record<string, unknown>).error)}`,
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+        return EXIT_OK;
+      }),
+    );
+}
