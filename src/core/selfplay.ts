@@ -25,7 +25,7 @@ import { type BugRecord, JsonlFile, RunStore, readJson, writeJsonAtomic, writeFi
 import type { Trajectory, TrajectoryRecord } from './trajectory';
 import type { Policy } from './policy/types';
 import { CancelledError, EnvironmentError, UsageError, isCancelled } from './errors';
-import { DEFAULT_IMAGE, ensureEngineAndImage, reapStale } from './sandbox/docker';
+import { DEFAULT_IMAGE, ensureEngineAndImage, pidAlive, reapStale } from './sandbox/docker';
 
 export const SESSION_FORMAT = 'ssr-session/1';
 
@@ -709,13 +709,4 @@ function validateConfig(c: SelfPlayConfig, players: Players): void {
     problems.push('a policy proposer needs a model: pass --policy openai|onnx|replay, or use --proposer bootstrap');
   }
   if (problems.length) throw new UsageError(problems.join('; '));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

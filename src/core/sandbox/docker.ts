@@ -441,7 +441,8 @@ export class DockerSandbox implements SandboxLike {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this host is alive (a process we may not signal counts as alive). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
