@@ -217,6 +217,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
   );
 
   const runs = new Map<string, StateRun>();
+  const dirty = new WeakSet<object>();
   /** Every repetition's results per state, for flaky-test detection. */
   const repetitions = new Map<string, TestResults[]>();
   try {
@@ -261,7 +262,9 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       pool.use(async (sb) => {
         emit({ type: 'run-started', state: plan.state });
         const s = Date.now();
-        await resetToBaseline(sb);
+        // A sandbox fresh from the pool is at the baseline already.
+        if (dirty.has(sb)) await resetToBaseline(sb);
+        dirty.add(sb);
         for (const d of plan.diffs) {
           const applied = await applyDiff(sb, d.text, d.name);
           if (!applied.ok) {

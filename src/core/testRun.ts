@@ -99,27 +99,30 @@ async function runTestsOnce(
   started: number,
 ): Promise<TestRunResult> {
   const log = `/ssr/tmp/test-log-${process.pid}-${++runCounter}`;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
   const script = await sb.exec(`bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${log} 2>&1`, {
-    timeoutMs: opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+    timeoutMs,
     signal: opts.signal,
   });
-  const tail = await sb.exec(`tail -c ${LOG_TAIL_BYTES} ${log}`, { timeoutMs: 10_000 });
-  const logTail = tail.stdout;
-  const base = { scriptExitCode: script.exitCode, timedOut: script.timedOut, logTail };
   if (script.timedOut) {
-    await sb.exec(`rm -f ${log}`, { timeoutMs: 10_000 });
+    const tail = await sb.exec(`tail -c ${LOG_TAIL_BYTES} ${log}; rm -f ${log}`, { timeoutMs: 10_000 });
     return {
-      ...base,
       ok: false,
-      error: `test_script.sh did not finish within ${Math.round((opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS) / 1000)} s and was killed`,
+      error: `test_script.sh did not finish within ${Math.round(timeoutMs / 1000)} s and was killed`,
+      scriptExitCode: null,
+      timedOut: true,
+      logTail: tail.stdout,
       durationMs: Date.now() - started,
     };
   }
-  const parsed = await sb.exec(`python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${log}; rc=$?; rm -f ${log}; exit $rc`, {
-    timeoutMs: PARSER_TIMEOUT_MS,
-    maxOutputBytes: PARSER_OUTPUT_CAP,
-    signal: opts.signal,
-  });
+  // One round trip: the parser's JSON on stdout; the log's tail saved for a read afterwards.
+  const parsed = await sb.exec(
+    `python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${log}; rc=$?; tail -c ${LOG_TAIL_BYTES} ${log} > ${log}.tail; rm -f ${log}; exit $rc`,
+    { timeoutMs: PARSER_TIMEOUT_MS, maxOutputBytes: PARSER_OUTPUT_CAP, signal: opts.signal },
+  );
+  const logTail = (await sb.readFile(`${log}.tail`).catch(() => Buffer.alloc(0))).toString('utf8');
+  void sb.exec(`rm -f ${log}.tail`, { timeoutMs: 10_000 }).catch(() => undefined);
+  const base = { scriptExitCode: script.exitCode, timedOut: false, logTail };
   const durationMs = Date.now() - started;
   if (parsed.timedOut) return { ...base, ok: false, error: `test_parser.py did not finish within ${PARSER_TIMEOUT_MS / 1000} s`, durationMs };
   if (parsed.truncated) {

@@ -231,15 +231,19 @@ export class DockerSandbox implements SandboxLike {
     const onAbort = () => void sb.dispose();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await sb.attachAndStart(d);
-      await sb.exec(
-        `git config --global safe.directory '*' && git config --global user.email ssr@localhost && ` +
-          `git config --global user.name ssr && git config --global init.defaultBranch main && mkdir -p /ssr/tmp`,
-        { timeoutMs: 30_000, cwd: '/' },
+      // The copy goes in while the container starts: the engine accepts archives either way.
+      const copy = opts.repoDir && !opts.repoInImage ? sb.copyIn(opts.repoDir, repoPath, opts.includeGit ?? false) : undefined;
+      const start = sb.attachAndStart(d).then(() =>
+        sb.exec(
+          `git config --global safe.directory '*' && git config --global user.email ssr@localhost && ` +
+            `git config --global user.name ssr && git config --global init.defaultBranch main && mkdir -p /ssr/tmp`,
+          { timeoutMs: 30_000, cwd: '/' },
+        ),
       );
-      if (opts.repoDir && !opts.repoInImage) {
-        await sb.copyIn(opts.repoDir, repoPath, opts.includeGit ?? false);
-      } else {
+      const [copied, started] = await Promise.allSettled([copy, start]);
+      if (started.status === 'rejected') throw started.reason;
+      if (copied.status === 'rejected') throw copied.reason;
+      if (!copy) {
         const probe = await sb.exec(`test -d '${repoPath}'`, { timeoutMs: 10_000, cwd: '/' });
         if (probe.exitCode !== 0) {
           throw new EnvironmentError(`the image ${image} has no folder ${repoPath} (given as --repo-in-image).`);
