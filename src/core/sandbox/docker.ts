@@ -433,12 +433,18 @@ export class DockerSandbox implements SandboxLike {
     } catch {
       /* ignore */
     }
-    try {
-      await this.container.remove({ force: true });
-    } catch (err) {
-      const status = (err as { statusCode?: number }).statusCode;
-      // 404: already gone (auto-remove won the race); 409: removal already in progress.
-      if (status !== 404 && status !== 409) throw err;
+    // The engine can refuse a removal that races a start under load: try again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.container.remove({ force: true });
+        break;
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        // 404: already gone (auto-remove won the race); 409: removal already in progress.
+        if (status === 404 || status === 409) break;
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
     }
     for (const [, p] of this.pending) p.reject(new SandboxError(`sandbox ${this.id} was removed`));
     this.pending.clear();
