@@ -190,7 +190,9 @@ def detect(req):
     result = {"language": None, "framework": None, "runner": None, "testFiles": [], "runFiles": [], "notes": notes,
               "pytestAvailable": importable("pytest"), "nodeAvailable": shutil.which("node") is not None,
               "pythonTestFiles": len(py_run), "jsTestFiles": 0}
-    if py_run:
+    src_layout = any(f.startswith("src/") and f.count("/") == 2 and f.endswith("/__init__.py") for f in files)
+    result["srcLayout"] = src_layout
+    if py_run and req.get("language") != "javascript":
         cfg = pytest_config(root, files)
         framework = "pytest" if (cfg or plain or uses_pytest) else "unittest"
         if cfg:
@@ -368,7 +370,10 @@ def py_targets(req):
         tree = safe_parse(src, rel)
         if tree is None:
             continue
+        seen_q = set()
         for qual, fn, cls in py_functions(tree):
+            symbol = qual if qual not in seen_q else "%s@%d" % (qual, fn.lineno)
+            seen_q.add(qual)
             stmts = body_stmts(fn)
             if trivial_body(stmts) or stmts[0].lineno == fn.lineno:
                 continue
@@ -379,7 +384,7 @@ def py_targets(req):
             blocks = len(py_block_windows(fn, src))
             is_cov = (rel, first_line(fn), fn.name) in covered or (rel, fn.lineno, fn.name) in covered
             ref = fn.name in refs or (fn.name.startswith("__") and cls is not None and cls in refs)
-            out.append({"file": rel, "symbol": qual, "line": fn.lineno, "covered": is_cov, "referenced": ref,
+            out.append({"file": rel, "symbol": symbol, "line": fn.lineno, "covered": is_cov, "referenced": ref,
                         "strategies": {"body": True, "branch": branches, "block": blocks},
                         "size": fn.end_lineno - fn.lineno + 1})
     return {"targets": out, "coverage": have_cov}
@@ -523,7 +528,13 @@ def choose_stub(fn, rng):
     rets = [n.value for n in nodes if isinstance(n, ast.Return) and n.value is not None]
     if not rets:
         return "pass"
-    kinds = [value_kind(v) for v in rets]
+    assigned = {}
+    for n in nodes:
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            assigned.setdefault(n.targets[0].id, value_kind(n.value))
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
+            assigned.setdefault(n.target.id, value_kind(n.value))
+    kinds = [value_kind(v) or (assigned.get(v.id) if isinstance(v, ast.Name) else None) for v in rets]
     for k in kinds:
         if k:
             return STUBS[k]
@@ -701,8 +712,8 @@ def py_block_windows(fn, src=None):
         for i in range(n):
             for j in range(i + 1, min(n, i + 3) + 1):
                 win = body[i:j]
-                if body is main and i == 0 and j == n:
-                    continue  # that is the body strategy
+                if j - i == n:
+                    continue  # emptying a body: the body and branch strategies do that
                 if all(isinstance(s, (ast.Pass, ast.Global, ast.Nonlocal)) or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in win):
                     continue
                 if any(isinstance(s, (ast.Global, ast.Nonlocal)) for s in win):
@@ -746,7 +757,7 @@ def mutate_py_block(src, fn, rng):
     wins = py_block_windows(fn, src)
     if not wins:
         return None, "no removable statements"
-    weights = [{1: 3, 2: 2, 3: 1}[j - i] for (_, i, j) in wins]
+    weights = [1 if (j - i == 1 and isinstance(b[i], ast.Return)) else {1: 3, 2: 2, 3: 1}[j - i] for (b, i, j) in wins]
     body, i, j = rng.choices(wins, weights=weights, k=1)[0]
     win = body[i:j]
     L = Lines(src)
@@ -760,6 +771,7 @@ def mutate_py_block(src, fn, rng):
 
 
 def find_py_function(tree, symbol, line):
+    symbol = symbol.split("@")[0]
     best = None
     for qual, fn, cls in py_functions(tree):
         if qual == symbol:
@@ -983,6 +995,12 @@ def is_p(t, text):
     return t is not None and t.kind == "punct" and t.text == text
 
 
+def is_member(jf, k):
+    """The token at k is a property name (after . or ?.), not a keyword."""
+    p = jf.tok(k - 1)
+    return p is not None and p.kind == "punct" and p.text in (".", "?.")
+
+
 class JsFile:
     def __init__(self, src):
         self.src = src
@@ -997,7 +1015,7 @@ class JsFile:
         T = self.toks
         fns = []
         for k, t in enumerate(T):
-            if t.kind == "ident" and t.text == "function":
+            if t.kind == "ident" and t.text == "function" and not is_member(self, k):
                 j = k + 1
                 if is_p(self.tok(j), "*"):
                     j += 1
@@ -1043,7 +1061,7 @@ class JsFile:
         # classes
         classes = []
         for k, t in enumerate(T):
-            if t.kind == "ident" and t.text == "class":
+            if t.kind == "ident" and t.text == "class" and not is_member(self, k):
                 j = k + 1
                 name = T[j].text if self.tok(j) is not None and T[j].kind == "ident" and T[j].text != "extends" else self.binding_name(k - 1)
                 extends = False
@@ -1207,47 +1225,92 @@ class JsFile:
         return a, b
 
 
+JS_STR_METHODS = {"join", "replace", "replaceAll", "trim", "trimStart", "trimEnd", "toLowerCase", "toUpperCase", "padStart",
+                  "padEnd", "toString", "toFixed", "repeat", "substring", "charAt", "stringify", "String"}
+JS_BOOL_METHODS = {"includes", "startsWith", "endsWith", "test", "has", "some", "every", "isArray", "isInteger", "isNaN",
+                   "hasOwnProperty", "Boolean"}
+JS_NUM_METHODS = {"indexOf", "lastIndexOf", "round", "floor", "ceil", "abs", "max", "min", "parseInt", "parseFloat",
+                  "Number", "reduce", "length", "size", "charCodeAt"}
+JS_LIST_METHODS = {"map", "filter", "split", "sort", "keys", "values", "entries", "flat", "flatMap", "from", "reverse"}
+JS_STUBS = {"bool": "return false;", "str": "return '';", "num": "return 0;", "list": "return [];", "dict": "return {};",
+            "this": "return this;", "null": "return null;"}
+
+
+def js_expr_kind(jf, a, limit):
+    """Kind of the expression starting at token a: 'str', 'num', 'bool', 'list', 'dict', 'this', 'null' or None."""
+    T = jf.toks
+    n = jf.tok(a)
+    if n is None:
+        return None
+    if n.kind in ("str", "tmpl"):
+        return "str"
+    if n.kind == "num":
+        return "num"
+    if is_p(n, "["):
+        return "list"
+    if is_p(n, "{"):
+        return "dict"
+    if is_p(n, "!") or n.text in ("true", "false"):
+        return "bool"
+    if n.text == "this" and (is_p(jf.tok(a + 1), ";") or is_p(jf.tok(a + 1), "}")):
+        return "this"
+    if n.text in ("null", "new"):
+        return "null"
+    # scan the expression at depth 0: comparisons make a boolean, the last method called decides otherwise
+    e = a
+    ops = set()
+    last_member = None
+    while e < limit:
+        t = T[e]
+        if is_p(t, ";") or (e > a and t.nl and T[e - 1].kind in ("ident", "num", "str", "tmpl", "regex") and t.kind == "ident"):
+            break
+        if t.kind == "punct" and t.text in ("(", "[", "{"):
+            e = jf.match[e] + 1
+            continue
+        if t.kind == "punct" and t.text in ("}", ")", "]", ","):
+            break
+        if t.kind == "punct":
+            ops.add(t.text)
+        if t.kind == "ident" and (is_p(jf.tok(e - 1), ".") or e == a):
+            last_member = t.text
+        e += 1
+    if ops & {"===", "!==", "==", "!=", "<", ">", "<=", ">="} and not ops & {"?", "??", "+", "-", "*", "/"}:
+        return "bool"
+    if last_member in JS_STR_METHODS:
+        return "str"
+    if last_member in JS_BOOL_METHODS:
+        return "bool"
+    if last_member in JS_NUM_METHODS:
+        return "num"
+    if last_member in JS_LIST_METHODS:
+        return "list"
+    return None
+
+
 def js_stub(jf, fn):
     T = jf.toks
-    kinds = []
-    for k in jf.own_tokens(fn):
+    own = list(jf.own_tokens(fn))
+    declared = {}
+    for k in own:
         t = T[k]
-        if t.kind == "ident" and t.text == "return":
+        if t.kind == "ident" and t.text in ("let", "const", "var") and jf.tok(k + 1) is not None and T[k + 1].kind == "ident" and is_p(jf.tok(k + 2), "="):
+            declared.setdefault(T[k + 1].text, js_expr_kind(jf, k + 3, fn["close"]))
+    kinds = []
+    for k in own:
+        t = T[k]
+        if t.kind == "ident" and t.text == "return" and not is_member(jf, k):
             n = jf.tok(k + 1)
             if n is None or is_p(n, ";") or is_p(n, "}") or n.nl:
                 continue
-            end = k + 1
-            ops = set()
-            while end < fn["close"] and not is_p(T[end], ";") and not (T[end].nl and end > k + 1 and T[end - 1].text not in ("(", "[", "{", ",", "&&", "||", "?", ":", "+", "-")):
-                if T[end].kind == "punct" and T[end].text in ("(", "[", "{"):
-                    end = jf.match[end]
-                elif T[end].kind == "punct":
-                    ops.add(T[end].text)
-                end += 1
-            if ops & {"===", "!==", "==", "!=", "<", ">", "<=", ">=", "&&", "||"} and not ops & {"?", "??"} and not is_p(n, "["):
-                kinds.append("bool")
-            elif n.kind in ("str", "tmpl"):
-                kinds.append("str")
-            elif n.kind == "num":
-                kinds.append("num")
-            elif is_p(n, "["):
-                kinds.append("list")
-            elif is_p(n, "{"):
-                kinds.append("dict")
-            elif is_p(n, "!") or n.text in ("true", "false"):
-                kinds.append("bool")
-            elif n.text == "this" and (is_p(jf.tok(k + 2), ";") or is_p(jf.tok(k + 2), "}")):
-                kinds.append("this")
-            elif n.text in ("null", "new"):
-                kinds.append("null")
-            else:
-                kinds.append(None)
+            kind = js_expr_kind(jf, k + 1, fn["close"])
+            if kind is None and n.kind == "ident" and (is_p(jf.tok(k + 2), ";") or is_p(jf.tok(k + 2), "}")):
+                kind = declared.get(n.text)
+            kinds.append(kind)
     if not kinds:
         return ""
     for k in kinds:
         if k:
-            return {"bool": "return false;", "str": "return '';", "num": "return 0;", "list": "return [];", "dict": "return {};",
-                    "this": "return this;", "null": "return null;"}[k]
+            return JS_STUBS[k]
     return "return undefined;"
 
 
@@ -1256,7 +1319,7 @@ def js_if_variants(jf, fn):
     out = []
     for k in jf.own_tokens(fn):
         t = T[k]
-        if not (t.kind == "ident" and t.text == "if" and is_p(jf.tok(k + 1), "(")):
+        if not (t.kind == "ident" and t.text == "if" and is_p(jf.tok(k + 1), "(")) or is_member(jf, k):
             continue
         cond_close = jf.match[k + 1]
         cons = cond_close + 1
@@ -1399,7 +1462,7 @@ def mutate_js(root, rel, symbol, line, strategy, rng):
         wins = js_block_windows(jf, fn)
         if not wins:
             return {"ok": False, "reason": "no removable statements"}
-        weights = [{1: 3, 2: 2, 3: 1}[j - i] for (i, j, _) in wins]
+        weights = [1 if (j - i == 1 and T[st[i][0]].text == "return") else {1: 3, 2: 2, 3: 1}[j - i] for (i, j, st) in wins]
         i, j, stmts = rng.choices(wins, weights=weights, k=1)[0]
         s0, e0 = stmts[i][0], stmts[j - 1][1]
         a, b = jf.expand_lines(T[s0].start, T[e0].end)
@@ -1575,42 +1638,48 @@ def py_find_test(trees, rel, classes, func):
     return in_class(rel, cls)
 
 
-def delete_py_nodes(src, nodes, tree):
-    """Deletes function definitions (with decorators and attached comments); a class left empty gets pass."""
+def delete_py_nodes(src, nodes, tree, used_bases=frozenset()):
+    """Deletes test functions (with decorators and attached comments). A test class whose
+    tests all go is deleted whole unless another class derives from it; a class body
+    left empty gets pass."""
     lines = src.splitlines(keepends=True)
     doomed = {id(n) for n in nodes}
-    ranges = []
-    parents = {}
-    for p in ast.walk(tree):
-        for field in ("body",):
-            b = getattr(p, field, None)
-            if isinstance(b, list):
-                for x in b:
-                    parents[id(x)] = (p, b)
-    replace_with_pass = set()
-    for n in nodes:
-        p, body = parents.get(id(n), (None, None))
-        if isinstance(p, ast.ClassDef) and all(id(x) in doomed for x in body):
-            if n is body[-1]:
-                replace_with_pass.add(id(n))
-    for n in nodes:
+    todo = list(nodes)
+    classes = [c for c in ast.walk(tree) if isinstance(c, ast.ClassDef)]
+    emptied = []
+    for c in classes:
+        tests = [x for x in c.body if isinstance(x, (ast.FunctionDef, ast.AsyncFunctionDef)) and x.name.startswith("test")]
+        if not tests or not all(id(x) in doomed for x in tests):
+            continue
+        if c.name not in used_bases:
+            todo.append(c)
+            doomed.add(id(c))
+        elif all(id(x) in doomed for x in c.body):
+            emptied.append(c)
+    spans = []
+    for c in emptied:
+        ind = lines[c.body[0].lineno - 1][: len(lines[c.body[0].lineno - 1]) - len(lines[c.body[0].lineno - 1].lstrip(" \t"))]
+        spans.append((min(first_line(x) for x in c.body), c.body[-1].end_lineno, [ind + "pass\n"]))
+    for n in todo:
         a, b = first_line(n), n.end_lineno
         while a > 1 and lines[a - 2].strip().startswith("#") and lines[a - 2].strip() != "#":
             a -= 1
-        if id(n) in replace_with_pass:
-            ind = lines[n.lineno - 1][: len(lines[n.lineno - 1]) - len(lines[n.lineno - 1].lstrip(" \t"))]
-            ranges.append((a, b, [ind + "pass\n"]))
-            continue
         # also take the blank lines that follow, when a blank line precedes
-        if a > 1 and lines[a - 2].strip() == "":
+        if a > 1 and (lines[a - 2].strip() == "" or lines[a - 2].rstrip().endswith(":")):
             while b < len(lines) and lines[b].strip() == "":
                 b += 1
-        ranges.append((a, b, []))
-    for a, b, new in sorted(ranges, key=lambda r: r[0], reverse=True):
+        spans.append((a, b, []))
+    # outer spans swallow the ones inside them
+    spans.sort(key=lambda r: (r[0], -r[1]))
+    kept = []
+    for sp in spans:
+        if kept and sp[0] >= kept[-1][0] and sp[1] <= kept[-1][1]:
+            continue
+        kept.append(sp)
+    for a, b, new in sorted(kept, key=lambda r: r[0], reverse=True):
         lines[a - 1:b] = new
     text = "".join(lines)
-    text = text.rstrip("\n") + "\n" if text.strip() else text
-    return text
+    return text.rstrip("\n") + "\n" if text.strip() else text
 
 
 def weaken_py(req):
@@ -1638,9 +1707,15 @@ def weaken_py(req):
             continue
         doomed.setdefault(f, {})[id(node)] = node
         removed.append(tid)
+    used_bases = set()
+    for t in trees.values():
+        for c in ast.walk(t):
+            if isinstance(c, ast.ClassDef):
+                for b in c.bases:
+                    used_bases.add(b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else "")
     changed = []
     for f, nodes in doomed.items():
-        new = delete_py_nodes(sources[f], list(nodes.values()), trees[f])
+        new = delete_py_nodes(sources[f], list(nodes.values()), trees[f], used_bases)
         if safe_parse(new, f) is None:
             return {"ok": False, "reason": "weakened %s does not parse" % f}
         write(root, f, new)
@@ -1752,7 +1827,8 @@ def weaken_js(req):
         new = src
         for a, b in sorted(spans, reverse=True):
             # keep one blank line between neighbours
-            if a > 1 and new[a - 2:a] == "\n\n" and new[b:b + 1] == "\n":
+            prev_line = new[new.rfind("\n", 0, max(0, a - 1)) + 1:a].strip()
+            if a > 1 and (new[a - 2:a] == "\n\n" or prev_line.endswith("{")) and new[b:b + 1] == "\n":
                 b += 1
             new = new[:a] + new[b:]
         if new != src:

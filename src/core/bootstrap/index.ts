@@ -55,6 +55,8 @@ export interface FrameworkInfo {
   testFiles: string[];
   /** The files the test script runs. */
   runFiles: string[];
+  /** Python packages under src/ (put on PYTHONPATH by the test script). */
+  srcLayout: boolean;
   notes: string[];
 }
 
@@ -101,6 +103,8 @@ export interface ProposeOptions {
   maxBrokenFraction?: number;
   /** Tests that must pass on the original (the checks' threshold). Default 5. */
   minPassing?: number;
+  /** When a repository has both, which suite to use. Default: Python first. */
+  language?: 'python' | 'javascript';
 }
 
 // ----------------------------------------------------------------- helper
@@ -145,6 +149,7 @@ interface DetectAnswer {
   notes: string[];
   pytestAvailable: boolean;
   nodeAvailable: boolean;
+  srcLayout?: boolean;
 }
 
 const NO_TESTS_HELP =
@@ -157,8 +162,11 @@ const NO_TESTS_HELP =
  * test files. Throws NoProposalError ('no-tests' or 'no-framework') when
  * there is nothing SSR can run.
  */
-export async function detectFramework(sb: SandboxLike, signal?: AbortSignal): Promise<FrameworkInfo> {
-  const d = await helper<DetectAnswer>(sb, 'detect', {}, signal);
+export async function detectFramework(
+  sb: SandboxLike,
+  opts: { signal?: AbortSignal; language?: 'python' | 'javascript' } = {},
+): Promise<FrameworkInfo> {
+  const d = await helper<DetectAnswer>(sb, 'detect', { language: opts.language }, opts.signal);
   if (!d.language || d.runFiles.length === 0) {
     if (d.language === 'javascript' && d.testFiles.length) {
       throw new NoProposalError(
@@ -183,6 +191,7 @@ export async function detectFramework(sb: SandboxLike, signal?: AbortSignal): Pr
     runner: d.runner,
     testFiles: d.testFiles,
     runFiles: d.runFiles,
+    srcLayout: Boolean(d.srcLayout),
     notes: d.notes,
   };
 }
@@ -264,7 +273,7 @@ async function prepareSuite(
     const r = await sb.exec(`find . -name __init__.py -not -path '*/node_modules/*' -printf '%h\\n'`, { timeoutMs: 60_000 });
     for (const l of r.stdout.split('\n')) if (l.trim()) packageDirs.add(l.trim().replace(/^\.\//, ''));
   }
-  let script = testScript({ runner: fw.runner, runFiles: fw.runFiles, packageDirs });
+  const script = testScript({ runner: fw.runner, runFiles: fw.runFiles, packageDirs, srcLayout: fw.srcLayout });
   let parser = testParser(fw.runner);
   const timeoutMs = opts.testTimeoutMs ?? 300_000;
   await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
@@ -285,13 +294,11 @@ async function prepareSuite(
       ? `SSR_COV_DIR=${covDir} PYTHONPATH=${COVERAGE_DIR}\${PYTHONPATH:+:$PYTHONPATH}`
       : `NODE_V8_COVERAGE=${covDir}`;
   const logFile = `/ssr/tmp/cov-log-${covCounter}`;
-  const started = Date.now();
   const cov = await sb.exec(
     `rm -rf ${covDir}; ${env} bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${logFile} 2>&1; ` +
       `python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${logFile}; rc=$?; rm -f ${logFile}; exit $rc`,
     { timeoutMs: timeoutMs * 3, signal: opts.signal, maxOutputBytes: 8 << 20 },
   );
-  const covMs = Date.now() - started;
   const second: TestResults = cov.exitCode === 0 ? (parseParserOutput(cov.stdout).results ?? {}) : {};
   if (cov.exitCode !== 0) log('bootstrap: the coverage run failed; falling back to names referenced by the tests');
 
@@ -326,7 +333,6 @@ async function prepareSuite(
   const excluded = [...failing, ...flaky].sort();
   if (excluded.length) {
     log(`bootstrap: leaving out ${failing.length} failing and ${flaky.length} flaky test(s)`);
-    script = testScript({ runner: fw.runner, runFiles: fw.runFiles, exclude: excluded, packageDirs });
     parser = testParser(fw.runner, excluded);
     await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
   }
@@ -336,7 +342,7 @@ async function prepareSuite(
     excluded,
     testScript: script,
     testParser: parser,
-    baselineMs: Math.max(first.durationMs, Math.min(covMs, first.durationMs * 3)),
+    baselineMs: first.durationMs,
     covDir,
   };
 }
@@ -364,6 +370,8 @@ interface Piece {
   /** The mutated file's content, to rebuild combinations without re-running the helper. */
   content: Buffer;
   failing: string[];
+  /** Results of the suite with this piece alone. */
+  results: TestResults;
 }
 
 type Outcome =
@@ -425,7 +433,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
     labels: { 'ssr.role': 'bootstrap' },
   });
   try {
-    const fw = await detectFramework(sb, signal);
+    const fw = await detectFramework(sb, { signal, language: opts.language });
     log(`bootstrap: ${fw.framework} suite (${fw.runFiles.length} test file(s), runner ${fw.runner})`);
     check();
     await initBaseline(sb);
@@ -457,7 +465,11 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
     const ctx = { sb, suite, fw, rng, minFailing, maxBroken, buggyTimeout, signal, log };
     let attempts = 0;
     const tried = new Set<string>();
-    const order = shuffle(pool, rng);
+    // Functions already used by earlier proposals (with another strategy) go last, for variety.
+    const usedTargets = new Set([...seen].flatMap((k) => k.replace(/^multi:/, '').split('+').map((x) => x.replace(/^[a-z]+:/, ''))));
+    const shuffled = shuffle(pool, rng);
+    const fresh = (x: Target) => !usedTargets.has(`${x.file}::${x.symbol}`);
+    const order = [...shuffled.filter(fresh), ...shuffled.filter((x) => !fresh(x))];
 
     const runState = async () => {
       attempts++;
@@ -488,7 +500,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
       const j = judgeBuggy(run.results ?? {}, suite, minFailing, maxBroken);
       if (j.kind === 'reject') return j.why;
       const content = await sb.readFile(target.file);
-      return { target, strategy, description: m.description ?? '', content, failing: j.failing };
+      return { target, strategy, description: m.description ?? '', content, failing: j.failing, results: j.results };
     };
 
     const strategiesFor = (target: Target): SingleStrategy[] => {
@@ -591,7 +603,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
           continue; // not applicable: another strategy on the same function
         }
         // The state is the buggy one: weaken it.
-        const weak = await weakenAndVerify(ctx, [piece], runState);
+        const weak = await weakenAndVerify(ctx, [piece], runState, piece.results);
         if (typeof weak === 'string') {
           log(`bootstrap: ${key}: ${weak}`);
           rejects.push(`${key}: ${weak}`);
@@ -649,12 +661,21 @@ async function applyPieces(sb: SandboxLike, pieces: Piece[]): Promise<void> {
  * From the clean baseline: applies the pieces, runs the suite, deletes the
  * tests that break, and checks that the weakened suite passes on the buggy code.
  */
-async function weakenAndVerify(ctx: Ctx, pieces: Piece[], runState: RunState): Promise<Weakened | string> {
+async function weakenAndVerify(
+  ctx: Ctx,
+  pieces: Piece[],
+  runState: RunState,
+  known?: TestResults,
+): Promise<Weakened | string> {
   const { sb, suite, fw } = ctx;
   await applyPieces(sb, pieces);
-  const run = await runState();
-  if (!run.ok) return `the tests did not run with the bug: ${run.error}`;
-  const j = judgeBuggy(run.results ?? {}, suite, ctx.minFailing, ctx.maxBroken);
+  let buggy = known;
+  if (!buggy) {
+    const run = await runState();
+    if (!run.ok) return `the tests did not run with the bug: ${run.error}`;
+    buggy = run.results ?? {};
+  }
+  const j = judgeBuggy(buggy, suite, ctx.minFailing, ctx.maxBroken);
   if (j.kind === 'reject') return j.why;
   const bugFiles = [...new Set(pieces.map((p) => p.target.file))];
   const bugDiff = await diffAgainstBaseline(sb, { only: bugFiles });
@@ -679,7 +700,7 @@ async function weakenAndVerify(ctx: Ctx, pieces: Piece[], runState: RunState): P
       const weakenDiff = await diffAgainstBaseline(sb, { only: [...changed] });
       if (!weakenDiff.trim()) return 'the weakening left no diff';
       return {
-        results: run.results ?? {},
+        results: buggy,
         failing: j.failing,
         gone: j.gone,
         bugDiff,
@@ -747,7 +768,7 @@ async function proposeMulti(
       }
     }
     if (!dead) {
-      const w = await weakenAndVerify(ctx, pieces, runState);
+      const w = await weakenAndVerify(ctx, pieces, runState, full.results);
       if (typeof w === 'string') {
         log(`bootstrap: multi: ${w}`);
         return undefined;

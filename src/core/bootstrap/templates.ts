@@ -13,10 +13,14 @@ export interface ScriptOptions {
   runner: Runner;
   /** Test modules/files the script runs (repo-relative). */
   runFiles: string[];
-  /** Test ids left out (failing or flaky on the original). */
-  exclude?: string[];
   /** Folders holding __init__.py, to work out unittest module names. */
   packageDirs?: Set<string>;
+  /** Python packages live under src/: put it on PYTHONPATH. */
+  srcLayout?: boolean;
+}
+
+function pythonEnv(o: ScriptOptions): string {
+  return 'export PYTHONDONTWRITEBYTECODE=1\n' + (o.srcLayout ? 'export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}"\n' : '');
 }
 
 function wrap(args: string[], indent = '  '): string {
@@ -24,14 +28,14 @@ function wrap(args: string[], indent = '  '): string {
 }
 
 export function testScript(o: ScriptOptions): string {
-  const exclude = [...(o.exclude ?? [])].sort();
+  // Excluded tests still run: the parser leaves them out. (pytest's --deselect
+  // matches node-id prefixes, so it would drop test_a_b along with test_a.)
   if (o.runner === 'pytest') {
     const args = [
       '-rA',
       '-p no:cacheprovider',
       '--continue-on-collection-errors',
       '--rootdir=.',
-      ...exclude.filter((id) => id.includes('::')).map((id) => `--deselect ${sh(id)}`),
       ...o.runFiles.map(sh),
     ];
     return (
@@ -39,7 +43,7 @@ export function testScript(o: ScriptOptions): string {
       '# Runs the pytest suite from the repository root; -rA prints one\n' +
       '# PASSED/FAILED/ERROR line per test in the short test summary.\n' +
       '# Written by SSR\'s bootstrap proposer.\n' +
-      'export PYTHONDONTWRITEBYTECODE=1\n' +
+      pythonEnv(o) +
       `python3 -m pytest \\\n${wrap(args)}\n`
     );
   }
@@ -66,7 +70,7 @@ export function testScript(o: ScriptOptions): string {
       '# Runs the unittest suite from the repository root; -v prints\n' +
       '# "test_x (module.Class.test_x) ... ok|FAIL|ERROR" per test.\n' +
       '# Written by SSR\'s bootstrap proposer.\n' +
-      'export PYTHONDONTWRITEBYTECODE=1\n' +
+      pythonEnv(o) +
       'status=0\n' +
       lines.map((l) => `${l} || status=1`).join('\n') +
       '\nexit $status\n'
