@@ -14,6 +14,7 @@
  * When that trace yields nothing, names referenced from the test files are
  * the fallback.
  */
+import { seededRandom } from '../random';
 import { DockerSandbox, DEFAULT_IMAGE } from '../sandbox/docker';
 import type { SandboxLike } from '../sandboxTypes';
 import { diffAgainstBaseline, initBaseline, resetToBaseline } from '../sandbox/baseline';
@@ -198,17 +199,6 @@ export async function detectFramework(
 
 // ------------------------------------------------------------------- RNG
 
-/** mulberry32: small, seedable, good enough to pick candidates. */
-export function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(xs: T[], rng: () => number): T[] {
   const a = [...xs];
@@ -415,7 +405,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
   const started = Date.now();
   const log = opts.log ?? (() => undefined);
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const rng = rngFrom(seed);
+  const rng = seededRandom(seed);
   const seen = opts.seen ?? new Set<string>();
   const want: StrategyOption = opts.strategy ?? 'any';
   const minFailing = Math.max(1, opts.minFailing ?? 1);
