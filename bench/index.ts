@@ -5,10 +5,12 @@
  */
 import { benchCore } from './core';
 import { benchSelfplay } from './selfplay';
+import { benchAgent } from './agent';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
   selfplay: () => benchSelfplay(),
+  agent: () => benchAgent() as unknown as Promise<Record<string, unknown>>,
 };
 
 async function main(): Promise<void> {

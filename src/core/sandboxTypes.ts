@@ -38,6 +38,11 @@ export interface SandboxLike {
   readonly id: string;
   /** Absolute path of the repository inside the container (default /repo). */
   readonly repoPath: string;
+  /**
+   * SSR's git directory holding the original state of this repository
+   * (default /ssr/base.git). Workers that share one container each have their own.
+   */
+  readonly baseGitDir?: string;
   /** Runs `bash -c command` inside the container. Never throws for a non-zero exit. */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Writes a file; a relative path is taken from repoPath. Parent folders are created. */

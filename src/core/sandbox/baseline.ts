@@ -16,8 +16,12 @@ export function sh(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+function gitDir(sb: SandboxLike): string {
+  return sb.baseGitDir ?? BASE_GIT_DIR;
+}
+
 function gitEnv(sb: SandboxLike): Record<string, string> {
-  return { GIT_DIR: BASE_GIT_DIR, GIT_WORK_TREE: sb.repoPath };
+  return { GIT_DIR: gitDir(sb), GIT_WORK_TREE: sb.repoPath };
 }
 
 async function must(sb: SandboxLike, what: string, cmd: string, timeoutMs = 120_000): Promise<ExecResult> {
@@ -33,7 +37,7 @@ export async function initBaseline(sb: SandboxLike): Promise<void> {
   await must(
     sb,
     'recording the original state',
-    `rm -rf ${BASE_GIT_DIR} && git init -q && git add -A && ` +
+    `rm -rf ${gitDir(sb)} && git init -q && git add -A && ` +
       `git commit -q --allow-empty --no-verify -m original && git update-ref ${BASE_REF} HEAD`,
   );
 }
@@ -112,13 +116,24 @@ export async function existsInBaseline(sb: SandboxLike, paths: string[]): Promis
 }
 
 /**
+ * Another worker in the same container: a copy of the repository (in its
+ * current, original state) with its own baseline git directory, so states
+ * can be built and reset in both side by side.
+ */
+export async function copyWorker(sb: SandboxLike, dir: string): Promise<{ repoPath: string; baseGitDir: string }> {
+  const baseGitDir = `${dir}.git`;
+  await must(sb, 'preparing a worker', `rm -rf ${sh(dir)} ${sh(baseGitDir)} && cp -a ${sh(sb.repoPath)} ${sh(dir)} && cp -a ${sh(gitDir(sb))} ${sh(baseGitDir)}`);
+  return { repoPath: dir, baseGitDir };
+}
+
+/**
  * Turns the current work tree into a repository with no history: the
  * baseline and any .git are removed, then a fresh repo with a single commit
  * is made. This is the solver's starting point: no history leaks the fix.
  */
 export async function freshRepo(sb: SandboxLike, message = 'Initial commit'): Promise<void> {
   const r = await sb.exec(
-    `rm -rf ${BASE_GIT_DIR} .git && git init -q && git add -A && git commit -q --no-verify -m ${sh(message)}`,
+    `rm -rf ${gitDir(sb)} .git && git init -q && git add -A && git commit -q --no-verify -m ${sh(message)}`,
     { timeoutMs: 120_000 },
   );
   if (r.exitCode !== 0) throw new SandboxError(`making a fresh repository failed: ${r.stderr.trim()}`);

@@ -1,96 +1,192 @@
 /**
- * A pool of up to K sandboxes over the same repository, each prepared once
+ * A pool of up to K workers over the same repository, each prepared once
  * (copy, baseline, setup hook) and reused for many states, so a validation
- * pays for container starts once, in parallel, not once per test run.
+ * pays for preparation once, in parallel, not once per test run.
+ *
+ * Two layouts:
+ * - 'shared' (the default for a repository copied in): one container; the
+ *   first worker is the repository at its path, the others are copies of the
+ *   prepared repository inside the same container, each with its own
+ *   baseline. One container start, whatever K is.
+ * - 'containers' (for images that hold the repository at a fixed path, whose
+ *   tests may depend on that path): one container per worker.
  */
+import * as path from 'node:path';
 import { DockerSandbox, type SandboxOptions } from './docker';
+import { copyWorker } from './baseline';
+import type { ExecOptions, ExecResult, SandboxLike } from '../sandboxTypes';
 import { CancelledError } from '../errors';
 
+/** A second (third...) worker inside a container that belongs to the pool. */
+class WorkerView implements SandboxLike {
+  constructor(
+    private readonly parent: DockerSandbox,
+    readonly repoPath: string,
+    readonly baseGitDir: string,
+  ) {}
+
+  get id(): string {
+    return `${this.parent.id}:${path.posix.basename(this.repoPath)}`;
+  }
+
+  private abs(p: string): string {
+    return p.startsWith('/') ? p : path.posix.join(this.repoPath, p);
+  }
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.parent.exec(command, { ...opts, cwd: opts.cwd ?? this.repoPath });
+  }
+
+  writeFile(p: string, content: string | Buffer, mode?: number): Promise<void> {
+    return this.parent.writeFile(this.abs(p), content, mode);
+  }
+
+  readFile(p: string): Promise<Buffer> {
+    return this.parent.readFile(this.abs(p));
+  }
+
+  async dispose(): Promise<void> {
+    // The container belongs to the pool.
+  }
+}
+
+export type PoolLayout = 'shared' | 'containers';
+
 export class SandboxPool {
-  private readonly idle: DockerSandbox[] = [];
-  private readonly all: DockerSandbox[] = [];
-  private creating = 0;
-  private readonly waiters: Array<(sb: DockerSandbox) => void> = [];
+  private readonly idle: SandboxLike[] = [];
+  private readonly containers: DockerSandbox[] = [];
+  /** Workers made or being made. */
+  private workers = 0;
+  private readonly waiters: Array<{ resolve: (sb: SandboxLike) => void; reject: (err: Error) => void }> = [];
   private closed = false;
   private failure?: Error;
-  private readonly failWaiters: Array<(err: Error) => void> = [];
+  private pending = 0;
 
   constructor(
     private readonly size: number,
-    private readonly options: SandboxOptions,
+    private options: SandboxOptions,
+    /** Prepares a fresh container (baseline, files); runs once per container. */
     private readonly setup: (sb: DockerSandbox) => Promise<void>,
-  ) {}
-
-  /** Starts `n` sandboxes now, in parallel, instead of on first use. */
-  warm(n = this.size): void {
-    const want = Math.min(n, this.size) - this.all.length - this.creating;
-    for (let i = 0; i < want; i++) this.spawn();
+    readonly layout: PoolLayout = options.repoInImage ? 'containers' : 'shared',
+  ) {
+    // One container hosts every worker: give it room for all of them.
+    if (layout === 'shared' && options.memoryBytes === undefined) {
+      this.options = { ...options, memoryBytes: 4 * 1024 ** 3 * Math.max(1, size) };
+    }
   }
 
-  private spawn(): void {
-    this.creating++;
-    void (async () => {
-      let sb: DockerSandbox | undefined;
-      try {
-        sb = await DockerSandbox.create(this.options);
-        await this.setup(sb);
-        this.creating--;
-        if (this.closed) {
-          await sb.dispose();
+  /** Prepares `n` workers now, in parallel where the layout allows, instead of on first use. */
+  warm(n = this.size): void {
+    const want = Math.min(n, this.size) - this.workers;
+    if (want <= 0) return;
+    if (this.layout === 'shared') {
+      if (this.workers === 0) this.spawnShared(want);
+      return;
+    }
+    for (let i = 0; i < want; i++) this.spawnContainer();
+  }
+
+  private track(p: Promise<void>): void {
+    this.pending++;
+    void p.finally(() => {
+      this.pending--;
+      // Nobody can be served if no worker exists and none is coming.
+      if (this.failure && this.idle.length === 0 && this.pending === 0 && this.workers === 0) {
+        for (const w of this.waiters.splice(0)) w.reject(this.failure);
+      }
+    });
+  }
+
+  private async newContainer(): Promise<DockerSandbox> {
+    const sb = await DockerSandbox.create(this.options);
+    try {
+      await this.setup(sb);
+    } catch (err) {
+      await sb.dispose();
+      throw err;
+    }
+    if (this.closed) {
+      await sb.dispose();
+      throw new CancelledError('the sandbox pool is closed');
+    }
+    this.containers.push(sb);
+    return sb;
+  }
+
+  private spawnContainer(): void {
+    this.workers++;
+    this.track(
+      this.newContainer().then(
+        (sb) => this.release(sb),
+        (err) => {
+          this.workers--;
+          this.failure ??= err as Error;
+        },
+      ),
+    );
+  }
+
+  private spawnShared(count: number): void {
+    this.workers += count;
+    this.track(
+      (async () => {
+        let main: DockerSandbox;
+        try {
+          main = await this.newContainer();
+        } catch (err) {
+          this.workers -= count;
+          this.failure ??= err as Error;
           return;
         }
-        this.all.push(sb);
-        this.release(sb);
-      } catch (err) {
-        this.creating--;
-        await sb?.dispose();
-        this.failure ??= err as Error;
-        // Nobody can be served if no sandbox exists and none is coming.
-        if (this.all.length === 0 && this.creating === 0) {
-          for (const w of this.failWaiters.splice(0)) w(this.failure);
-          this.waiters.length = 0;
+        // Copies are made from the pristine tree, before any worker is handed out.
+        const views: SandboxLike[] = [];
+        for (let i = 1; i < count && !this.closed; i++) {
+          try {
+            const w = await copyWorker(main, `/ssr/worker-${i}`);
+            views.push(new WorkerView(main, w.repoPath, w.baseGitDir));
+          } catch (err) {
+            this.workers--;
+            this.failure ??= err as Error;
+          }
         }
-      }
-    })();
+        this.release(main);
+        for (const v of views) this.release(v);
+      })(),
+    );
   }
 
-  private release(sb: DockerSandbox): void {
+  private release(sb: SandboxLike): void {
     const w = this.waiters.shift();
-    if (w) {
-      this.failWaiters.shift();
-      w(sb);
-    } else this.idle.push(sb);
+    if (w) w.resolve(sb);
+    else this.idle.push(sb);
   }
 
-  private acquire(signal?: AbortSignal): Promise<DockerSandbox> {
+  private acquire(signal?: AbortSignal): Promise<SandboxLike> {
     if (this.closed) return Promise.reject(new CancelledError('the sandbox pool is closed'));
     const sb = this.idle.pop();
     if (sb) return Promise.resolve(sb);
-    if (this.failure && this.all.length === 0 && this.creating === 0) return Promise.reject(this.failure);
-    if (this.all.length + this.creating < this.size) this.spawn();
-    return new Promise<DockerSandbox>((resolve, reject) => {
-      this.waiters.push(resolve);
-      this.failWaiters.push(reject);
+    if (this.failure && this.workers === 0 && this.pending === 0) return Promise.reject(this.failure);
+    if (this.workers < this.size) this.warm(this.layout === 'shared' && this.workers === 0 ? this.size : this.workers + 1);
+    return new Promise<SandboxLike>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
       signal?.addEventListener('abort', () => reject(new CancelledError()), { once: true });
     });
   }
 
-  /** Runs fn with a sandbox of the pool; the sandbox goes back to the pool afterwards. */
-  async use<T>(fn: (sb: DockerSandbox) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /** Runs fn with a worker of the pool; the worker goes back to the pool afterwards. */
+  async use<T>(fn: (sb: SandboxLike) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const sb = await this.acquire(signal);
     try {
       return await fn(sb);
     } finally {
-      if (this.closed) await sb.dispose();
-      else this.release(sb);
+      if (!this.closed) this.release(sb);
     }
   }
 
   async dispose(): Promise<void> {
     this.closed = true;
     const err = new CancelledError('the sandbox pool is closed');
-    for (const w of this.failWaiters.splice(0)) w(err);
-    this.waiters.length = 0;
-    await Promise.allSettled(this.all.map((s) => s.dispose()));
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    await Promise.allSettled(this.containers.map((s) => s.dispose()));
   }
 }
