@@ -278,9 +278,6 @@ export class SelfPlaySession {
     if (file.status === 'running' && file.host === os.hostname() && file.pid !== process.pid && pidAlive(file.pid)) {
       throw new UsageError(`run ${file.id} is being run by process ${file.pid}; stop it first (or wait for it)`);
     }
-    if (file.status === 'finished') {
-      // Resuming a finished run runs whatever rounds its budget still allows (none by default).
-    }
     validateConfig(file.config, players);
     const s = new SelfPlaySession(store, players, opts);
     s.session = { ...file, status: 'running', pid: process.pid, host: os.hostname(), resumes: (file.resumes ?? 0) + 1 };
@@ -372,20 +369,17 @@ export class SelfPlaySession {
   }
 
   private async runRound(r: number): Promise<void> {
-    const cfg = this.session.config;
     let bug = (await this.store.listBugs()).find((b) => b.round === r && b.order === 1);
     if (!bug) {
       const made = await this.propose(r);
       if (!made) return; // recorded as no-proposal
       bug = made;
     }
-    this.session.counters.proposals = Object.keys(this.session.rounds).length + 1;
     const children = await this.processBug(bug);
     for (const child of children) await this.processBug(child);
     this.session.rounds[r] = { status: 'done', bugId: bug.id, finishedAt: now() };
     await this.refreshCounters();
     await this.saveSession();
-    void cfg;
   }
 
   private async seenKeys(): Promise<Set<string>> {
