@@ -278,6 +278,13 @@ export class SelfPlaySession {
     if (file.status === 'running' && file.host === os.hostname() && file.pid !== process.pid && pidAlive(file.pid)) {
       throw new UsageError(`run ${file.id} is being run by process ${file.pid}; stop it first (or wait for it)`);
     }
+    if (file.config.policy && !players.policy) {
+      const p = file.config.policy;
+      throw new UsageError(
+        `run ${file.id} was started with --policy ${p.kind}${p.model ? ` --model ${p.model}` : ''}${p.baseUrl ? ` --base-url ${p.baseUrl}` : ''}; ` +
+          'pass the same policy flags to resume it (secrets such as the API key are never stored in the run)',
+      );
+    }
     validateConfig(file.config, players);
     const s = new SelfPlaySession(store, players, opts);
     s.session = { ...file, status: 'running', pid: process.pid, host: os.hostname(), resumes: (file.resumes ?? 0) + 1 };

@@ -247,6 +247,9 @@ describe('self-play: kill -9 and resume (real engine)', function () {
     const mid = JSON.parse(fs.readFileSync(path.join(b, 'session.json'), 'utf8')) as SessionFile;
     assert.equal(mid.status, 'running', 'the killed session did not get to finish');
 
+    const forgot = await runCli(['selfplay', '--resume', b, '--json']);
+    assert.equal(forgot.code, 2, 'resuming without the policy is refused');
+    assert.match(forgot.stderr, /was started with --policy replay; pass the same policy flags/);
     const rb = await runCli(['selfplay', '--resume', b, '--policy', 'replay', '--trajectory', replayFile, '--json']);
     assert.equal(rb.code, 0, rb.stderr);
     const got = summarize(b);
