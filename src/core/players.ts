@@ -10,6 +10,7 @@ import { UsageError } from './errors';
 import type { Policy } from './policy/types';
 import type { Players } from './selfplay';
 import type { StrategyChoice } from './prompts';
+import type { Trajectory, TrajectoryStep } from './trajectory';
 import { train, type TrainEvent } from './trainer';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -19,6 +20,8 @@ export interface PlayersOptions {
   policy?: PolicySpec;
   /** For replay: a separate recorded trajectory for the injector role. */
   injectorReplay?: PolicySpec;
+  /** Live steps of injector episodes (the extension shows them). */
+  onInjectStep?: (step: TrajectoryStep, trajectory: Trajectory) => void;
   /** Training between rounds (--train-every): the runtime's options. */
   training?: { device?: string; steps?: number; onEvent?: (e: TrainEvent) => void };
 }
@@ -79,6 +82,7 @@ export function makePlayers(opts: PlayersOptions): Players {
         maxTurns: o.maxTurns,
         signal: o.signal,
         id: o.id,
+        onStep: opts.onInjectStep,
         validation: { concurrency: o.concurrency, onEvent: (e) => e.type === 'check' && o.onCheck(e.check) },
       });
       return { trajectory: r.trajectory, artifact: r.artifact, validation: r.validation, reward: r.reward };

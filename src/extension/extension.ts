@@ -1,0 +1,89 @@
+/**
+ * SSR in VS Code: views over the workspace's run directories (Bugs,
+ * Sessions, Trajectories), the "SSR: ..." commands, the read-only diff
+ * review and the trajectory stepper. Sessions run in the extension host
+ * through core (see docs/extension.md for why); nothing here implements SSR
+ * itself.
+ */
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { Jobs } from './jobs';
+import { Log } from './log';
+import { ArtifactDocuments } from './review/artifactDocuments';
+import { API_KEY_SECRET, describeSettingsPolicy, readSettings } from './settings';
+import { RunsModel, setContext, workspaceDir } from './state';
+import { StepperPanels } from './stepper/stepperPanel';
+import { TrajectoryCache } from './trajectories';
+import { BugsProvider, SessionsProvider, TrajectoriesProvider } from './tree/providers';
+import type { TreeNode } from './tree/nodes/treeNode';
+
+/** What tests reach through the extension's exports. */
+export interface SsrApi {
+  model: RunsModel;
+  providers: { bugs: BugsProvider; sessions: SessionsProvider; trajectories: TrajectoriesProvider };
+  stepper: StepperPanels;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<SsrApi> {
+  const log = new Log();
+  context.subscriptions.push(log);
+  log.info(`SSR ${context.extension.packageJSON.version} activating (VS Code ${vscode.version}, Node ${process.versions.node})`);
+  log.addSecret(await context.secrets.get(API_KEY_SECRET));
+  context.subscriptions.push(
+    context.secrets.onDidChange(async (e) => {
+      if (e.key === API_KEY_SECRET) log.addSecret(await context.secrets.get(API_KEY_SECRET));
+    }),
+  );
+
+  const model = new RunsModel(log, context.workspaceState);
+  const jobs = new Jobs(log);
+  const trajectories = new TrajectoryCache();
+  const docs = new ArtifactDocuments(log, workspaceDir);
+  const stepper = new StepperPanels(context.extensionUri, trajectories, docs, log, () => jobs.running.length > 0);
+  context.subscriptions.push(model, jobs, docs, stepper);
+
+  const env = { model, jobs, docs, trajectories, log };
+  const bugs = new BugsProvider(env);
+  const sessions = new SessionsProvider(env);
+  const trajs = new TrajectoriesProvider(env);
+  const views: Array<[string, BugsProvider | SessionsProvider | TrajectoriesProvider]> = [
+    ['ssr.bugs', bugs],
+    ['ssr.sessions', sessions],
+    ['ssr.trajectories', trajs],
+  ];
+  for (const [id, provider] of views) {
+    const view = vscode.window.createTreeView<TreeNode>(id, { treeDataProvider: provider, showCollapseAll: id !== 'ssr.sessions' });
+    provider.view = view;
+    context.subscriptions.push(view, provider);
+  }
+  const refreshViews = () => {
+    bugs.refresh();
+    sessions.refresh();
+    trajs.refresh();
+  };
+  context.subscriptions.push(
+    model.onDidChange(refreshViews),
+    jobs.onDidChange((runDir) => {
+      if (runDir === undefined) refreshViews();
+      else sessions.refresh();
+    }),
+  );
+
+  context.subscriptions.push(...registerCommands({ context, log, model, jobs, docs, stepper, refreshViews }));
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('ssr')) log.info(`settings changed: policy ${describeSettingsPolicy(readSettings())}`);
+    }),
+  );
+
+  await model.configure();
+  setContext('ssr.activated', true);
+  // Docker is checked in the background: the views work without it (reading runs), the commands say what is missing.
+  void model.checkDocker().then((d) => log.info(`Docker: ${d}`));
+  log.info(`workspace ${model.repoDir ?? '(none)'}; runs in ${model.root ?? '(none)'}; ${model.runs.length} run(s)`);
+  return { model, providers: { bugs, sessions, trajectories: trajs }, stepper };
+}
+
+export function deactivate(): void {
+  // Jobs are aborted by their disposal (context.subscriptions); core removes the sandboxes.
+}

@@ -1,0 +1,33 @@
+/**
+ * The end-to-end test's entry point:
+ *
+ *   node --import tsx test/e2e/run.ts        (npm run test:e2e)
+ *
+ * Runs test/e2e/*.e2e.ts with mocha's spec reporter ("N passing",
+ * "N failing") and exits non-zero on any failure. Needs Docker with the
+ * sandbox image, Debian's Chromium and code-server (scripts/install-code-server.sh
+ * installs both; it runs on first use). Screenshots: test-results/e2e/*.png.
+ *
+ * Environment: SSR_E2E_VSIX (use a built .vsix), SSR_E2E_KEEP=1 (keep the
+ * temporary workspace), SSR_E2E_BENCH_BUGS / SSR_E2E_BENCH_STEPS.
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import Mocha from 'mocha';
+
+const mocha = new Mocha({ reporter: 'spec', timeout: 900_000, bail: false, color: false });
+const dir = __dirname;
+for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.e2e.ts')) mocha.addFile(path.join(dir, f));
+
+void (async () => {
+  await mocha.loadFilesAsync();
+  mocha.run((failures) => {
+    process.exitCode = failures ? 1 : 0;
+    // Playwright or a stray handle must not keep the process alive.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+  });
+})().catch((err) => {
+  console.error(err);
+  console.log('0 passing\n1 failing');
+  process.exit(1);
+});
