@@ -6,11 +6,13 @@
 import { benchCore } from './core';
 import { benchSelfplay } from './selfplay';
 import { benchAgent } from './agent';
+import { benchPolicy } from './policy';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
   selfplay: () => benchSelfplay(),
   agent: () => benchAgent() as unknown as Promise<Record<string, unknown>>,
+  policy: () => benchPolicy(),
 };
 
 async function main(): Promise<void> {
