@@ -39,6 +39,17 @@ async function sandboxFor(t: SandboxTarget): Promise<DockerSandbox> {
   });
 }
 
+/** Builds the solver's starting state: the bug, then the weakened tests. */
+async function applyBugAndWeakening(sb: DockerSandbox, a: ArtifactFiles): Promise<void> {
+  for (const [name, text] of [
+    [BUG_INJECT, a.bugInjectDiff],
+    [TEST_WEAKEN, a.testWeakenDiff],
+  ] as const) {
+    const r = await applyDiff(sb, text, name.replace('.diff', ''));
+    if (!r.ok) throw new SandboxError(`${name} does not apply to the repository: ${r.error}`);
+  }
+}
+
 /**
  * Starts the solver's sandbox: the buggy, weakened repository with a fresh
  * single-commit git history. The caller disposes it.
@@ -47,13 +58,7 @@ export async function createSolverWorkspace(opts: SandboxTarget & { artifact: Ar
   const sb = await sandboxFor(opts);
   try {
     await initBaseline(sb);
-    for (const [name, text] of [
-      [BUG_INJECT, opts.artifact.bugInjectDiff],
-      [TEST_WEAKEN, opts.artifact.testWeakenDiff],
-    ] as const) {
-      const r = await applyDiff(sb, text, name.replace('.diff', ''));
-      if (!r.ok) throw new SandboxError(`${name} does not apply to the repository: ${r.error}`);
-    }
+    await applyBugAndWeakening(sb, opts.artifact);
     await freshRepo(sb);
     return sb;
   } catch (err) {
@@ -132,13 +137,7 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
   try {
     await initBaseline(sb);
     await installRunner(sb, opts.artifact);
-    for (const [name, text] of [
-      [BUG_INJECT, opts.artifact.bugInjectDiff],
-      [TEST_WEAKEN, opts.artifact.testWeakenDiff],
-    ] as const) {
-      const r = await applyDiff(sb, text, name.replace('.diff', ''));
-      if (!r.ok) throw new SandboxError(`${name} does not apply to the repository: ${r.error}`);
-    }
+    await applyBugAndWeakening(sb, opts.artifact);
     const applied = await applyDiff(sb, opts.patch, 'pred');
     if (!applied.ok) return notSolved(`the patch does not apply to the buggy repository: ${applied.error}`, started);
     await restoreFromBaseline(sb, opts.artifact.testFiles);
