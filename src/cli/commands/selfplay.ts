@@ -79,7 +79,7 @@ export function summary(s: SessionFile, runDir: string): string {
   if (!s.config.policy) {
     lines.push(
       '',
-      'Solving was skipped: no model is configured. Point SSR at one and resume or start a new session:',
+      'Solving was skipped: no model is configured. Point SSR at one in a new session:',
       '  ssr selfplay --repo DIR --policy openai --base-url http://127.0.0.1:8000/v1 --model NAME   (vLLM, SGLang, llama.cpp server)',
       '  ssr selfplay --repo DIR --policy openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5-coder   (Ollama)',
       '  ssr selfplay --repo DIR --policy onnx --model FOLDER   (a local ONNX model, no server)',

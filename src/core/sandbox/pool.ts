@@ -168,8 +168,18 @@ export class SandboxPool {
     if (this.failure && this.workers === 0 && this.pending === 0) return Promise.reject(this.failure);
     if (this.workers < this.size) this.warm(this.layout === 'shared' && this.workers === 0 ? this.size : this.workers + 1);
     return new Promise<SandboxLike>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      signal?.addEventListener('abort', () => reject(new CancelledError()), { once: true });
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new CancelledError());
+      };
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      const waiter = {
+        resolve: (sb: SandboxLike) => (done(), resolve(sb)),
+        reject: (err: Error) => (done(), reject(err)),
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
