@@ -30,6 +30,8 @@ const options = {
   external,
   logLevel: 'info',
   banner: { js: '' },
+  // Python that SSR runs inside sandboxes ships inside the bundle as text.
+  loader: { '.py': 'text' },
 };
 
 if (watch) {

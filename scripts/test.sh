@@ -44,7 +44,7 @@ if [ -d runtime/tests ]; then
   suite runtime env PYTHONPATH=runtime "$PY" -m pytest -q -p no:cacheprovider runtime/tests
 fi
 if [ -f test/e2e/run.ts ]; then
-  suite e2e node --import tsx test/e2e/run.ts
+  suite e2e node --import tsx --require ./scripts/text-loader.cjs test/e2e/run.ts
 fi
 echo
 echo "tests: $passed passed, $failed failed"

@@ -11,6 +11,7 @@ import { listSandboxes } from '../../src/core/sandbox';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures');
+const TEXT_LOADER = path.join(ROOT, 'scripts', 'text-loader.cjs');
 const REPO = path.join(FIXTURES, 'repos/pyledger');
 const TRAJ = path.join(FIXTURES, 'trajectories');
 
@@ -26,7 +27,7 @@ const children: number[] = [];
 
 function ssr(args: string[], opts: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', PROGRAM, ...args], {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '--require', TEXT_LOADER, '-e', PROGRAM, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],

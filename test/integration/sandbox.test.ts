@@ -18,7 +18,7 @@ import {
   resetToBaseline,
   restoreFromBaseline,
 } from '../../src/core/sandbox';
-import { PYLEDGER, ROOT } from '../helpers/paths';
+import { PYLEDGER, ROOT, TEXT_LOADER } from '../helpers/paths';
 import { assertNoContainers, hashTree } from '../helpers/docker';
 
 describe('sandbox (real engine)', function () {
@@ -164,7 +164,7 @@ describe('sandbox lifecycle (real engine)', function () {
       const { DockerSandbox } = require(${JSON.stringify(path.join(ROOT, 'src/core/sandbox'))});
       DockerSandbox.create({ repoDir: ${JSON.stringify(PYLEDGER)}, labels: { 'ssr.test': 'orphan' } })
         .then((sb) => { console.log('READY ' + sb.id); setInterval(() => {}, 1000); });`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--require', TEXT_LOADER, '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const id = await new Promise<string>((resolve) => {
       child.stdout.on('data', (c: Buffer) => {
         const m = /READY (\w+)/.exec(c.toString());

@@ -16,7 +16,7 @@ import { makePlayers } from '../../src/core/players';
 import { ReplayPolicy } from '../../src/core/policy';
 import { JsonlFile, RunStore, type BugRecord } from '../../src/core/store';
 import type { TrajectoryRecord } from '../../src/core/trajectory';
-import { FIXTURES, PYLEDGER, ROOT, CLI } from '../helpers/paths';
+import { FIXTURES, PYLEDGER, ROOT, CLI, TEXT_LOADER } from '../helpers/paths';
 import { assertNoContainers, hashTree, ourSandboxes } from '../helpers/docker';
 import { runCli } from '../helpers/cli';
 
@@ -227,7 +227,7 @@ describe('self-play: kill -9 and resume (real engine)', function () {
 
     const b = tmp('ssr-b-');
     // Kill when the second solver attempt has started: mid-round, sandboxes running.
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args(b)], { cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--require', TEXT_LOADER, CLI, ...args(b)], { cwd: ROOT, stdio: 'ignore' });
     const events = path.join(b, 'events.jsonl');
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {

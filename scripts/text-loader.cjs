@@ -1,0 +1,9 @@
+// Lets code run from source (tsx, mocha) import Python files as text, the way
+// esbuild's text loader does in the bundle: `import SRC from './py/runner.py'`.
+// Load it with `--require ./scripts/text-loader.cjs` (or mocha's "require").
+const fs = require('node:fs');
+const Module = require('node:module');
+
+Module._extensions['.py'] = function loadText(module, filename) {
+  module.exports = fs.readFileSync(filename, 'utf8');
+};

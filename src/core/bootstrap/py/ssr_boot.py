@@ -1,0 +1,1810 @@
+# SSR bootstrap helper. Usage: python3 ssr_boot.py COMMAND < request.json
+# Commands: detect, targets, mutate, weaken. Answers one JSON object on stdout.
+import ast, io, json, os, random, re, shutil, subprocess, sys
+
+BT = chr(96)
+DOLLAR_BRACE = "$" + "{"
+SKIP_DIRS = {".git", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv", "env",
+             ".mypy_cache", ".pytest_cache", "site-packages", "build", "dist", ".eggs", ".ssr",
+             "coverage", ".idea", ".vscode"}
+PY_TEST_DIRS = {"tests", "test", "testing"}
+JS_EXT = (".js", ".cjs", ".mjs")
+
+
+def walk(root):
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith(".") and not x.endswith(".egg-info"))
+        for f in sorted(files):
+            out.append(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/"))
+    return out
+
+
+def read(root, rel):
+    with open(os.path.join(root, rel), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def write(root, rel, text):
+    with open(os.path.join(root, rel), "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def safe_parse(text, name="<src>"):
+    try:
+        return ast.parse(text, name)
+    except (SyntaxError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- detection
+
+def py_is_test_path(rel):
+    parts = rel.split("/")
+    name = parts[-1]
+    if not name.endswith(".py"):
+        return False
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(p in PY_TEST_DIRS for p in parts[:-1])
+
+
+def py_test_kinds(tree):
+    """(has pytest-style tests, has unittest TestCase classes, imports pytest)."""
+    plain = unit = imports_pytest = False
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            if any(n == "pytest" or n.startswith("pytest.") for n in names):
+                imports_pytest = True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            plain = True
+        if isinstance(node, ast.ClassDef):
+            bases = [ast.unparse(b) for b in node.bases]
+            has_tests = any(isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef)) and b.name.startswith("test") for b in node.body)
+            if any(b.endswith("TestCase") for b in bases):
+                unit = unit or has_tests
+            elif node.name.startswith("Test") and has_tests:
+                plain = True
+    return plain, unit, imports_pytest
+
+
+def pytest_config(root, files):
+    fs = set(files)
+    if "pytest.ini" in fs:
+        return "pytest.ini"
+    for name, marker in (("pyproject.toml", "[tool.pytest"), ("setup.cfg", "[tool:pytest]"), ("tox.ini", "[pytest]")):
+        if name in fs:
+            try:
+                if marker in read(root, name):
+                    return name
+            except (OSError, UnicodeDecodeError):
+                pass
+    for f in files:
+        if f.endswith("conftest.py"):
+            return f
+    return None
+
+
+def importable(mod):
+    try:
+        import importlib.util
+        return importlib.util.find_spec(mod) is not None
+    except Exception:
+        return False
+
+
+JS_TEST_NAME = re.compile(r"(^|/)(test|tests|__tests__)/|(\.|_|-)(test|spec)\.(c|m)?js$|(^|/)test-[^/]*\.(c|m)?js$|(^|/)test\.(c|m)?js$")
+NODE_TEST_IMPORT = re.compile(r"""require\(\s*['"](node:)?test['"]\s*\)|from\s+['"](node:)?test['"]|import\(\s*['"](node:)?test['"]\s*\)""")
+
+
+def js_is_test_path(rel):
+    return rel.endswith(JS_EXT) and bool(JS_TEST_NAME.search(rel))
+
+
+def detect(req):
+    root = req["root"]
+    files = walk(root)
+    notes = []
+    py_files = [f for f in files if f.endswith(".py")]
+    py_tests = [f for f in py_files if py_is_test_path(f)]
+    py_run = []
+    plain = unit = uses_pytest = False
+    for f in py_tests:
+        name = f.rsplit("/", 1)[-1]
+        if not (name.startswith("test_") or name.endswith("_test.py")):
+            if name == "conftest.py":
+                uses_pytest = True
+            continue
+        try:
+            tree = safe_parse(read(root, f), f)
+        except (OSError, UnicodeDecodeError):
+            tree = None
+        if tree is None:
+            continue
+        p, u, i = py_test_kinds(tree)
+        if p or u:
+            py_run.append(f)
+        plain, unit, uses_pytest = plain or p, unit or u, uses_pytest or i
+    result = {"language": None, "framework": None, "runner": None, "testFiles": [], "runFiles": [], "notes": notes,
+              "pytestAvailable": importable("pytest"), "nodeAvailable": shutil.which("node") is not None,
+              "pythonTestFiles": len(py_run), "jsTestFiles": 0}
+    src_layout = any(f.startswith("src/") and f.count("/") == 2 and f.endswith("/__init__.py") for f in files)
+    result["srcLayout"] = src_layout
+    if py_run and req.get("language") != "javascript":
+        cfg = pytest_config(root, files)
+        framework = "pytest" if (cfg or plain or uses_pytest) else "unittest"
+        if cfg:
+            notes.append("pytest configuration found in " + cfg)
+        runner = None
+        if result["pytestAvailable"]:
+            runner = "pytest"
+            if framework == "unittest":
+                notes.append("unittest tests, run with pytest (importable in the image), which runs them too")
+        elif framework == "unittest":
+            runner = "unittest"
+        else:
+            notes.append("the tests need pytest, which the image does not have")
+        result.update(language="python", framework=framework, runner=runner, testFiles=sorted(py_tests), runFiles=sorted(py_run))
+        return result
+    js_tests = [f for f in files if js_is_test_path(f)]
+    js_run = []
+    for f in js_tests:
+        try:
+            if NODE_TEST_IMPORT.search(read(root, f)):
+                js_run.append(f)
+        except (OSError, UnicodeDecodeError):
+            pass
+    result["jsTestFiles"] = len(js_tests)
+    pkg_test = ""
+    if "package.json" in files:
+        try:
+            pkg_test = str((json.loads(read(root, "package.json")).get("scripts") or {}).get("test") or "")
+        except (ValueError, OSError, AttributeError):
+            pkg_test = ""
+    if js_run:
+        if "node --test" not in pkg_test and pkg_test:
+            notes.append("package.json's test script is %r; SSR runs the node:test files directly" % pkg_test)
+        runner = "node" if result["nodeAvailable"] else None
+        if runner is None:
+            notes.append("the tests use node:test but the image has no node")
+        result.update(language="javascript", framework="node:test", runner=runner, testFiles=sorted(js_tests), runFiles=sorted(js_run))
+        return result
+    if js_tests:
+        notes.append("JavaScript test files found (%d) but none uses node:test (jest, mocha and others are not supported)" % len(js_tests))
+        result.update(language="javascript", testFiles=sorted(js_tests))
+    return result
+
+
+# ---------------------------------------------------------- python targets
+
+def own_nodes(fn):
+    """Nodes of a function body, not descending into nested functions, classes or lambdas."""
+    stack = list(fn.body)
+    while stack:
+        n = stack.pop()
+        yield n
+        for c in ast.iter_child_nodes(n):
+            if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                stack.append(c)
+
+
+def first_line(node):
+    decos = getattr(node, "decorator_list", None) or []
+    return min([node.lineno] + [d.lineno for d in decos])
+
+
+def has_docstring(fn):
+    b = fn.body
+    return bool(b) and isinstance(b[0], ast.Expr) and isinstance(b[0].value, ast.Constant) and isinstance(b[0].value.value, str)
+
+
+def deco_names(fn):
+    out = []
+    for d in fn.decorator_list:
+        t = d.func if isinstance(d, ast.Call) else d
+        if isinstance(t, ast.Name):
+            out.append(t.id)
+        elif isinstance(t, ast.Attribute):
+            out.append(t.attr)
+    return out
+
+
+def trivial_body(stmts):
+    if not stmts:
+        return True
+    if len(stmts) != 1:
+        return False
+    s = stmts[0]
+    if isinstance(s, ast.Pass):
+        return True
+    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant):
+        return True
+    if isinstance(s, ast.Raise) and s.exc is not None:
+        t = s.exc.func if isinstance(s.exc, ast.Call) else s.exc
+        return isinstance(t, ast.Name) and t.id == "NotImplementedError"
+    if isinstance(s, ast.Return) and (s.value is None or isinstance(s.value, ast.Constant) and s.value.value is None):
+        return True
+    return False
+
+
+def py_functions(tree):
+    """(qualname, node, class name or None) for module-level functions and methods of (nested) classes."""
+    out = []
+
+    def visit(body, prefix, cls):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.append((prefix + node.name, node, cls))
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body, prefix + node.name + ".", node.name)
+            elif isinstance(node, (ast.If, ast.Try)):
+                visit(node.body, prefix, cls)
+                visit(getattr(node, "orelse", []), prefix, cls)
+    visit(tree.body, "", None)
+    return out
+
+
+def body_stmts(fn):
+    return fn.body[1:] if has_docstring(fn) else list(fn.body)
+
+
+def referenced_names(root, test_files):
+    names = set()
+    for f in test_files:
+        if not f.endswith(".py"):
+            continue
+        try:
+            tree = safe_parse(read(root, f), f)
+        except (OSError, UnicodeDecodeError):
+            tree = None
+        if tree is None:
+            continue
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name):
+                names.add(n.id)
+            elif isinstance(n, ast.Attribute):
+                names.add(n.attr)
+            elif isinstance(n, ast.alias):
+                names.add(n.name.split(".")[-1])
+                if n.asname:
+                    names.add(n.asname)
+    return names
+
+
+def load_py_coverage(cov_dir):
+    covered = set()
+    if not cov_dir or not os.path.isdir(cov_dir):
+        return covered, False
+    found = False
+    for f in os.listdir(cov_dir):
+        if not (f.startswith("py-") and f.endswith(".json")):
+            continue
+        try:
+            with open(os.path.join(cov_dir, f)) as fh:
+                for rel, line, name in json.load(fh):
+                    covered.add((rel, int(line), name))
+            found = True
+        except (OSError, ValueError, TypeError):
+            pass
+    return covered, found
+
+
+def py_targets(req):
+    root = req["root"]
+    tests = set(req["testFiles"])
+    refs = referenced_names(root, tests)
+    covered, have_cov = load_py_coverage(req.get("covDir"))
+    out = []
+    for rel in walk(root):
+        if not rel.endswith(".py") or rel in tests or py_is_test_path(rel):
+            continue
+        base = rel.rsplit("/", 1)[-1]
+        if base in ("setup.py", "noxfile.py", "conftest.py") or rel.startswith(("docs/", "doc/", "examples/")):
+            continue
+        try:
+            src = read(root, rel)
+        except (OSError, UnicodeDecodeError):
+            continue
+        tree = safe_parse(src, rel)
+        if tree is None:
+            continue
+        seen_q = set()
+        for qual, fn, cls in py_functions(tree):
+            symbol = qual if qual not in seen_q else "%s@%d" % (qual, fn.lineno)
+            seen_q.add(qual)
+            stmts = body_stmts(fn)
+            if trivial_body(stmts) or stmts[0].lineno == fn.lineno:
+                continue
+            decos = deco_names(fn)
+            if "abstractmethod" in decos or "overload" in decos:
+                continue
+            branches = len(py_branch_variants(src, fn))
+            blocks = len(py_block_windows(fn, src))
+            is_cov = (rel, first_line(fn), fn.name) in covered or (rel, fn.lineno, fn.name) in covered
+            ref = fn.name in refs or (fn.name.startswith("__") and cls is not None and cls in refs)
+            out.append({"file": rel, "symbol": symbol, "line": fn.lineno, "covered": is_cov, "referenced": ref,
+                        "strategies": {"body": True, "branch": branches, "block": blocks},
+                        "size": fn.end_lineno - fn.lineno + 1})
+    return {"targets": out, "coverage": have_cov}
+
+
+# ----------------------------------------------------------- python edits
+
+class Lines:
+    """Source as lines, with edits addressed by ast positions (col offsets are UTF-8 bytes)."""
+
+    def __init__(self, src):
+        self.lines = src.splitlines(keepends=True)
+
+    def text(self):
+        return "".join(self.lines)
+
+    def col(self, lineno, col_bytes):
+        line = self.lines[lineno - 1]
+        return len(line.encode("utf-8")[:col_bytes].decode("utf-8", "replace"))
+
+    def indent_of(self, lineno):
+        line = self.lines[lineno - 1]
+        return line[: len(line) - len(line.lstrip(" \t"))]
+
+    def segment(self, node):
+        a = self.col(node.lineno, node.col_offset)
+        b = self.col(node.end_lineno, node.end_col_offset)
+        if node.lineno == node.end_lineno:
+            return self.lines[node.lineno - 1][a:b]
+        parts = [self.lines[node.lineno - 1][a:]] + self.lines[node.lineno: node.end_lineno - 1] + [self.lines[node.end_lineno - 1][:b]]
+        return "".join(parts)
+
+    def replace_span(self, l1, c1, l2, c2, new):
+        a = self.col(l1, c1)
+        b = self.col(l2, c2)
+        head = self.lines[l1 - 1][:a]
+        tail = self.lines[l2 - 1][b:]
+        merged = (head + new + tail).splitlines(keepends=True)
+        self.lines[l1 - 1: l2] = merged
+
+    def replace_lines(self, l1, l2, new_lines):
+        self.lines[l1 - 1: l2] = new_lines
+
+
+def ann_name(ann):
+    if ann is None:
+        return None
+    if isinstance(ann, ast.Constant):
+        if ann.value is None:
+            return "None"
+        if isinstance(ann.value, str):
+            t = safe_parse(ann.value)
+            if t and t.body and isinstance(t.body[0], ast.Expr):
+                return ann_name(t.body[0].value)
+        return None
+    if isinstance(ann, ast.Name):
+        return ann.id
+    if isinstance(ann, ast.Attribute):
+        return ann.attr
+    if isinstance(ann, ast.Subscript):
+        return ann_name(ann.value)
+    if isinstance(ann, ast.BinOp):
+        return "Optional"
+    return None
+
+
+STUBS = {"num": "return 0", "str": "return ''", "bool": "return False", "list": "return []", "dict": "return {}",
+         "tuple": "return ()", "set": "return set()", "self": "return self", "none": "return None", "pass": "pass"}
+NUM_ANN = {"int", "float", "complex", "Decimal", "Fraction", "Number"}
+LIST_ANN = {"list", "List", "Sequence", "MutableSequence", "Iterable", "Iterator", "Generator", "Collection"}
+DICT_ANN = {"dict", "Dict", "Mapping", "MutableMapping", "defaultdict", "OrderedDict", "Counter"}
+STR_CALLS = {"join", "format", "strip", "lstrip", "rstrip", "lower", "upper", "replace", "title", "capitalize", "str", "repr"}
+NUM_CALLS = {"len", "sum", "int", "float", "round", "abs", "Decimal", "count", "index", "find"}
+BOOL_CALLS = {"isinstance", "issubclass", "all", "any", "bool", "startswith", "endswith", "isdigit", "hasattr", "callable", "exists"}
+
+
+def value_kind(v):
+    if isinstance(v, ast.Constant):
+        if isinstance(v.value, bool):
+            return "bool"
+        if isinstance(v.value, str):
+            return "str"
+        if isinstance(v.value, (int, float, complex)):
+            return "num"
+        return None
+    if isinstance(v, ast.JoinedStr):
+        return "str"
+    if isinstance(v, (ast.Compare, ast.BoolOp)) or isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.Not):
+        return "bool"
+    if isinstance(v, (ast.List, ast.ListComp)):
+        return "list"
+    if isinstance(v, (ast.Dict, ast.DictComp)):
+        return "dict"
+    if isinstance(v, ast.Tuple):
+        return "tuple"
+    if isinstance(v, (ast.Set, ast.SetComp)):
+        return "set"
+    if isinstance(v, ast.Name) and v.id == "self":
+        return "self"
+    if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Mod) and isinstance(v.left, ast.Constant) and isinstance(v.left.value, str):
+        return "str"
+    if isinstance(v, ast.Call):
+        f = v.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+        if name in STR_CALLS:
+            return "str"
+        if name in NUM_CALLS:
+            return "num"
+        if name in BOOL_CALLS:
+            return "bool"
+        if name in ("list", "sorted"):
+            return "list"
+        if name == "dict":
+            return "dict"
+    return None
+
+
+def choose_stub(fn, rng):
+    name = ann_name(fn.returns)
+    if fn.name == "__init__" or name == "None":
+        return "pass"
+    if rng.random() < 0.08:
+        return "raise NotImplementedError"
+    if name in NUM_ANN:
+        return STUBS["num"]
+    if name == "str":
+        return STUBS["str"]
+    if name == "bool":
+        return STUBS["bool"]
+    if name in LIST_ANN:
+        return STUBS["list"]
+    if name in ("tuple", "Tuple"):
+        return STUBS["tuple"]
+    if name in ("set", "Set", "frozenset", "FrozenSet"):
+        return STUBS["set"]
+    if name in DICT_ANN:
+        return STUBS["dict"]
+    nodes = list(own_nodes(fn))
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
+        return STUBS["list"]
+    rets = [n.value for n in nodes if isinstance(n, ast.Return) and n.value is not None]
+    if not rets:
+        return "pass"
+    assigned = {}
+    for n in nodes:
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            assigned.setdefault(n.targets[0].id, value_kind(n.value))
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
+            assigned.setdefault(n.target.id, value_kind(n.value))
+    kinds = [value_kind(v) or (assigned.get(v.id) if isinstance(v, ast.Name) else None) for v in rets]
+    for k in kinds:
+        if k:
+            return STUBS[k]
+    return STUBS["none"]
+
+
+def mutate_py_body(src, fn, rng):
+    L = Lines(src)
+    stmts = body_stmts(fn)
+    if not stmts or trivial_body(stmts):
+        return None, "nothing to stub"
+    first, last = stmts[0], stmts[-1]
+    if has_docstring(fn) and fn.body[0].end_lineno >= first.lineno:
+        return None, "statement shares a line with the docstring"
+    start = first_line(first)
+    stub = choose_stub(fn, rng)
+    indent = L.indent_of(first.lineno)
+    L.replace_lines(start, last.end_lineno, [indent + stub + "\n"])
+    return L.text(), "replaced the body of %s with %s" % (fn.name, stub)
+
+
+def is_main_guard(node):
+    t = node.test
+    return isinstance(t, ast.Compare) and isinstance(t.left, ast.Name) and t.left.id == "__name__"
+
+
+FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "in": "not in", "not in": "in", "is": "is not", "is not": "is"}
+
+
+def py_branch_variants(src, fn):
+    L = Lines(src)
+    out = []
+    for n in own_nodes(fn):
+        if not isinstance(n, ast.If) or is_main_guard(n):
+            continue
+        out.append(("invert", n))
+        same_line = n.body[0].lineno == n.lineno
+        if is_elif(L.lines, n):
+            continue
+        if not n.orelse and not same_line and alone_on_lines(L.lines, n, n):
+            out.append(("drop-if", n))
+        elif n.orelse and not same_line:
+            o = n.orelse[0]
+            elif_chain = isinstance(o, ast.If) and L.lines[o.lineno - 1][L.col(o.lineno, o.col_offset):].startswith("elif")
+            if not elif_chain:
+                out.append(("drop-then", n))
+                out.append(("drop-else", n))
+    return out
+
+
+def invert_text(L, test):
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        left, right = test.left, test.comparators[0]
+        a = L.col(left.end_lineno, left.end_col_offset)
+        b = L.col(right.lineno, right.col_offset)
+        if left.end_lineno == right.lineno:
+            mid = L.lines[left.end_lineno - 1][a:b]
+            op = " ".join(mid.split())
+            if op in FLIP:
+                new_mid = mid.replace(mid.strip(), FLIP[op]) if mid.strip() == op else " " + FLIP[op] + " "
+                return ("span", left.end_lineno, left.end_col_offset, right.lineno, right.col_offset, new_mid)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return ("node", test, L.segment(test.operand))
+    seg = L.segment(test)
+    if isinstance(test, (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)):
+        return ("node", test, "not " + seg)
+    return ("node", test, "not (" + seg + ")")
+
+
+def mutate_py_branch(src, fn, rng):
+    variants = py_branch_variants(src, fn)
+    if not variants:
+        return None, "no if statement"
+    kind, n = rng.choice(variants)
+    L = Lines(src)
+    line = n.lineno
+    if kind == "invert":
+        how = invert_text(L, n.test)
+        before = L.segment(n.test)
+        if how[0] == "span":
+            L.replace_span(*how[1:])
+        else:
+            t = how[1]
+            L.replace_span(t.lineno, t.col_offset, t.end_lineno, t.end_col_offset, how[2])
+        return L.text(), "inverted the condition %r of the if at line %d in %s" % (" ".join(before.split()), line, fn.name)
+    if kind == "drop-if":
+        parent_body = find_parent_body(fn, n)
+        start, end = first_line(n), n.end_lineno
+        if parent_body is not None and len(parent_body) == 1:
+            L.replace_lines(start, end, [L.indent_of(n.lineno) + "pass\n"])
+        else:
+            L.replace_lines(start, end, [])
+        return L.text(), "removed the if statement at line %d in %s" % (line, fn.name)
+    if kind == "drop-then":
+        b0, b1 = n.body[0], n.body[-1]
+        L.replace_lines(first_line(b0), b1.end_lineno, [L.indent_of(b0.lineno) + "pass\n"])
+        return L.text(), "emptied the if branch at line %d in %s" % (line, fn.name)
+    # drop-else: the else: line through the end of the else body
+    o0, o1 = n.orelse[0], n.orelse[-1]
+    k = first_line(o0) - 1
+    while k > n.body[-1].end_lineno and not L.lines[k - 1].strip().startswith("else"):
+        k -= 1
+    if k <= n.body[-1].end_lineno or not re.match(r"\s*else\s*:\s*(#.*)?$", L.lines[k - 1]):
+        return None, "else clause not on its own line"
+    L.replace_lines(k, o1.end_lineno, [])
+    return L.text(), "removed the else branch of the if at line %d in %s" % (line, fn.name)
+
+
+def find_parent_body(fn, target):
+    for n in [fn] + list(own_nodes(fn)):
+        for field in ("body", "orelse", "finalbody"):
+            b = getattr(n, field, None)
+            if isinstance(b, list) and any(x is target for x in b):
+                return b
+        if isinstance(n, ast.Try):
+            for h in n.handlers:
+                if any(x is target for x in h.body):
+                    return h.body
+    return None
+
+
+def stmt_bodies(fn):
+    bodies = [body_stmts(fn)]
+    for n in own_nodes(fn):
+        for field in ("body", "orelse", "finalbody"):
+            b = getattr(n, field, None)
+            if isinstance(b, list) and b and isinstance(b[0], ast.stmt) and not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bodies.append(b)
+    return bodies
+
+
+def stored_names(nodes):
+    out = set()
+    for s in nodes:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                out.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                out.add(n.name)
+            elif isinstance(n, ast.alias):
+                out.add((n.asname or n.name).split(".")[0])
+            elif isinstance(n, ast.ExceptHandler) and n.name:
+                out.add(n.name)
+    return out
+
+
+def alone_on_lines(lines, first, last):
+    """The statements start a line (after indentation) and end one (before a comment), so whole lines can go."""
+    fl = first_line(first)
+    if fl == first.lineno:
+        head = lines[fl - 1].encode("utf-8")[:first.col_offset].decode("utf-8", "replace")
+        if head.strip():
+            return False
+    tail = lines[last.end_lineno - 1].encode("utf-8")[last.end_col_offset:].decode("utf-8", "replace").strip()
+    return tail == "" or tail.startswith("#")
+
+
+def is_elif(lines, node):
+    return isinstance(node, ast.If) and lines[node.lineno - 1].encode("utf-8")[node.col_offset:].startswith(b"elif")
+
+
+def py_block_windows(fn, src=None):
+    """Windows (body, i, j) of 1-3 whole-line statements whose removal leaves no name unbound."""
+    lines = (src or "").splitlines(keepends=True)
+    main = body_stmts(fn)
+    params = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
+    if fn.args.vararg:
+        params.add(fn.args.vararg.arg)
+    if fn.args.kwarg:
+        params.add(fn.args.kwarg.arg)
+    all_nodes = list(own_nodes(fn))
+    out = []
+    for body in stmt_bodies(fn):
+        n = len(body)
+        for i in range(n):
+            for j in range(i + 1, min(n, i + 3) + 1):
+                win = body[i:j]
+                if j - i == n:
+                    continue  # emptying a body: the body and branch strategies do that
+                if all(isinstance(s, (ast.Pass, ast.Global, ast.Nonlocal)) or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in win):
+                    continue
+                if any(isinstance(s, (ast.Global, ast.Nonlocal)) for s in win):
+                    continue
+                prev_end = body[i - 1].end_lineno if i > 0 else None
+                nxt = body[j] if j < n else None
+                if prev_end is not None and first_line(win[0]) <= prev_end:
+                    continue
+                if nxt is not None and first_line(nxt) <= win[-1].end_lineno:
+                    continue
+                if lines and (not alone_on_lines(lines, win[0], win[-1]) or is_elif(lines, win[0])):
+                    continue
+                inside = set()
+                for s in win:
+                    for x in ast.walk(s):
+                        inside.add(id(x))
+                stored = stored_names(win)
+                if stored:
+                    loads, stores = set(), set(params)
+                    for x in all_nodes:
+                        if id(x) in inside:
+                            continue
+                        if isinstance(x, ast.Name):
+                            if isinstance(x.ctx, ast.Load):
+                                loads.add(x.id)
+                            elif isinstance(x.ctx, ast.Store):
+                                stores.add(x.id)
+                        elif isinstance(x, ast.AugAssign) and isinstance(x.target, ast.Name):
+                            loads.add(x.target.id)
+                    if any(s in loads and s not in stores for s in stored):
+                        continue
+                    # a name stored only by augmented assignment elsewhere still reads the dropped value
+                    aug_only = {x.target.id for x in all_nodes if id(x) not in inside and isinstance(x, ast.AugAssign) and isinstance(x.target, ast.Name)}
+                    if stored & aug_only:
+                        continue
+                out.append((body, i, j))
+    return out
+
+
+def mutate_py_block(src, fn, rng):
+    wins = py_block_windows(fn, src)
+    if not wins:
+        return None, "no removable statements"
+    weights = [1 if (j - i == 1 and isinstance(b[i], ast.Return)) else {1: 3, 2: 2, 3: 1}[j - i] for (b, i, j) in wins]
+    body, i, j = rng.choices(wins, weights=weights, k=1)[0]
+    win = body[i:j]
+    L = Lines(src)
+    start, end = first_line(win[0]), win[-1].end_lineno
+    desc = "; ".join(" ".join(L.segment(s).split())[:60] for s in win)
+    if j - i == len(body):
+        L.replace_lines(start, end, [L.indent_of(win[0].lineno) + "pass\n"])
+    else:
+        L.replace_lines(start, end, [])
+    return L.text(), "removed %d statement(s) at line %d in %s: %s" % (j - i, win[0].lineno, fn.name, desc)
+
+
+def find_py_function(tree, symbol, line):
+    symbol = symbol.split("@")[0]
+    best = None
+    for qual, fn, cls in py_functions(tree):
+        if qual == symbol:
+            if fn.lineno == line:
+                return fn
+            best = best or fn
+    return best
+
+
+def mutate_py(root, rel, symbol, line, strategy, rng):
+    src = read(root, rel)
+    tree = safe_parse(src, rel)
+    if tree is None:
+        return {"ok": False, "reason": "file does not parse"}
+    fn = find_py_function(tree, symbol, line)
+    if fn is None:
+        return {"ok": False, "reason": "function %s not found" % symbol}
+    fn_fun = {"body": mutate_py_body, "branch": mutate_py_branch, "block": mutate_py_block}[strategy]
+    new, desc = fn_fun(src, fn, rng)
+    if new is None:
+        return {"ok": False, "reason": desc}
+    new_tree = safe_parse(new, rel)
+    if new_tree is None:
+        return {"ok": False, "reason": "the mutation does not parse"}
+    try:
+        compile(new, rel, "exec")
+    except (SyntaxError, ValueError) as e:
+        return {"ok": False, "reason": "the mutation does not compile: %s" % e}
+    if ast.dump(new_tree) == ast.dump(tree):
+        return {"ok": False, "reason": "the mutation changes nothing"}
+    write(root, rel, new)
+    return {"ok": True, "description": desc}
+
+
+# ------------------------------------------------------------ JS tokenizer
+
+PUNCT = sorted(["}", "{", "(", ")", "[", "]", ";", ",", "<", ">", "+", "-", "*", "%", "&", "|", "^", "!", "~", "?", ":", "=", ".", "/", "@",
+                ">>>=", "...", "===", "!==", "**=", "<<=", ">>=", ">>>", "&&=", "||=", "??=", "=>", "==", "!=", "<=", ">=", "&&", "||",
+                "??", "?.", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "**", "<<", ">>"], key=len, reverse=True)
+REGEX_BEFORE_KW = {"return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void", "throw", "instanceof", "yield", "await"}
+REGEX_AFTER_PUNCT = {"(", ",", "=", ":", "[", "!", "&", "|", "?", "{", "}", ";", "+", "-", "*", "%", "<", ">", "~", "^", "=>", "==", "===",
+                     "!=", "!==", "<=", ">=", "&&", "||", "??", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "**", "<<", ">>", ">>>",
+                     "&&=", "||=", "??=", "**=", "<<=", ">>=", ">>>=", "...", "?."}
+JS_KEYWORDS = {"if", "for", "while", "switch", "catch", "function", "with", "return", "typeof", "new", "delete", "void", "throw",
+               "else", "do", "try", "finally", "case", "default", "var", "let", "const", "class", "extends", "super", "this",
+               "import", "export", "in", "of", "instanceof", "yield", "await", "async", "static", "get", "set", "break", "continue"}
+IDENT_START = re.compile(r"[A-Za-z_$\u0080-\uffff#]")
+IDENT_REST = re.compile(r"[A-Za-z0-9_$\u0080-\uffff]*")
+NUMBER = re.compile(r"(0[xXoObB][0-9a-fA-F_]+n?|(\d[\d_]*)?\.?\d[\d_]*([eE][+-]?\d+)?n?)")
+
+
+class Tok:
+    __slots__ = ("kind", "text", "start", "end", "nl")
+
+    def __init__(self, kind, text, start, end, nl):
+        self.kind, self.text, self.start, self.end, self.nl = kind, text, start, end, nl
+
+    def __repr__(self):
+        return "Tok(%s,%r)" % (self.kind, self.text)
+
+
+class JsError(Exception):
+    pass
+
+
+def js_tokenize(src):
+    """Significant tokens (comments dropped). kinds: ident num str tmpl regex punct.
+    A template with substitutions is split: its literal parts are 'tmpl' tokens and its
+    substitutions are ordinary tokens, so braces stay balanced."""
+    toks = []
+    i, n = 0, len(src)
+    tmpl_depth = []  # brace depth at which each open substitution started
+    depth = 0
+    nl = True
+    if src.startswith("#!"):
+        i = src.find("\n")
+        i = n if i < 0 else i
+
+    def scan_template(j):
+        # j is just after a backtick or a closing substitution brace; returns (end, opened_substitution)
+        while j < n:
+            c = src[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == BT:
+                return j + 1, False
+            if src.startswith(DOLLAR_BRACE, j):
+                return j + 2, True
+            j += 1
+        raise JsError("unterminated template literal")
+
+    while i < n:
+        c = src[i]
+        if c in " \t\r\n\ufeff\u00a0\u2028\u2029\v\f":
+            if c in "\n\u2028\u2029":
+                nl = True
+            i += 1
+            continue
+        if src.startswith("//", i):
+            j = src.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if src.startswith("/*", i):
+            j = src.find("*/", i + 2)
+            if j < 0:
+                raise JsError("unterminated comment")
+            if "\n" in src[i:j]:
+                nl = True
+            i = j + 2
+            continue
+        start = i
+        if c in "\"'":
+            j = i + 1
+            while j < n and src[j] != c:
+                if src[j] == "\\":
+                    j += 1
+                elif src[j] == "\n":
+                    raise JsError("newline in string")
+                j += 1
+            if j >= n:
+                raise JsError("unterminated string")
+            toks.append(Tok("str", src[i:j + 1], i, j + 1, nl))
+            i = j + 1
+        elif c == BT:
+            j, opened = scan_template(i + 1)
+            toks.append(Tok("tmpl", src[i:j], i, j, nl))
+            if opened:
+                tmpl_depth.append(depth)
+            i = j
+        elif c == "}" and tmpl_depth and tmpl_depth[-1] == depth:
+            tmpl_depth.pop()
+            j, opened = scan_template(i + 1)
+            toks.append(Tok("tmpl", src[i:j], i, j, nl))
+            if opened:
+                tmpl_depth.append(depth)
+            i = j
+        elif c == "/" and regex_allowed(toks):
+            j = i + 1
+            in_class = False
+            while j < n:
+                ch = src[j]
+                if ch == "\\":
+                    j += 2
+                    continue
+                if ch == "\n":
+                    raise JsError("newline in regex literal")
+                if ch == "[":
+                    in_class = True
+                elif ch == "]":
+                    in_class = False
+                elif ch == "/" and not in_class:
+                    break
+                j += 1
+            if j >= n:
+                raise JsError("unterminated regex literal")
+            j += 1
+            while j < n and (src[j].isalnum() or src[j] == "_"):
+                j += 1
+            toks.append(Tok("regex", src[i:j], i, j, nl))
+            i = j
+        elif IDENT_START.match(c) or c == "\\":
+            m = IDENT_REST.match(src, i + 1)
+            j = m.end()
+            toks.append(Tok("ident", src[i:j], i, j, nl))
+            i = j
+        elif c.isdigit() or c == "." and i + 1 < n and src[i + 1].isdigit():
+            m = NUMBER.match(src, i)
+            j = max(m.end(), i + 1)
+            toks.append(Tok("num", src[i:j], i, j, nl))
+            i = j
+        else:
+            for p in PUNCT:
+                if src.startswith(p, i):
+                    break
+            else:
+                raise JsError("unexpected character %r" % c)
+            if p in ("{", "(", "["):
+                depth += 1
+            elif p in ("}", ")", "]"):
+                depth -= 1
+            toks.append(Tok("punct", p, i, i + len(p), nl))
+            i += len(p)
+        nl = False
+    return toks
+
+
+def regex_allowed(toks):
+    if not toks:
+        return True
+    t = toks[-1]
+    if t.kind == "punct":
+        return t.text in REGEX_AFTER_PUNCT
+    if t.kind == "ident":
+        return t.text in REGEX_BEFORE_KW
+    return False
+
+
+def js_match(toks):
+    """Index of the matching bracket for every bracket token."""
+    match = {}
+    stack = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for k, t in enumerate(toks):
+        if t.kind != "punct":
+            continue
+        if t.text in ("(", "[", "{"):
+            stack.append(k)
+        elif t.text in pairs:
+            if not stack or toks[stack[-1]].text != pairs[t.text]:
+                raise JsError("unbalanced %r at offset %d" % (t.text, t.start))
+            o = stack.pop()
+            match[o] = k
+            match[k] = o
+    if stack:
+        raise JsError("unbalanced brackets")
+    return match
+
+
+def is_p(t, text):
+    return t is not None and t.kind == "punct" and t.text == text
+
+
+def is_member(jf, k):
+    """The token at k is a property name (after . or ?.), not a keyword."""
+    p = jf.tok(k - 1)
+    return p is not None and p.kind == "punct" and p.text in (".", "?.")
+
+
+class JsFile:
+    def __init__(self, src):
+        self.src = src
+        self.toks = js_tokenize(src)
+        self.match = js_match(self.toks)
+        self.functions = self.find_functions()
+
+    def tok(self, k):
+        return self.toks[k] if 0 <= k < len(self.toks) else None
+
+    def find_functions(self):
+        T = self.toks
+        fns = []
+        for k, t in enumerate(T):
+            if t.kind == "ident" and t.text == "function" and not is_member(self, k):
+                j = k + 1
+                if is_p(self.tok(j), "*"):
+                    j += 1
+                name = None
+                if self.tok(j) is not None and self.tok(j).kind == "ident":
+                    name = T[j].text
+                    j += 1
+                if not is_p(self.tok(j), "("):
+                    continue
+                close = self.match[j]
+                if not is_p(self.tok(close + 1), "{"):
+                    continue
+                head = k - 1 if (self.tok(k - 1) is not None and self.tok(k - 1).text == "async") else k
+                if name is None:
+                    name = self.binding_name(head - 1)
+                fns.append({"name": name, "kind": "function", "head": head, "params": j, "open": close + 1, "close": self.match[close + 1]})
+            elif t.kind == "ident" and t.text not in ("if", "for", "while", "switch", "catch", "function", "with", "return") and is_p(self.tok(k + 1), "("):
+                close = self.match[k + 1]
+                if not is_p(self.tok(close + 1), "{"):
+                    continue
+                prev = self.tok(k - 1)
+                ok = prev is None or (prev.kind == "punct" and prev.text in ("{", "}", ";", ",", "*")) or (prev.kind == "ident" and prev.text in ("static", "async", "get", "set"))
+                if not ok:
+                    continue
+                if prev is not None and prev.text == "," and not self.in_object_literal(k):
+                    continue
+                head = k
+                while self.tok(head - 1) is not None and self.tok(head - 1).text in ("static", "async", "get", "set", "*"):
+                    head -= 1
+                fns.append({"name": t.text, "kind": "method", "head": head, "params": k + 1, "open": close + 1, "close": self.match[close + 1]})
+            elif is_p(t, "=>") and is_p(self.tok(k + 1), "{"):
+                p = k - 1
+                pt = self.tok(p)
+                if pt is None:
+                    continue
+                if is_p(pt, ")"):
+                    p = self.match[p]
+                elif pt.kind != "ident":
+                    continue
+                head = p - 1 if (self.tok(p - 1) is not None and self.tok(p - 1).text == "async") else p
+                name = self.binding_name(head - 1)
+                fns.append({"name": name, "kind": "arrow", "head": head, "params": p, "open": k + 1, "close": self.match[k + 1]})
+        # classes
+        classes = []
+        for k, t in enumerate(T):
+            if t.kind == "ident" and t.text == "class" and not is_member(self, k):
+                j = k + 1
+                name = T[j].text if self.tok(j) is not None and T[j].kind == "ident" and T[j].text != "extends" else self.binding_name(k - 1)
+                extends = False
+                while j < len(T) and not is_p(T[j], "{"):
+                    if T[j].text == "extends":
+                        extends = True
+                    if T[j].kind == "punct" and T[j].text in ("(", "["):
+                        j = self.match[j]
+                    j += 1
+                if j < len(T):
+                    classes.append({"name": name, "open": j, "close": self.match[j], "extends": extends})
+        for f in fns:
+            f["class"] = None
+            for c in classes:
+                if c["open"] < f["head"] < c["close"] and self.enclosing_brace(f["head"]) == c["open"]:
+                    f["class"] = c
+        for f in fns:
+            f["nested"] = any(g is not f and g["open"] < f["head"] and f["close"] < g["close"] for g in fns)
+        return fns
+
+    def enclosing_brace(self, k):
+        depth = 0
+        j = k - 1
+        while j >= 0:
+            t = self.toks[j]
+            if t.kind == "punct":
+                if t.text in ("}", ")", "]"):
+                    j = self.match[j]
+                elif t.text in ("{", "(", "["):
+                    return j if t.text == "{" else None
+            j -= 1
+        return None
+
+    def in_object_literal(self, k):
+        b = self.enclosing_brace(k)
+        if b is None:
+            return False
+        prev = self.tok(b - 1)
+        return prev is not None and (prev.kind == "punct" and prev.text in ("=", "(", ",", ":", "return", "[", "?") or prev.text == "return")
+
+    def binding_name(self, k):
+        """Name bound by 'NAME =' or 'NAME:' ending at token k."""
+        t = self.tok(k)
+        if t is None or not (is_p(t, "=") or is_p(t, ":")):
+            return None
+        n = self.tok(k - 1)
+        if n is not None and n.kind == "ident" and n.text not in JS_KEYWORDS:
+            return n.text
+        if n is not None and n.kind == "str":
+            return n.text[1:-1]
+        return None
+
+    def own_ranges_excluded(self, fn):
+        """Token index ranges of functions nested in fn."""
+        return [(g["open"], g["close"]) for g in self.functions if g is not fn and fn["open"] < g["open"] and g["close"] < fn["close"]]
+
+    def own_tokens(self, fn):
+        ex = self.own_ranges_excluded(fn)
+        for k in range(fn["open"] + 1, fn["close"]):
+            if any(a <= k <= b for a, b in ex):
+                continue
+            yield k
+
+    def line_start(self, off):
+        return self.src.rfind("\n", 0, off) + 1
+
+    def indent_at(self, off):
+        s = self.line_start(off)
+        line = self.src[s:off]
+        return line[: len(line) - len(line.lstrip(" \t"))]
+
+    def statements(self, open_k, close_k):
+        """Top-level statements between a block's braces: list of (first token, last token)."""
+        T = self.toks
+        out = []
+        k = open_k + 1
+        while k < close_k:
+            s = k
+            e = self.stmt_end(k, close_k)
+            if e is None or e < s:
+                return None
+            out.append((s, e))
+            k = e + 1
+        return out
+
+    def skip_group(self, k):
+        return self.match[k] if k in self.match else k
+
+    def stmt_end(self, k, limit):
+        T = self.toks
+        t = T[k]
+        if is_p(t, ";"):
+            return k
+        if is_p(t, "{"):
+            return self.match[k]
+        if t.kind == "ident":
+            w = t.text
+            if w in ("if", "for", "while", "with", "switch") and is_p(self.tok(k + 1), "("):
+                e = self.match[k + 1]
+                if w == "switch":
+                    return self.match[e + 1] if is_p(self.tok(e + 1), "{") else None
+                e = self.stmt_end(e + 1, limit)
+                if e is None:
+                    return None
+                while w == "if" and self.tok(e + 1) is not None and T[e + 1].text == "else":
+                    e = self.stmt_end(e + 2, limit)
+                    if e is None:
+                        return None
+                return e
+            if w == "try" and is_p(self.tok(k + 1), "{"):
+                e = self.match[k + 1]
+                while self.tok(e + 1) is not None and T[e + 1].text in ("catch", "finally"):
+                    j = e + 2
+                    if is_p(self.tok(j), "("):
+                        j = self.match[j] + 1
+                    if not is_p(self.tok(j), "{"):
+                        return None
+                    e = self.match[j]
+                return e
+            if w == "do":
+                e = self.stmt_end(k + 1, limit)
+                if e is None or self.tok(e + 1) is None or T[e + 1].text != "while":
+                    return None
+                e = self.match[e + 2]
+                return e + 1 if is_p(self.tok(e + 1), ";") else e
+            if w in ("function", "async") and any(f["head"] == k and f["kind"] == "function" for f in self.functions):
+                f = [f for f in self.functions if f["head"] == k][0]
+                return f["close"]
+            if w == "class":
+                j = k + 1
+                while j < limit and not is_p(T[j], "{"):
+                    j = self.skip_group(j) + 1
+                return self.match[j] if j < limit else None
+        # a simple statement: up to ';' or an automatic semicolon at a line break
+        j = k
+        while j < limit:
+            tj = T[j]
+            if is_p(tj, ";"):
+                return j
+            if tj.kind == "punct" and tj.text in ("(", "[", "{"):
+                j = self.match[j]
+            nxt = self.tok(j + 1)
+            if nxt is None or j + 1 >= limit:
+                return j
+            if nxt.nl and (T[j].kind in ("ident", "num", "str", "tmpl", "regex") or T[j].text in (")", "]", "}", "++", "--")) \
+                    and (nxt.kind in ("ident", "num", "str") and nxt.text not in ("in", "of", "instanceof") or nxt.text in ("++", "--", "!", "{")):
+                return j
+            j += 1
+        return limit - 1
+
+    def expand_lines(self, a, b):
+        """Grow [a, b) to whole lines when only blanks surround it."""
+        s = self.line_start(a)
+        if self.src[s:a].strip() == "":
+            a = s
+            e = self.src.find("\n", b)
+            e = len(self.src) if e < 0 else e
+            rest = self.src[b:e].strip()
+            if rest == "" or rest.startswith("//"):
+                b = min(len(self.src), e + 1)
+        return a, b
+
+
+JS_STR_METHODS = {"join", "replace", "replaceAll", "trim", "trimStart", "trimEnd", "toLowerCase", "toUpperCase", "padStart",
+                  "padEnd", "toString", "toFixed", "repeat", "substring", "charAt", "stringify", "String"}
+JS_BOOL_METHODS = {"includes", "startsWith", "endsWith", "test", "has", "some", "every", "isArray", "isInteger", "isNaN",
+                   "hasOwnProperty", "Boolean"}
+JS_NUM_METHODS = {"indexOf", "lastIndexOf", "round", "floor", "ceil", "abs", "max", "min", "parseInt", "parseFloat",
+                  "Number", "reduce", "length", "size", "charCodeAt"}
+JS_LIST_METHODS = {"map", "filter", "split", "sort", "keys", "values", "entries", "flat", "flatMap", "from", "reverse"}
+JS_STUBS = {"bool": "return false;", "str": "return '';", "num": "return 0;", "list": "return [];", "dict": "return {};",
+            "this": "return this;", "null": "return null;"}
+
+
+def js_expr_kind(jf, a, limit):
+    """Kind of the expression starting at token a: 'str', 'num', 'bool', 'list', 'dict', 'this', 'null' or None."""
+    T = jf.toks
+    n = jf.tok(a)
+    if n is None:
+        return None
+    if n.kind in ("str", "tmpl"):
+        return "str"
+    if n.kind == "num":
+        return "num"
+    if is_p(n, "["):
+        return "list"
+    if is_p(n, "{"):
+        return "dict"
+    if is_p(n, "!") or n.text in ("true", "false"):
+        return "bool"
+    if n.text == "this" and (is_p(jf.tok(a + 1), ";") or is_p(jf.tok(a + 1), "}")):
+        return "this"
+    if n.text in ("null", "new"):
+        return "null"
+    # scan the expression at depth 0: comparisons make a boolean, the last method called decides otherwise
+    e = a
+    ops = set()
+    last_member = None
+    while e < limit:
+        t = T[e]
+        if is_p(t, ";") or (e > a and t.nl and T[e - 1].kind in ("ident", "num", "str", "tmpl", "regex") and t.kind == "ident"):
+            break
+        if t.kind == "punct" and t.text in ("(", "[", "{"):
+            e = jf.match[e] + 1
+            continue
+        if t.kind == "punct" and t.text in ("}", ")", "]", ","):
+            break
+        if t.kind == "punct":
+            ops.add(t.text)
+        if t.kind == "ident" and (is_p(jf.tok(e - 1), ".") or e == a):
+            last_member = t.text
+        e += 1
+    if ops & {"===", "!==", "==", "!=", "<", ">", "<=", ">="} and not ops & {"?", "??", "+", "-", "*", "/"}:
+        return "bool"
+    if last_member in JS_STR_METHODS:
+        return "str"
+    if last_member in JS_BOOL_METHODS:
+        return "bool"
+    if last_member in JS_NUM_METHODS:
+        return "num"
+    if last_member in JS_LIST_METHODS:
+        return "list"
+    return None
+
+
+def js_stub(jf, fn):
+    T = jf.toks
+    own = list(jf.own_tokens(fn))
+    declared = {}
+    for k in own:
+        t = T[k]
+        if t.kind == "ident" and t.text in ("let", "const", "var") and jf.tok(k + 1) is not None and T[k + 1].kind == "ident" and is_p(jf.tok(k + 2), "="):
+            declared.setdefault(T[k + 1].text, js_expr_kind(jf, k + 3, fn["close"]))
+    kinds = []
+    for k in own:
+        t = T[k]
+        if t.kind == "ident" and t.text == "return" and not is_member(jf, k):
+            n = jf.tok(k + 1)
+            if n is None or is_p(n, ";") or is_p(n, "}") or n.nl:
+                continue
+            kind = js_expr_kind(jf, k + 1, fn["close"])
+            if kind is None and n.kind == "ident" and (is_p(jf.tok(k + 2), ";") or is_p(jf.tok(k + 2), "}")):
+                kind = declared.get(n.text)
+            kinds.append(kind)
+    if not kinds:
+        return ""
+    for k in kinds:
+        if k:
+            return JS_STUBS[k]
+    return "return undefined;"
+
+
+def js_if_variants(jf, fn):
+    T = jf.toks
+    out = []
+    for k in jf.own_tokens(fn):
+        t = T[k]
+        if not (t.kind == "ident" and t.text == "if" and is_p(jf.tok(k + 1), "(")) or is_member(jf, k):
+            continue
+        cond_close = jf.match[k + 1]
+        cons = cond_close + 1
+        out.append(("invert", k))
+        has_block = is_p(jf.tok(cons), "{")
+        cons_end = jf.match[cons] if has_block else jf.stmt_end(cons, fn["close"])
+        if cons_end is None:
+            continue
+        nxt = jf.tok(cons_end + 1)
+        has_else = nxt is not None and nxt.text == "else"
+        is_else_if = jf.tok(k - 1) is not None and T[k - 1].text == "else"
+        if not has_else and not is_else_if:
+            out.append(("drop-if", k))
+        if has_else and has_block:
+            out.append(("drop-then", k))
+            if is_p(jf.tok(cons_end + 2), "{"):
+                out.append(("drop-else", k))
+    return out
+
+
+CMP_FLIP = {"===": "!==", "!==": "===", "==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+
+def js_invert(jf, k):
+    T = jf.toks
+    o = k + 1
+    c = jf.match[o]
+    depth0 = []
+    j = o + 1
+    while j < c:
+        if T[j].kind == "punct" and T[j].text in ("(", "[", "{"):
+            j = jf.match[j] + 1
+            continue
+        depth0.append(j)
+        j += 1
+    ops = [j for j in depth0 if T[j].kind == "punct" and T[j].text not in (".", "?.") or T[j].kind == "ident" and T[j].text in ("in", "instanceof")]
+    a, b = T[o + 1].start, T[c - 1].end
+    cond = jf.src[a:b]
+    if len(ops) == 1 and T[ops[0]].text in CMP_FLIP:
+        op = T[ops[0]]
+        return op.start, op.end, CMP_FLIP[op.text], cond
+    if ops and ops[0] == o + 1 and T[o + 1].text == "!" and len(ops) == 1:
+        return T[o + 1].start, T[o + 1].end, "", cond
+    if not ops:
+        return a, a, "!", cond
+    return a, b, "!(" + cond + ")", cond
+
+
+def js_block_windows(jf, fn):
+    T = jf.toks
+    stmts = jf.statements(fn["open"], fn["close"])
+    if not stmts:
+        return []
+    out = []
+    n = len(stmts)
+    for i in range(n):
+        for j in range(i + 1, min(n, i + 3) + 1):
+            if i == 0 and j == n:
+                continue
+            win = stmts[i:j]
+            if all(is_p(T[s], ";") for s, e in win):
+                continue
+            if any(T[s].kind == "str" and e <= s + 1 for s, e in win):
+                continue  # directives like 'use strict'
+            if any(T[s].text == "super" or any(T[x].text == "super" for x in range(s, e + 1)) for s, e in win):
+                continue
+            declared = set()
+            for s, e in win:
+                if T[s].text in ("const", "let", "var"):
+                    x = s + 1
+                    while x <= e and not is_p(T[x], "="):
+                        if T[x].kind == "ident":
+                            declared.add(T[x].text)
+                        x += 1
+                elif T[s].text in ("function", "class") and jf.tok(s + 1) is not None and T[s + 1].kind == "ident":
+                    declared.add(T[s + 1].text)
+            if declared:
+                later = {T[x].text for x in range(win[-1][1] + 1, fn["close"]) if T[x].kind == "ident"}
+                earlier = {T[x].text for x in range(fn["open"], win[0][0]) if T[x].kind == "ident"}
+                if declared & (later | earlier):
+                    continue
+            out.append((i, j, stmts))
+    return out
+
+
+def mutate_js(root, rel, symbol, line, strategy, rng):
+    src = read(root, rel)
+    try:
+        jf = JsFile(src)
+    except JsError as e:
+        return {"ok": False, "reason": "cannot tokenize: %s" % e}
+    fn = find_js_function(jf, symbol, line)
+    if fn is None:
+        return {"ok": False, "reason": "function %s not found" % symbol}
+    T = jf.toks
+    name = fn["name"]
+    o, c = T[fn["open"]], T[fn["close"]]
+    if strategy == "body":
+        if fn["class"] and fn["class"]["extends"] and name == "constructor":
+            return {"ok": False, "reason": "derived constructors must call super"}
+        stub = js_stub(jf, fn)
+        inner = src[o.end:c.start]
+        if "\n" in inner:
+            ind = jf.indent_at(c.start)
+            first = next((T[k] for k in range(fn["open"] + 1, fn["close"])), None)
+            body_ind = jf.indent_at(first.start) if first is not None and first.nl else ind + "  "
+            new_inner = ("\n" + body_ind + stub + "\n" + ind) if stub else ("\n" + ind)
+        else:
+            new_inner = (" " + stub + " ") if stub else ""
+        new = src[:o.end] + new_inner + src[c.start:]
+        desc = "replaced the body of %s with %s" % (name, stub or "nothing")
+    elif strategy == "branch":
+        variants = js_if_variants(jf, fn)
+        if not variants:
+            return {"ok": False, "reason": "no if statement"}
+        kind, k = rng.choice(variants)
+        ln = src.count("\n", 0, T[k].start) + 1
+        cond_close = jf.match[k + 1]
+        cons = cond_close + 1
+        if kind == "invert":
+            a, b, text, cond = js_invert(jf, k)
+            new = src[:a] + text + src[b:]
+            desc = "inverted the condition (%s) of the if at line %d in %s" % (" ".join(cond.split()), ln, name)
+        elif kind == "drop-if":
+            end = jf.match[cons] if is_p(T[cons], "{") else jf.stmt_end(cons, fn["close"])
+            a, b = jf.expand_lines(T[k].start, T[end].end)
+            new = src[:a] + src[b:]
+            desc = "removed the if statement at line %d in %s" % (ln, name)
+        elif kind == "drop-then":
+            ce = jf.match[cons]
+            new = src[:T[cons].end] + src[T[ce].start:]
+            desc = "emptied the if branch at line %d in %s" % (ln, name)
+        else:
+            ce = jf.match[cons]
+            eo = ce + 2
+            ee = jf.match[eo]
+            new = src[:T[ce].end] + src[T[ee].end:]
+            desc = "removed the else branch of the if at line %d in %s" % (ln, name)
+    else:
+        wins = js_block_windows(jf, fn)
+        if not wins:
+            return {"ok": False, "reason": "no removable statements"}
+        weights = [1 if (j - i == 1 and T[st[i][0]].text == "return") else {1: 3, 2: 2, 3: 1}[j - i] for (i, j, st) in wins]
+        i, j, stmts = rng.choices(wins, weights=weights, k=1)[0]
+        s0, e0 = stmts[i][0], stmts[j - 1][1]
+        a, b = jf.expand_lines(T[s0].start, T[e0].end)
+        removed = " ".join(src[T[s0].start:T[e0].end].split())[:80]
+        ln = src.count("\n", 0, T[s0].start) + 1
+        new = src[:a] + src[b:]
+        desc = "removed %d statement(s) at line %d in %s: %s" % (j - i, ln, name, removed)
+    if new == src:
+        return {"ok": False, "reason": "the mutation changes nothing"}
+    write(root, rel, new)
+    chk = node_check(root, rel)
+    if chk:
+        write(root, rel, src)
+        return {"ok": False, "reason": "the mutation does not parse: %s" % chk}
+    return {"ok": True, "description": desc}
+
+
+def node_check(root, rel):
+    node = shutil.which("node")
+    if not node:
+        return None
+    r = subprocess.run([node, "--check", rel], cwd=root, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return (r.stderr.strip().splitlines() or ["node --check failed"])[-1][:300]
+    return None
+
+
+def js_symbol(fn):
+    if fn["class"] and fn["class"]["name"]:
+        return fn["class"]["name"] + "." + fn["name"]
+    return fn["name"]
+
+
+def find_js_function(jf, symbol, line):
+    best = None
+    for fn in jf.functions:
+        if fn["nested"] or not fn["name"]:
+            continue
+        if js_symbol(fn) == symbol:
+            ln = jf.src.count("\n", 0, jf.toks[fn["head"]].start) + 1
+            if ln == line:
+                return fn
+            best = best or fn
+    return best
+
+
+def load_v8_coverage(cov_dir, root):
+    covered = set()
+    found = False
+    if not cov_dir or not os.path.isdir(cov_dir):
+        return covered, found
+    prefix = "file://" + os.path.abspath(root) + "/"
+    for f in os.listdir(cov_dir):
+        if not f.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(cov_dir, f)) as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            continue
+        found = True
+        for script in data.get("result", []):
+            url = script.get("url", "")
+            if not url.startswith(prefix):
+                continue
+            rel = url[len(prefix):]
+            for fn in script.get("functions", []):
+                rs = fn.get("ranges") or []
+                if rs and rs[0].get("count", 0) > 0:
+                    name = fn.get("functionName") or ""
+                    name = re.sub(r"^(get|set) ", "", name).split(".")[-1]
+                    covered.add((rel, name))
+    return covered, found
+
+
+def js_targets(req):
+    root = req["root"]
+    tests = set(req["testFiles"])
+    covered, have_cov = load_v8_coverage(req.get("covDir"), root)
+    refs = set()
+    for f in tests:
+        try:
+            refs |= set(re.findall(r"[A-Za-z_$][\w$]*", read(root, f)))
+        except (OSError, UnicodeDecodeError):
+            pass
+    out = []
+    for rel in walk(root):
+        if not rel.endswith(JS_EXT) or rel in tests or js_is_test_path(rel):
+            continue
+        try:
+            src = read(root, rel)
+            jf = JsFile(src)
+        except (OSError, UnicodeDecodeError, JsError, KeyError, IndexError):
+            continue
+        seen = {}
+        for fn in jf.functions:
+            if fn["nested"] or not fn["name"]:
+                continue
+            if fn["close"] - fn["open"] < 2:
+                continue
+            sym = js_symbol(fn)
+            if sym in seen:
+                continue
+            seen[sym] = True
+            ln = src.count("\n", 0, jf.toks[fn["head"]].start) + 1
+            try:
+                branches = len(js_if_variants(jf, fn))
+                blocks = len(js_block_windows(jf, fn))
+            except (KeyError, IndexError, JsError):
+                branches = blocks = 0
+            is_cov = (rel, fn["name"]) in covered or (fn["name"] == "constructor" and fn["class"] is not None and (rel, fn["class"]["name"]) in covered)
+            out.append({"file": rel, "symbol": sym, "line": ln, "covered": is_cov,
+                        "referenced": fn["name"] in refs, "strategies": {"body": True, "branch": branches, "block": blocks},
+                        "size": src.count("\n", jf.toks[fn["open"]].start, jf.toks[fn["close"]].start) + 1})
+    return {"targets": out, "coverage": have_cov}
+
+
+# ------------------------------------------------------------- weakening
+
+def py_id_parts(test_id, test_files):
+    """(file, [class names], function name) for a pytest node id or a dotted unittest id."""
+    if "::" in test_id:
+        parts = test_id.split("::")
+        func = re.sub(r"\[.*$", "", parts[-1])
+        return parts[0], parts[1:-1], func
+    dotted = re.sub(r"\[.*$", "", test_id).split(".")
+    for k in range(len(dotted) - 1, 0, -1):
+        suffix = "/".join(dotted[:k]) + ".py"
+        for f in test_files:
+            if f == suffix or f.endswith("/" + suffix):
+                return f, dotted[k:-1], dotted[-1]
+    return None, [], dotted[-1]
+
+
+def py_find_test(trees, rel, classes, func):
+    """The function node to delete (decorators included), searching base classes too."""
+    tree = trees.get(rel)
+    if tree is None:
+        return None, None
+    if not classes:
+        for n in tree.body:
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == func:
+                return rel, n
+        return None, None
+    body = tree.body
+    cls = None
+    for name in classes:
+        cls = next((n for n in body if isinstance(n, ast.ClassDef) and n.name == name), None)
+        if cls is None:
+            return None, None
+        body = cls.body
+    seen = set()
+
+    def in_class(f, c):
+        if (f, c.name) in seen:
+            return None, None
+        seen.add((f, c.name))
+        for n in c.body:
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == func:
+                return f, n
+        for b in c.bases:
+            bname = b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else None
+            if not bname:
+                continue
+            for f2 in [f] + [x for x in trees if x != f]:
+                t2 = trees[f2]
+                for n in t2.body:
+                    if isinstance(n, ast.ClassDef) and n.name == bname:
+                        r = in_class(f2, n)
+                        if r[1] is not None:
+                            return r
+        return None, None
+    return in_class(rel, cls)
+
+
+def delete_py_nodes(src, nodes, tree, used_bases=frozenset()):
+    """Deletes test functions (with decorators and attached comments). A test class whose
+    tests all go is deleted whole unless another class derives from it; a class body
+    left empty gets pass."""
+    lines = src.splitlines(keepends=True)
+    doomed = {id(n) for n in nodes}
+    todo = list(nodes)
+    classes = [c for c in ast.walk(tree) if isinstance(c, ast.ClassDef)]
+    emptied = []
+    for c in classes:
+        tests = [x for x in c.body if isinstance(x, (ast.FunctionDef, ast.AsyncFunctionDef)) and x.name.startswith("test")]
+        if not tests or not all(id(x) in doomed for x in tests):
+            continue
+        if c.name not in used_bases:
+            todo.append(c)
+            doomed.add(id(c))
+        elif all(id(x) in doomed for x in c.body):
+            emptied.append(c)
+    spans = []
+    for c in emptied:
+        ind = lines[c.body[0].lineno - 1][: len(lines[c.body[0].lineno - 1]) - len(lines[c.body[0].lineno - 1].lstrip(" \t"))]
+        spans.append((min(first_line(x) for x in c.body), c.body[-1].end_lineno, [ind + "pass\n"]))
+    for n in todo:
+        a, b = first_line(n), n.end_lineno
+        while a > 1 and lines[a - 2].strip().startswith("#") and lines[a - 2].strip() != "#":
+            a -= 1
+        # also take the blank lines that follow, when a blank line precedes
+        if a > 1 and (lines[a - 2].strip() == "" or lines[a - 2].rstrip().endswith(":")):
+            while b < len(lines) and lines[b].strip() == "":
+                b += 1
+        spans.append((a, b, []))
+    # outer spans swallow the ones inside them
+    spans.sort(key=lambda r: (r[0], -r[1]))
+    kept = []
+    for sp in spans:
+        if kept and sp[0] >= kept[-1][0] and sp[1] <= kept[-1][1]:
+            continue
+        kept.append(sp)
+    for a, b, new in sorted(kept, key=lambda r: r[0], reverse=True):
+        lines[a - 1:b] = new
+    text = "".join(lines)
+    return text.rstrip("\n") + "\n" if text.strip() else text
+
+
+def weaken_py(req):
+    root = req["root"]
+    test_files = req["testFiles"]
+    trees, sources = {}, {}
+    for f in test_files:
+        try:
+            sources[f] = read(root, f)
+        except (OSError, UnicodeDecodeError):
+            continue
+        t = safe_parse(sources[f], f)
+        if t is not None:
+            trees[f] = t
+    doomed = {}
+    removed, missing = [], []
+    for tid in req["ids"]:
+        rel, classes, func = py_id_parts(tid, test_files)
+        if rel is None or not func:
+            missing.append(tid)
+            continue
+        f, node = py_find_test(trees, rel, classes, func)
+        if node is None:
+            missing.append(tid)
+            continue
+        doomed.setdefault(f, {})[id(node)] = node
+        removed.append(tid)
+    used_bases = set()
+    for t in trees.values():
+        for c in ast.walk(t):
+            if isinstance(c, ast.ClassDef):
+                for b in c.bases:
+                    used_bases.add(b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else "")
+    changed = []
+    for f, nodes in doomed.items():
+        new = delete_py_nodes(sources[f], list(nodes.values()), trees[f], used_bases)
+        if safe_parse(new, f) is None:
+            return {"ok": False, "reason": "weakened %s does not parse" % f}
+        write(root, f, new)
+        changed.append(f)
+    return {"ok": not missing, "removed": removed, "missing": missing, "files": sorted(changed),
+            "reason": ("tests not found in the test files: " + ", ".join(missing[:5])) if missing else None}
+
+
+JS_CALLEES = {"test", "it", "describe", "suite", "specify", "context"}
+
+
+def js_unquote(tok):
+    t = tok.text
+    if tok.kind == "tmpl":
+        if not (t.startswith(BT) and t.endswith(BT)) or len(t) < 2:
+            return None
+        body = t[1:-1]
+    elif tok.kind == "str":
+        body = t[1:-1]
+    else:
+        return None
+    try:
+        return json.loads('"' + body.replace('"', '\\"').replace("\\'", "'").replace("\\" + BT, BT) + '"')
+    except ValueError:
+        return body
+
+
+def js_test_calls(jf):
+    T = jf.toks
+    calls = []
+    for k, t in enumerate(T):
+        if t.kind != "ident" or t.text not in JS_CALLEES:
+            continue
+        head = k
+        prev = jf.tok(k - 1)
+        if is_p(prev, "."):
+            if jf.tok(k - 2) is None or T[k - 2].kind != "ident":
+                continue
+            head = k - 2
+        elif prev is not None and prev.kind == "ident" and prev.text in ("function", "const", "let", "var"):
+            continue
+        j = k + 1
+        if is_p(jf.tok(j), ".") and jf.tok(j + 1) is not None and T[j + 1].text in ("only", "skip", "todo"):
+            j += 2
+        if not is_p(jf.tok(j), "("):
+            continue
+        name = js_unquote(T[j + 1]) if jf.tok(j + 1) is not None else None
+        if name is None:
+            continue
+        close = jf.match[j]
+        if jf.tok(head - 1) is not None and T[head - 1].text == "await":
+            head -= 1
+        end = close + 1 if is_p(jf.tok(close + 1), ";") else close
+        calls.append({"name": name, "callee": t.text, "head": head, "end": end, "open": j, "close": close, "children": [], "parent": None})
+    calls.sort(key=lambda c: c["head"])
+    for c in calls:
+        for d in calls:
+            if d is not c and d["open"] < c["head"] and c["end"] <= d["close"]:
+                if c["parent"] is None or c["parent"]["open"] < d["open"]:
+                    c["parent"] = d
+    for c in calls:
+        if c["parent"] is not None:
+            c["parent"]["children"].append(c)
+    return calls
+
+
+def weaken_js(req):
+    root = req["root"]
+    by_file = {}
+    missing = []
+    for tid in req["ids"]:
+        if "::" not in tid:
+            missing.append(tid)
+            continue
+        f, path = tid.split("::", 1)
+        by_file.setdefault(f, []).append((tid, path.split(" > ")))
+    removed, changed = [], []
+    for f, items in by_file.items():
+        try:
+            src = read(root, f)
+            jf = JsFile(src)
+        except (OSError, UnicodeDecodeError, JsError):
+            missing.extend(t for t, _ in items)
+            continue
+        calls = js_test_calls(jf)
+        roots = [c for c in calls if c["parent"] is None]
+        doomed = {}
+        for tid, names in items:
+            level, node = roots, None
+            for nm in names:
+                node = next((c for c in level if c["name"] == nm and id(c) not in doomed), None) or next((c for c in level if c["name"] == nm), None)
+                if node is None:
+                    break
+                level = node["children"]
+            if node is None:
+                missing.append(tid)
+                continue
+            doomed[id(node)] = node
+            removed.append(tid)
+            p = node["parent"]
+            while p is not None and all(id(ch) in doomed for ch in p["children"]):
+                doomed[id(p)] = p
+                p = p["parent"]
+        spans = []
+        for c in doomed.values():
+            if c["parent"] is not None and id(c["parent"]) in doomed:
+                continue
+            spans.append(jf.expand_lines(jf.toks[c["head"]].start, jf.toks[c["end"]].end))
+        new = src
+        for a, b in sorted(spans, reverse=True):
+            # keep one blank line between neighbours
+            prev_line = new[new.rfind("\n", 0, max(0, a - 1)) + 1:a].strip()
+            if a > 1 and (new[a - 2:a] == "\n\n" or prev_line.endswith("{")) and new[b:b + 1] == "\n":
+                b += 1
+            new = new[:a] + new[b:]
+        if new != src:
+            write(root, f, new)
+            chk = node_check(root, f)
+            if chk:
+                write(root, f, src)
+                return {"ok": False, "reason": "weakened %s does not parse: %s" % (f, chk)}
+            changed.append(f)
+    return {"ok": not missing, "removed": removed, "missing": missing, "files": sorted(changed),
+            "reason": ("tests not found in the test files: " + ", ".join(missing[:5])) if missing else None}
+
+
+# ------------------------------------------------------------------ main
+
+def main():
+    cmd = sys.argv[1]
+    req = json.loads(sys.stdin.read() or "{}")
+    try:
+        if cmd == "detect":
+            out = detect(req)
+        elif cmd == "targets":
+            out = py_targets(req) if req["language"] == "python" else js_targets(req)
+        elif cmd == "mutate":
+            rng = random.Random(req.get("seed", 0))
+            lang = req["language"]
+            f = mutate_py if lang == "python" else mutate_js
+            out = f(req["root"], req["file"], req["symbol"], req.get("line", 0), req["strategy"], rng)
+        elif cmd == "weaken":
+            out = weaken_py(req) if req["language"] == "python" else weaken_js(req)
+        else:
+            out = {"ok": False, "reason": "unknown command " + cmd}
+    except Exception as e:  # reported, never a crash without JSON
+        import traceback
+        out = {"ok": False, "error": "%s: %s" % (type(e).__name__, e), "trace": traceback.format_exc()[-3000:]}
+    sys.stdout.write(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

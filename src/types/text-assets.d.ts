@@ -1,0 +1,7 @@
+// Files SSR runs in another language (Python inside sandboxes) are real files
+// in the repository, imported as text: esbuild's text loader in the bundle,
+// scripts/text-loader.cjs when running from source under tsx.
+declare module '*.py' {
+  const text: string;
+  export default text;
+}
