@@ -137,12 +137,8 @@ export function loadReportAssets(fromDir: string = __dirname): ReportAssets {
     }
     throw new Error(`cannot find ${rels[0]} (looked next to ${fromDir}); reinstall SSR`);
   };
-  let chartJs: string;
-  try {
-    chartJs = fs.readFileSync(require.resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
-  } catch {
-    chartJs = find(['media/vendor/chart.umd.min.js', 'node_modules/chart.js/dist/chart.umd.min.js']);
-  }
+  // chart.js does not export its UMD file: it is read from the package folder.
+  const chartJs = find(['node_modules/chart.js/dist/chart.umd.min.js']);
   return { chartJs, script: find(['media/dashboard.js']), css: find(['media/dashboard.css']) };
 }
 
