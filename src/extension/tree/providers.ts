@@ -60,6 +60,7 @@ export class BugsProvider extends NodeProvider {
   private lastLogged = '';
 
   override async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    const t0 = performance.now();
     const out = await super.getChildren(node);
     if (!node) {
       const sig = `${this.groups.size}`;
@@ -69,7 +70,7 @@ export class BugsProvider extends NodeProvider {
       }
     }
     if (node instanceof RunGroupNode && node.runDir === this.env.model.activeRunDir) {
-      this.env.log?.info(`Bugs view: ${out.length} bug(s) of ${path.basename(node.runDir)} listed`);
+      this.env.log?.info(`Bugs view: ${out.length} bug(s) of ${path.basename(node.runDir)} listed in ${Math.round(performance.now() - t0)} ms`);
     }
     return out;
   }
