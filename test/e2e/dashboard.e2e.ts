@@ -141,6 +141,14 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     browser = await launch();
   });
 
+  afterEach(async function () {
+    const t = this.currentTest;
+    if (t?.state === 'failed' && page && server) {
+      await wb.screenshot(`d00-failed-${t.title.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(() => undefined);
+      console.log(`      failed: ${t.err?.message?.split('\n').slice(0, 3).join(' / ')}`);
+    }
+  });
+
   after(async function () {
     if (page && server) await wb.screenshot('d99-final').catch(() => undefined);
     await close();
@@ -202,6 +210,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     const bug = await wb.row('Bugs', 'bug r000-injected01');
     const aria = (await bug.getAttribute('aria-label')) ?? '';
     assert.match(aria, /bug r000-injected01, valid$/, `short status first, nothing unknown: ${aria}`);
+    await page.mouse.move(900, 700);
     await wb.screenshot('d06-bugs-all-runs');
   });
 
