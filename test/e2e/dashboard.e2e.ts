@@ -219,9 +219,16 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
   it('opens the dashboard of a running session, which updates as rounds arrive', async () => {
     await wb.expandPane('Sessions');
     const session = await wb.row('Sessions', `session ${LIVE_RUN}, running`, 60_000);
-    await wb.expand(session);
+    // A click shows the run (its command); the arrow key expands it.
+    await session.click();
+    await page.keyboard.press('ArrowRight');
+    await poll('the session to expand', async () => (await session.getAttribute('aria-expanded')) === 'true', 15_000);
     await (await wb.row('Sessions', 'Open Dashboard')).click();
     dash = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('h1').innerText()).includes('Self-play, 5 rounds'));
+    await wb.clearNotifications();
+    writeUserSettings(server!.userDataDir, { 'workbench.colorTheme': 'Default Dark Modern' });
+    await poll('the dark theme', async () => (await page.locator('.monaco-workbench.vs-dark').count()) > 0, 30_000);
+    await page.waitForTimeout(1500);
     const charts = await dash.locator('figure[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
     assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-training']);
     assert.equal(await dash.locator('body').getAttribute('data-rounds'), '3');
@@ -237,14 +244,12 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await dash.locator('#chart-histogram .toggle').click();
     assert.ok(await dash.locator('#chart-histogram-table').isVisible());
     assert.match(await dash.locator('#chart-histogram-table').innerText(), /s=0\s+1/);
-    await wb.screenshot('d08-dashboard-updated-table');
+    await wb.screenshot('d08-dashboard-updated-table-dark');
     await dash.locator('#chart-histogram .toggle').click();
     writeUserSettings(server!.userDataDir, { 'workbench.colorTheme': 'Default Light Modern' });
     await poll('the light theme', async () => (await page.locator('.monaco-workbench.vs').count()) > 0, 30_000);
     await page.waitForTimeout(1500);
     await wb.screenshot('d09-dashboard-light');
-    writeUserSettings(server!.userDataDir, {});
-    await poll('the dark theme', async () => (await page.locator('.monaco-workbench.vs-dark').count()) > 0, 30_000);
   });
 
   it('navigates the lineage: dashboard -> second-order bug -> its parent in the Bugs view', async () => {
