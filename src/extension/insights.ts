@@ -144,9 +144,14 @@ export function registerInsights(env: InsightEnv): vscode.Disposable[] {
     const summary = `# Attempts of ${b.bugId}\n\n${rows.join('\n')}\n\nThe diff editor shows each pair of attempts' patches, and each patch against the reference fix (bug_inject.diff reversed).\n`;
     const sumDoc = await vscode.workspace.openTextDocument(mem('summary', summary, 'summary.md'));
     await vscode.window.showTextDocument(await vscode.languages.setTextDocumentLanguage(sumDoc, 'markdown'), { preview: false, preserveFocus: true });
+    // Each row of the multi-file diff editor needs its own resource (its label): "attempt 1 ↔ attempt 2", "reference fix ↔ attempt 1".
+    const label = (key: string, name: string) => mem(`label|${key}`, '', name);
     const pairs: Array<[vscode.Uri, vscode.Uri, vscode.Uri]> = [];
-    for (let i = 0; i + 1 < chosen.length; i++) pairs.push([patchUri(chosen[i + 1]), patchUri(chosen[i]), patchUri(chosen[i + 1])]);
-    for (const a of chosen) pairs.push([patchUri(a), fixUri, patchUri(a)]);
+    for (let i = 0; i + 1 < chosen.length; i++) {
+      const [a, c] = [chosen[i], chosen[i + 1]];
+      pairs.push([label(`${a.n}-${c.n}`, `attempt ${a.n + 1} ↔ attempt ${c.n + 1}.diff`), patchUri(a), patchUri(c)]);
+    }
+    for (const a of chosen) pairs.push([label(`fix-${a.n}`, `reference fix ↔ attempt ${a.n + 1}.diff`), fixUri, patchUri(a)]);
     const title = `Attempts ${chosen.map((a) => a.n + 1).join(', ')} of ${b.bugId}`;
     if (pairs.length === 1) {
       await vscode.commands.executeCommand('vscode.diff', pairs[0][1], pairs[0][2], `reference fix ↔ attempt ${chosen[0].n + 1} of ${b.bugId}`);

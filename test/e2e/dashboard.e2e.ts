@@ -29,7 +29,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { ensureEngineAndImage } from '../../src/core/sandbox/docker';
-import { ROOT, buildVsix, ensureCodeServer, outputLogs, startCodeServer, writeUserSettings, type CodeServer } from './codeServer';
+import { ROOT, buildVsix, ensureCodeServer, outputLogs, startCodeServer, type CodeServer } from './codeServer';
 import { Workbench, launch, poll } from './workbench';
 import { BUG_A, BUG_A_CHILD, appendRound, bigValidation, writeBigRun, writeReportRun } from '../fixtures/runs/reportRun';
 
@@ -116,6 +116,20 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await page.goto(server.url);
     await wb.waitReady();
     await wb.openSsr();
+  };
+  /** Picks a colour theme the way people do (Preferences: Color Theme). */
+  const setTheme = async (name: string, cls: 'vs' | 'vs-dark') => {
+    await poll(`the ${name} theme`, async () => {
+      if ((await page.locator(`.monaco-workbench.${cls}`).count()) > 0) return true;
+      await wb.runCommand('Preferences: Color Theme');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(name);
+      await page.waitForTimeout(500);
+      await page.keyboard.press('Enter');
+      await page.waitForTimeout(1500);
+      return (await page.locator(`.monaco-workbench.${cls}`).count()) > 0;
+    }, 60_000);
   };
   const close = async () => {
     if (server) {
@@ -219,15 +233,17 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
   it('opens the dashboard of a running session, which updates as rounds arrive', async () => {
     await wb.expandPane('Sessions');
     const session = await wb.row('Sessions', `session ${LIVE_RUN}, running`, 60_000);
-    // A click shows the run (its command); the arrow key expands it.
-    await session.click();
-    await page.keyboard.press('ArrowRight');
-    await poll('the session to expand', async () => (await session.getAttribute('aria-expanded')) === 'true', 15_000);
+    // A click on the row shows the run (its command); its twistie expands it (the views refresh meanwhile: try again).
+    await poll('the session to expand', async () => {
+      if ((await session.getAttribute('aria-expanded')) === 'true') return true;
+      await session.locator('.monaco-tl-twistie').click().catch(() => undefined);
+      await page.waitForTimeout(1000);
+      return (await session.getAttribute('aria-expanded')) === 'true';
+    }, 30_000);
     await (await wb.row('Sessions', 'Open Dashboard')).click();
     dash = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('h1').innerText()).includes('Self-play, 5 rounds'));
     await wb.clearNotifications();
-    writeUserSettings(server!.userDataDir, { 'workbench.colorTheme': 'Default Dark Modern' });
-    await poll('the dark theme', async () => (await page.locator('.monaco-workbench.vs-dark').count()) > 0, 30_000);
+    await setTheme('Dark Modern', 'vs-dark');
     await page.waitForTimeout(1500);
     const charts = await dash.locator('figure[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
     assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-training']);
@@ -246,8 +262,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     assert.match(await dash.locator('#chart-histogram-table').innerText(), /s=0\s+1/);
     await wb.screenshot('d08-dashboard-updated-table-dark');
     await dash.locator('#chart-histogram .toggle').click();
-    writeUserSettings(server!.userDataDir, { 'workbench.colorTheme': 'Default Light Modern' });
-    await poll('the light theme', async () => (await page.locator('.monaco-workbench.vs').count()) > 0, 30_000);
+    await setTheme('Light Modern', 'vs');
     await page.waitForTimeout(1500);
     await wb.screenshot('d09-dashboard-light');
   });

@@ -44,12 +44,17 @@ export function register(): void {
       const { model, providers } = await api();
       await model.refresh();
       const sessions = await providers.sessions.getChildren();
-      assert.ok(sessions.some((s) => label(s) === '20000101-000000-e2erec'), `sessions: ${sessions.map(label).join(', ')}`);
-      const bugs = await providers.bugs.getChildren();
+      // Runs are named for people; the id is in the accessibility label.
+      const aria = (n: { getTreeItem(): vscode.TreeItem }) => n.getTreeItem().accessibilityInformation?.label ?? '';
+      assert.ok(sessions.some((s) => aria(s).startsWith('session 20000101-000000-e2erec,')), `sessions: ${sessions.map(aria).join(', ')}`);
+      // The Bugs view groups bugs by run (and may start with the "Solving needs a model" line).
+      const groups = (await providers.bugs.getChildren()).filter((g) => aria(g).startsWith('run '));
+      assert.equal(groups.length, 1);
+      const bugs = await groups[0].getChildren();
       assert.equal(bugs.length, 1);
       assert.equal(label(bugs[0]), 'r000-78e3df67e841');
       const children = await bugs[0].getChildren();
-      assert.deepEqual(children.map(label), ['test_script.sh', 'test_files.txt', 'test_parser.py', 'bug_inject.diff', 'test_weaken.diff', 'Checks']);
+      assert.deepEqual(children.map(label), ['test_script.sh', 'test_files.txt', 'test_parser.py', 'bug_inject.diff', 'test_weaken.diff', 'Checks', 'Test matrix', 'Compare attempts']);
       const checks = await children[5].getChildren();
       assert.equal(checks.length, 7);
       assert.ok(checks.every((c) => String(c.getTreeItem().description).startsWith('pass')));
