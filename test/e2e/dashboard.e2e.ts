@@ -117,19 +117,16 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await wb.waitReady();
     await wb.openSsr();
   };
-  /** Picks a colour theme the way people do (Preferences: Color Theme). */
-  const setTheme = async (name: string, cls: 'vs' | 'vs-dark') => {
-    await poll(`the ${name} theme`, async () => {
-      if ((await page.locator(`.monaco-workbench.${cls}`).count()) > 0) return true;
-      await wb.runCommand('Preferences: Color Theme');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(name);
-      await page.waitForTimeout(500);
-      await page.keyboard.press('Enter');
-      await page.waitForTimeout(1500);
-      return (await page.locator(`.monaco-workbench.${cls}`).count()) > 0;
-    }, 60_000);
+  /** Switches between the light and dark theme (Preferences: Toggle between Light/Dark Themes) until the dashboard page has `kind`. */
+  const setTheme = async (kind: 'light' | 'dark') => {
+    const is = async () => (await dash.locator(`body.vscode-${kind}`).count()) > 0;
+    await poll(`the ${kind} theme in the dashboard`, async () => {
+      if (await is()) return true;
+      await page.keyboard.press('Escape');
+      await wb.runCommand('Preferences: Toggle between Light/Dark Themes');
+      await page.waitForTimeout(2000);
+      return is();
+    }, 60_000, async () => `workbench: ${await page.locator('.monaco-workbench').first().getAttribute('class')}; page: ${await dash.locator('body').getAttribute('class')}`);
   };
   const close = async () => {
     if (server) {
@@ -243,7 +240,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await (await wb.row('Sessions', 'Open Dashboard')).click();
     dash = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('h1').innerText()).includes('Self-play, 5 rounds'));
     await wb.clearNotifications();
-    await setTheme('Dark Modern', 'vs-dark');
+    await setTheme('dark');
     await page.waitForTimeout(1500);
     const charts = await dash.locator('figure[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
     assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-training']);
@@ -262,7 +259,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     assert.match(await dash.locator('#chart-histogram-table').innerText(), /s=0\s+1/);
     await wb.screenshot('d08-dashboard-updated-table-dark');
     await dash.locator('#chart-histogram .toggle').click();
-    await setTheme('Light Modern', 'vs');
+    await setTheme('light');
     await page.waitForTimeout(1500);
     await wb.screenshot('d09-dashboard-light');
   });
