@@ -319,7 +319,8 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await wb.screenshot('d14-compare-attempts');
     await page.locator('.tabs-container .tab', { hasText: 'summary.md' }).first().click();
     await page.waitForTimeout(800);
-    const summary = await page.locator('.editor-instance .monaco-editor .view-lines').first().innerText();
+    // Monaco renders spaces as no-break spaces.
+    const summary = (await page.locator('.editor-instance .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
     assert.match(summary, /\| 1 \| solved \| 1 \| 6 \|/);
     assert.match(summary, /\| 2 \| not solved \| -1 \| 9 \|/);
     await wb.screenshot('d15-compare-summary');
