@@ -30,7 +30,12 @@
     for (const c of kids.flat()) if (c !== undefined && c !== null && c !== false) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     return e;
   }
-  const fmt = (x, digits = 2) => (x === undefined || x === null || Number.isNaN(x) ? '' : Number(x).toFixed(digits).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)));
+  const fmt = (x, digits = 2) => {
+    if (x === undefined || x === null || Number.isNaN(x)) return '';
+    // Fixed digits, trailing zeros cut, and never "-0".
+    const v = Number(x).toFixed(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+    return /^-0$/.test(v) ? '0' : v;
+  };
   const pct = (x) => (x === undefined || x === null ? '' : `${Math.round(x * 100)}%`);
   const secs = (ms) => (ms === undefined || ms === null ? '' : ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
   function css(name, fallback) {
