@@ -40,6 +40,10 @@ const PALETTE = [
   'Train Policy',
   'Configure Policy',
   'Show Log',
+  'Open Dashboard',
+  'Open Test Matrix',
+  'Compare Attempts',
+  'Export HTML Report',
 ];
 
 function listFiles(dir: string, skip: string[] = []): string[] {
