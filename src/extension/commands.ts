@@ -508,7 +508,7 @@ class Commands {
       const session = await SelfPlaySession.resume(run.dir, makePlayers({ policy: spec }), { signal: ctl.signal, onEvent: (e) => this.onSessionEvent(ctl, e) });
       return session.run();
     });
-    await this.finished(file, run.dir, `run ${run.id}`);
+    await this.finished(file, run.dir, run.session ? runName(run.session, run.id) : `run ${run.id}`);
   }
 
   // ------------------------------------------------------------ trajectories and diffs
