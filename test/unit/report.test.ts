@@ -129,6 +129,21 @@ describe('report: the data behind the dashboard and ssr report', () => {
     assert.equal(m.states[1].failed, 4);
   });
 
+  it('test matrix of a recorded validation (valid-three-files on pyledger, real runs): flips agree with inverse mutation', () => {
+    const file = path.join(__dirname, '..', 'fixtures', 'runs', 'valid-three-files.validation.json');
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as ValidationReport;
+    const testFiles = fs.readFileSync(path.join(ARTIFACTS, 'valid-three-files', 'test_files.txt'), 'utf8').split('\n').filter(Boolean);
+    const m = buildTestMatrix(v, testFiles);
+    assert.deepEqual(m.states.map((s) => s.state), ['original', 'buggy', 'weakened', ...v.bugFiles.map((f) => `restore:${f}`).sort()]);
+    assert.equal(m.counts.tests, Object.keys(v.original!).length);
+    assert.equal(m.counts.inF, v.oracleFailing.length);
+    for (const im of v.inverseMutation) {
+      const flipped = m.rows.filter((r) => r.flippedBy.includes(`restore:${im.file}`)).map((r) => r.test).sort();
+      assert.deepEqual(flipped, [...im.flipped].sort(), `restore:${im.file}`);
+    }
+    assert.ok(m.states.every((s) => s.ok && (s.logTail ?? '').length > 0), 'every state has its log tail');
+  });
+
   it('test matrix: a state that did not run shows error cells', () => {
     const v = validationA() as unknown as ValidationReport;
     v.runs[2] = { state: 'weakened', ok: false, error: 'test_weaken.diff does not apply', durationMs: 3, repetitions: 0 };
