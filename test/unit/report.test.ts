@@ -90,6 +90,19 @@ describe('report: the data behind the dashboard and ssr report', () => {
     assert.deepEqual(readTrainingMetrics(bare), []);
   });
 
+  it('learning curves prefer the per-update train/updates.jsonl the trainer appends', () => {
+    const dir = writeReportRun(path.join(tmp, 'with-updates'));
+    const line = (policyStep: number, solver: number | null, injector: number | null, loss: number) =>
+      JSON.stringify({ time: 1, out: 'o', model: 'm', policyStep, fromLine: 0, cursor: 10, steps: 4, resumedFrom: null, roles: { solver: { used: 8, meanReward: solver }, injector: { used: 2, meanReward: injector } }, solveRate: 0.5, validShare: 1, loss, kl: null, klRollout: 0.01, clipFrac: 0 });
+    fs.writeFileSync(path.join(dir, 'train', 'updates.jsonl'), [line(1, -0.5, -0.2, 0.8), line(2, 0.25, null, 0.6)].join('\n') + '\n{"policyStep":3,"ro');
+    const pts = readTrainingMetrics(dir);
+    assert.deepEqual(pts.map((p) => [p.update, p.step, p.rewardSolver, p.rewardInjector, p.loss, p.kl, p.klRollout]), [
+      [1, 1, -0.5, -0.2, 0.8, undefined, 0.01],
+      [2, 2, 0.25, undefined, 0.6, undefined, 0.01],
+    ]);
+    assert.ok(pts.every((p) => p.source === path.join('train', 'updates.jsonl')));
+  });
+
   it('lineage: the child knows its parent and attempt, the parent lists its child', async () => {
     const d = await loadRunReport(run);
     const a = d.bugs.find((b) => b.id === BUG_A)!;

@@ -15,7 +15,8 @@
  *                                  proposal / higher-order -> validated; solve =
  *                                  validated -> reward (or the last attempt-finished)
  *   order mix, lineage             bug.json (order, parent, parentAttempt)
- *   learning curves                trainer metrics, see readTrainingMetrics()
+ *   learning curves                train/updates.jsonl (per update), else the trainer's
+ *                                  per-step metrics.jsonl; see readTrainingMetrics()
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -205,19 +206,50 @@ export function validOverTime(events: SessionEvent[]): Array<{ minutes: number; 
   return out;
 }
 
-export const TRAINING_FIELDS = ['type ("step"; lines of another type are skipped)', 'step', 'loss', 'reward.solver', 'reward.injector', 'kl', 'klRollout'];
+export const TRAINING_FIELDS = [
+  'train/updates.jsonl: roles.solver.meanReward, roles.injector.meanReward, loss, kl, klRollout, policyStep (one line per update)',
+  'else metrics.jsonl: type "step", step, loss, reward.solver, reward.injector, kl, klRollout (one line per optimizer step)',
+];
 
 /**
- * The trainer's per-update metrics, read defensively. Files looked at, in
- * name order: `<run>/train/<time>/metrics.jsonl` (what `ssr train` and
- * `--train-every` write by default) and any `<run>/*metrics*.jsonl` or
- * `<run>/training*.jsonl`. A line counts when it is an object with a numeric
- * `step` and `type` absent or "step"; `loss`, `reward.solver`,
- * `reward.injector` (or flat `rewardSolver` / `rewardInjector`), `kl` and
- * `klRollout` are read when they are finite numbers. Anything else (torn
- * lines, other event types, nulls) is skipped.
+ * The trainer's metrics, read defensively (torn lines, other event types,
+ * nulls and non-numbers are skipped).
+ *
+ * 1. `<run>/train/updates.jsonl`, one line per policy update (what the
+ *    trainer appends after each update; runtime/README.md): a line counts
+ *    when it is an object; read are `roles.solver.meanReward`,
+ *    `roles.injector.meanReward`, `loss`, `kl`, `klRollout` and
+ *    `policyStep` (the x value; the line number when absent).
+ * 2. When there is no such file: the per-step event logs,
+ *    `<run>/train/<time>/metrics.jsonl` (each `ssr train --out`), and any
+ *    `<run>/*metrics*.jsonl` or `<run>/training*.jsonl`: a line counts when
+ *    `type` is absent or "step" and `step` is a number; read are `loss`,
+ *    `reward.solver`, `reward.injector` (or flat `rewardSolver` /
+ *    `rewardInjector`), `kl`, `klRollout`.
  */
 export function readTrainingMetrics(runDir: string): TrainingPoint[] {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const updates = path.join(runDir, 'train', 'updates.jsonl');
+  if (fs.existsSync(updates)) {
+    const out: TrainingPoint[] = [];
+    for (const r of JsonlFile.read<unknown>(updates).records) {
+      const o = obj(r);
+      if (!o) continue;
+      const roles = obj(o.roles) ?? {};
+      out.push({
+        update: out.length + 1,
+        source: path.relative(runDir, updates),
+        step: num(o.policyStep) ?? out.length + 1,
+        loss: num(o.loss),
+        rewardSolver: num(obj(roles.solver)?.meanReward),
+        rewardInjector: num(obj(roles.injector)?.meanReward),
+        kl: num(o.kl),
+        klRollout: num(o.klRollout),
+      });
+    }
+    if (out.length) return out;
+  }
   const files: string[] = [];
   const listDir = (d: string) => {
     try {
@@ -237,16 +269,15 @@ export function readTrainingMetrics(runDir: string): TrainingPoint[] {
       if (fs.existsSync(f)) files.push(f);
     }
   }
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   const out: TrainingPoint[] = [];
   for (const f of files) {
     const { records } = JsonlFile.read<Record<string, unknown>>(f);
     for (const r of records) {
-      if (!r || typeof r !== 'object' || Array.isArray(r)) continue;
+      if (!obj(r)) continue;
       if (r.type !== undefined && r.type !== 'step') continue;
       const step = num(r.step);
       if (step === undefined) continue;
-      const reward = r.reward && typeof r.reward === 'object' ? (r.reward as Record<string, unknown>) : {};
+      const reward = obj(r.reward) ?? {};
       out.push({
         update: out.length + 1,
         source: path.relative(runDir, f),
