@@ -50,7 +50,6 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
   }
 
   const rows: Array<Record<string, string | number>> = [];
-  for (const layout of ['shared', 'containers'] as const)
   for (const name of ['valid-history', 'valid-removal', 'valid-three-files']) {
     const { artifact, problems } = await loadArtifact(path.join(ART, name));
     const walls: number[] = [];
@@ -59,7 +58,7 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
     let k = 0;
     for (let i = 0; i < reps; i++) {
       let r: Awaited<ReturnType<typeof validateArtifact>> | undefined;
-      walls.push(await timeMs(async () => (r = await validateArtifact({ repoDir: REPO, artifact, problems, layout }))));
+      walls.push(await timeMs(async () => (r = await validateArtifact({ repoDir: REPO, artifact, problems }))));
       if (!r!.valid) throw new Error(`${name} should be valid`);
       runs = r!.runs.length;
       k = r!.bugFiles.length;
@@ -70,7 +69,6 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
     const limit = tStart + Math.ceil(formulaRuns / P) * tSuite;
     const wall = median(walls);
     rows.push({
-      layout,
       artifact: name,
       k,
       runs,

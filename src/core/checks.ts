@@ -22,7 +22,7 @@ import {
   parseDiff,
   structuralProblems,
 } from './artifact';
-import { SandboxPool, type PoolLayout } from './sandbox/pool';
+import { SandboxPool } from './sandbox/pool';
 import { DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
 import { applyDiff, existsInBaseline, initBaseline, resetToBaseline, restoreFromBaseline } from './sandbox/baseline';
 import {
@@ -118,12 +118,6 @@ export interface ValidateOptions extends SandboxLimits, Partial<Thresholds> {
   signal?: AbortSignal;
   onEvent?: (e: ValidationEvent) => void;
   labels?: Record<string, string>;
-  /**
-   * How the parallel workers are laid out: one container holding K copies of
-   * the repository ('shared', the default for a copied-in repository), or one
-   * container per worker ('containers', the default with repoInImage).
-   */
-  layout?: PoolLayout;
 }
 
 export interface ValidationReport {
@@ -220,7 +214,6 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       await initBaseline(sb);
       await installRunner(sb, a);
     },
-    opts.layout ?? (opts.repoInImage ? 'containers' : 'shared'),
   );
 
   const runs = new Map<string, StateRun>();

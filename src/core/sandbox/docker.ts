@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import * as readline from 'node:readline';
 import * as tar from 'tar-fs';
-import type { ExecOptions, ExecResult, SandboxLike } from '../sandboxTypes';
+import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, SandboxLike } from '../sandboxTypes';
 import { RUNNER_PY } from './runnerSource';
 import { EnvironmentError, CancelledError, SandboxError } from '../errors';
 
@@ -118,6 +118,19 @@ interface RunnerMessage {
   ms?: number;
   data?: string;
   ok?: boolean;
+  scriptCode?: number | null;
+  logTotal?: number;
+  logTail?: string;
+  parser?: {
+    code: number | null;
+    timedOut: boolean;
+    outHead?: string;
+    outTail?: string;
+    outTotal?: number;
+    errHead?: string;
+    errTail?: string;
+    errTotal?: number;
+  };
 }
 
 /** Sandboxes of this process still alive: removed on SIGINT/SIGTERM and by disposeAll(). */
@@ -236,7 +249,7 @@ export class DockerSandbox implements SandboxLike {
       const start = sb.attachAndStart(d).then(() =>
         sb.exec(
           `git config --global safe.directory '*' && git config --global user.email ssr@localhost && ` +
-            `git config --global user.name ssr && git config --global init.defaultBranch main && mkdir -p /ssr/tmp`,
+            `git config --global user.name ssr && git config --global init.defaultBranch main`,
           { timeoutMs: 30_000, cwd: '/' },
         ),
       );
@@ -277,7 +290,10 @@ export class DockerSandbox implements SandboxLike {
       errText = (errText + c.toString('utf8')).slice(-4000);
     });
     const ready = new Promise<void>((resolve, reject) => {
-      this.pending.set(0, { resolve: () => resolve(), reject });
+      this.pending.set(0, {
+        resolve: (m) => (m.error ? reject(new EnvironmentError(`the image ${this.image} cannot host SSR's runner: ${m.error}`)) : resolve()),
+        reject,
+      });
     });
     readline.createInterface({ input: out, crlfDelay: Infinity }).on('line', (line) => {
       let msg: RunnerMessage;
@@ -359,6 +375,7 @@ export class DockerSandbox implements SandboxLike {
       timeout: timeoutMs,
       cap: opts.maxOutputBytes ?? DEFAULT_OUTPUT_CAP,
       keepBackground: opts.keepBackground ?? false,
+      user: opts.user ?? 'root',
     };
     if (opts.stdin !== undefined) req.stdin = Buffer.from(opts.stdin).toString('base64');
     const id = this.nextId; // the id request() will use
@@ -377,6 +394,48 @@ export class DockerSandbox implements SandboxLike {
         stderr: err.text,
         timedOut: Boolean(m.timedOut),
         truncated: out.truncated || err.truncated,
+        durationMs: m.ms ?? Date.now() - started,
+      };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async judgedRun(opts: JudgedRunOptions): Promise<JudgedRunResult> {
+    if (opts.signal?.aborted) throw new CancelledError();
+    const started = Date.now();
+    const id = this.nextId; // the id request() will use
+    const onAbort = () => {
+      void this.request({ op: 'kill', target: id }).catch(() => undefined);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const m = await this.request(
+        {
+          op: 'testrun',
+          script: opts.script,
+          parser: opts.parser,
+          cwd: this.repoPath,
+          timeout: opts.timeoutMs,
+          parserTimeout: opts.parserTimeoutMs,
+          cap: opts.parserOutputCap,
+          tail: opts.tailBytes,
+        },
+        opts.timeoutMs + opts.parserTimeoutMs + 60_000,
+      );
+      if (opts.signal?.aborted) throw new CancelledError();
+      const p = m.parser;
+      const out = p ? joinCapped(p.outHead ?? '', p.outTail ?? '', p.outTotal ?? 0) : undefined;
+      const err = p ? joinCapped(p.errHead ?? '', p.errTail ?? '', p.errTotal ?? 0) : undefined;
+      return {
+        scriptExitCode: m.scriptCode ?? null,
+        timedOut: Boolean(m.timedOut),
+        logBytes: m.logTotal ?? 0,
+        logTail: Buffer.from(m.logTail ?? '', 'base64').toString('utf8'),
+        parser:
+          p && !m.timedOut
+            ? { exitCode: p.code ?? null, timedOut: Boolean(p.timedOut), stdout: out!.text, stderr: err!.text, truncated: out!.truncated }
+            : undefined,
         durationMs: m.ms ?? Date.now() - started,
       };
     } finally {
