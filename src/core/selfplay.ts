@@ -26,6 +26,7 @@ import type { Trajectory, TrajectoryRecord } from './trajectory';
 import type { Policy } from './policy/types';
 import { CancelledError, EnvironmentError, UsageError, isCancelled } from './errors';
 import { DEFAULT_IMAGE, ensureEngineAndImage, pidAlive, reapStale } from './sandbox/docker';
+import { OriginalRunCache } from './originalCache';
 
 export const SESSION_FORMAT = 'ssr-session/1';
 
@@ -230,6 +231,8 @@ export class SelfPlaySession {
   private activeAtStart = 0;
   private peakRss = 0;
   private rssTimer?: NodeJS.Timeout;
+  /** The original state's results, run once (several repetitions) per session and reused by every validation. */
+  readonly originalCache = new OriginalRunCache();
 
   private constructor(
     readonly store: RunStore,
@@ -490,12 +493,18 @@ export class SelfPlaySession {
         concurrency: cfg.concurrency,
         testTimeoutMs: cfg.testTimeoutMs,
         signal: this.opts.signal,
+        originalCache: this.originalCache,
         labels: { 'ssr.run': this.store.id },
         onEvent: (e) => {
           if (e.type === 'check') this.emit({ type: 'check', bugId: bug.id, check: e.check });
         },
       });
       if (this.cancelled()) throw new CancelledError();
+      if (validation.flaky.length) {
+        // Evaluation leaves the flaky tests out: they travel in the bug's metadata.
+        artifact.meta = { ...(artifact.meta ?? {}), flaky: validation.flaky };
+        await this.store.writeArtifact(bug.id, artifact);
+      }
       await writeJsonAtomic(vFile, validation);
     }
     this.emit({ type: 'validated', bugId: bug.id, valid: validation.valid, firstFailure: validation.firstFailure });

@@ -7,6 +7,7 @@
 import type { SandboxLike } from './sandboxTypes';
 import type { ArtifactFiles } from './artifact';
 import { SandboxError } from './errors';
+import { SandboxLostError } from './sandbox/docker';
 
 export type TestStatus = 'passed' | 'failed';
 export type TestResults = Record<string, TestStatus>;
@@ -85,8 +86,9 @@ export async function runTests(
   try {
     return await runTestsOnce(sb, opts);
   } catch (err) {
-    if (!(err instanceof SandboxError)) throw err;
-    // The sandbox itself gave out (process limit, container died): a failed run, with the reason.
+    // A lost sandbox (container gone, engine unreachable) is not the tests' result: the caller retries or stops.
+    if (!(err instanceof SandboxError) || err instanceof SandboxLostError) throw err;
+    // The runner could not do the run (process limit reached, processes that cannot be killed): a failed run, with the reason.
     return { ok: false, error: `the tests could not run: ${err.message}`, scriptExitCode: null, timedOut: false, logTail: '', durationMs: Date.now() - started };
   }
 }

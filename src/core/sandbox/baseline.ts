@@ -102,6 +102,12 @@ export async function diffAgainstBaseline(
   return r.stdout;
 }
 
+/** A file's content in the original state; undefined when it did not exist. */
+export async function readBaseline(sb: SandboxLike, p: string): Promise<string | undefined> {
+  const r = await sb.exec(`git cat-file -p ${sh(`${BASE_REF}:${p}`)}`, { env: gitEnv(sb), timeoutMs: 60_000, maxOutputBytes: 16 << 20 });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
 /** Whether a path exists in the original state. */
 export async function existsInBaseline(sb: SandboxLike, paths: string[]): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>();

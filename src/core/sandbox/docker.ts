@@ -17,6 +17,19 @@ import { RUNNER_PY } from './runnerSource';
 import { EnvironmentError, CancelledError, SandboxError } from '../errors';
 
 export const DEFAULT_IMAGE = 'ssr-sandbox:bookworm';
+
+/**
+ * The sandbox itself went away (container stopped or removed, engine
+ * connection lost, runner stopped answering), as opposed to an error the
+ * runner reported for one request. Callers retry a lost sandbox's work on a
+ * fresh one, and ask the engine whether it is the infrastructure's fault.
+ */
+export class SandboxLostError extends SandboxError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxLostError';
+  }
+}
 export const DEFAULT_REPO_PATH = '/repo';
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_OUTPUT_CAP = 1 << 20;
@@ -308,8 +321,8 @@ export class DockerSandbox implements SandboxLike {
       this.pending.delete(msg.id);
       p.resolve(msg);
     });
-    stream.on('end', () => this.fail(new SandboxError(`sandbox ${this.id} stopped${errText ? `: ${errText.trim()}` : ''}`)));
-    stream.on('error', (e: Error) => this.fail(new SandboxError(`sandbox ${this.id} connection failed: ${e.message}`)));
+    stream.on('end', () => this.fail(new SandboxLostError(`sandbox ${this.id} stopped${errText ? `: ${errText.trim()}` : ''}`)));
+    stream.on('error', (e: Error) => this.fail(new SandboxLostError(`sandbox ${this.id} connection failed: ${e.message}`)));
     await this.container.start();
     const timer = setTimeout(
       () => this.fail(new SandboxError(`sandbox ${this.id} did not start its runner within 60 s (does ${this.image} have python3?)`)),
@@ -328,6 +341,11 @@ export class DockerSandbox implements SandboxLike {
     }
   }
 
+  /** False once the container stopped, was removed or stopped answering. */
+  get alive(): boolean {
+    return !this.dead && !this.disposed;
+  }
+
   private fail(err: Error): void {
     this.dead ??= err;
     for (const [, p] of this.pending) p.reject(this.dead);
@@ -337,7 +355,7 @@ export class DockerSandbox implements SandboxLike {
 
   private request(req: Record<string, unknown>, hostTimeoutMs?: number): Promise<RunnerMessage> {
     if (this.dead) return Promise.reject(this.dead);
-    if (this.disposed) return Promise.reject(new SandboxError(`sandbox ${this.id} was removed`));
+    if (this.disposed) return Promise.reject(new SandboxLostError(`sandbox ${this.id} was removed`));
     const id = this.nextId++;
     return new Promise<RunnerMessage>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -345,7 +363,7 @@ export class DockerSandbox implements SandboxLike {
         // The runner enforces the command timeout itself; this is the backstop
         // for a runner that cannot kill what it started: then the container goes.
         timer = setTimeout(() => {
-          this.fail(new SandboxError(`sandbox ${this.id} did not answer within ${hostTimeoutMs} ms; container removed`));
+          this.fail(new SandboxLostError(`sandbox ${this.id} did not answer within ${hostTimeoutMs} ms; container removed`));
         }, hostTimeoutMs);
       }
       this.pending.set(id, {
@@ -505,7 +523,7 @@ export class DockerSandbox implements SandboxLike {
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
-    for (const [, p] of this.pending) p.reject(new SandboxError(`sandbox ${this.id} was removed`));
+    for (const [, p] of this.pending) p.reject(new SandboxLostError(`sandbox ${this.id} was removed`));
     this.pending.clear();
   }
 }

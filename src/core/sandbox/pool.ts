@@ -110,7 +110,13 @@ export class SandboxPool {
     try {
       return await fn(sb);
     } finally {
-      if (!this.closed) this.release(sb);
+      if (sb instanceof DockerSandbox && !sb.alive) {
+        // A lost container is replaced on the next acquire, never handed out again.
+        this.workers--;
+        const i = this.containers.indexOf(sb);
+        if (i >= 0) this.containers.splice(i, 1);
+        void sb.dispose().catch(() => undefined);
+      } else if (!this.closed) this.release(sb);
     }
   }
 
