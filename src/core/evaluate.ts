@@ -12,7 +12,7 @@
  */
 import { type ArtifactFiles, BUG_INJECT, TEST_WEAKEN, parseDiff, unsafePathReason } from './artifact';
 import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
-import { applyDiff, freshRepo, initBaseline, readBaseline, restoreFromBaseline } from './sandbox/baseline';
+import { applyDiff, freshRepo, initBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from './sandbox/baseline';
 import { harnessReason, isHarnessPath, isSectionedConfig } from './harness';
 import type { SandboxLike } from './sandboxTypes';
 import { SandboxError } from './errors';
@@ -62,6 +62,8 @@ export async function createSolverWorkspace(opts: SandboxTarget & { artifact: Ar
   try {
     await initBaseline(sb);
     await applyBugAndWeakening(sb, opts.artifact);
+    // No build output or cache made from the original sources: it would leak the fix.
+    await removeDerivedOutputs(sb);
     await freshRepo(sb);
     return sb;
   } catch (err) {

@@ -12,6 +12,7 @@ import { readArtifact } from '../../src/core/artifact';
 import { evaluatePatch } from '../../src/core/evaluate';
 import { DockerSandbox } from '../../src/core/sandbox/docker';
 import { installRunner, runTests } from '../../src/core/testRun';
+import { initBaseline, removeDerivedOutputs, resetToBaseline } from '../../src/core/sandbox/baseline';
 import { ARTIFACTS, FIXTURES, PREDICTIONS, PYLEDGER } from '../helpers/paths';
 import { assertNoContainers } from '../helpers/docker';
 
@@ -123,6 +124,25 @@ describe('the sandbox keeps tested code away from the judge (real engine)', func
       assert.equal(uid.stdout.trim(), '61001', 'the test script ran as the unprivileged test user');
       const perms = await sb.exec('stat -c "%U %a" /ssr/artifact/test_parser.py /ssr/tmp /ssr/base.git 2>/dev/null || true');
       assert.match(perms.stdout, /^root 644\nroot 700/);
+    } finally {
+      await sb.dispose();
+    }
+  });
+
+  it('ignored files: a reset keeps the original state\'s (dependencies) and drops new ones; the solver\'s workspace loses build output', async () => {
+    const sb = await DockerSandbox.create({ repoDir: PYLEDGER });
+    try {
+      await sb.exec('printf "node_modules/\\n__pycache__/\\nbuild/\\n.pytest_cache/\\n" > .gitignore; mkdir -p node_modules/x build pyledger/__pycache__; ' +
+        'echo 1 > node_modules/x/i.js; echo 2 > build/o.py; echo 3 > pyledger/__pycache__/m.pyc');
+      await initBaseline(sb);
+      await sb.exec('mkdir -p .pytest_cache; echo 1 > .pytest_cache/x; echo n > newfile');
+      await resetToBaseline(sb);
+      const after = (await sb.exec('ls -A')).stdout.split('\n');
+      assert.ok(after.includes('node_modules') && after.includes('build'));
+      assert.ok(!after.includes('.pytest_cache') && !after.includes('newfile'), after.join(' '));
+      assert.deepEqual((await removeDerivedOutputs(sb)).sort(), ['build', 'pyledger/__pycache__']);
+      const left = (await sb.exec('ls -A; ls -A pyledger')).stdout.split('\n');
+      assert.ok(left.includes('node_modules') && !left.includes('build') && !left.includes('__pycache__'), left.join(' '));
     } finally {
       await sb.dispose();
     }
