@@ -36,7 +36,19 @@ export function register(program: Command): void {
         });
         progress.done();
         if (o.json) printJson(ev);
-        else process.stdout.write(`${ev.solved ? color.green('SOLVED') : color.red('NOT SOLVED')}  reward ${ev.reward}  ${ev.detail}\n`);
+        else {
+          const lines = [`${ev.solved ? color.green('SOLVED') : color.red('NOT SOLVED')}  reward ${ev.reward}  ${ev.detail}`];
+          const g = ev.groups;
+          if (g) {
+            lines.push(
+              `  required (passed on the original): ${g.required.passed}/${g.required.total} pass, ${g.required.failed} fail, ${g.required.missing} missing`,
+            );
+            if (g.preexisting.total) lines.push(`  failed on the original (not required): ${g.preexisting.total}, ${g.preexisting.passed} pass now`);
+            if (g.flaky) lines.push(`  flaky (left out): ${g.flaky}`);
+          }
+          for (const c of ev.ignoredChanges ?? []) lines.push(`  reverted before the run: ${c.path} (${c.reason})`);
+          process.stdout.write(lines.join('\n') + '\n');
+        }
         return ev.solved ? EXIT_OK : EXIT_NEGATIVE;
       }),
     );
