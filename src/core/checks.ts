@@ -35,7 +35,7 @@ import {
   type TestResults,
   type TestRunResult,
 } from './testRun';
-import { CancelledError, EnvironmentError } from './errors';
+import { CancelledError, classifyFailure } from './errors';
 import * as os from 'node:os';
 
 export const CHECK_IDS = [
@@ -314,10 +314,10 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
 
     /**
      * A state whose sandbox was lost (container stopped or removed, engine
-     * connection broken) runs again on a fresh one. Lost twice: if the engine
-     * does not answer, that is the infrastructure's failure and validation
-     * stops (no verdict); if it answers, the tested code took its sandbox
-     * down, which is the artifact's failure.
+     * connection broken) runs again on a fresh one. Lost twice: an
+     * infrastructure failure (errors.ts classifyFailure) stops validation with
+     * no verdict; a container the kernel killed for the tested code's memory
+     * use is the artifact's failure.
      */
     const runState = async (plan: StatePlan): Promise<StateRun> => {
       let run: StateRun | undefined;
@@ -327,12 +327,11 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         } catch (err) {
           if (!(err instanceof SandboxLostError) || opts.signal?.aborted) throw err;
           if (attempt === 1) {
-            try {
-              await docker().ping();
-            } catch (e) {
-              throw new EnvironmentError(`the Docker engine stopped answering during validation (${(e as Error).message}); ${err.message}`);
-            }
-            run = { state: plan.state, ok: false, error: `the sandbox was lost twice while running this state: ${err.message}`, durationMs: 0, repetitions: 0 };
+            // Infrastructure (engine gone, container removed from outside, disk full) stops validation with no verdict;
+            // only a container the tested code itself took down (the engine saw an out-of-memory kill) is the artifact's failure.
+            const infra = await classifyFailure(err, docker());
+            if (infra) throw infra;
+            run = { state: plan.state, ok: false, error: `the tests took their sandbox down twice (out of memory): ${err.message}`, durationMs: 0, repetitions: 0 };
           }
         }
       }

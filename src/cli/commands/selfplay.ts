@@ -5,13 +5,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG, type SelfPlayConfig, SelfPlaySession, type SessionEvent, type SessionFile } from '../../core/selfplay';
+import { DEFAULT_CONFIG, type SelfPlayConfig, SelfPlaySession, type SessionEvent, type SessionFile, resumeCommand } from '../../core/selfplay';
 import { makePlayers } from '../../core/players';
+import { asInfrastructureError, isCancelled } from '../../core/errors';
 import { RunStore, listRuns } from '../../core/store';
 import { exportSwebench } from '../../core/export';
 import { DEFAULT_THRESHOLDS } from '../../core/checks';
 import type { PolicySpec } from '../../core/policy';
-import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
+import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addPolicyFlags, policyChoice, type Opts } from './inject';
 
 function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpec; proposer: 'bootstrap' | 'policy' } {
@@ -50,11 +51,35 @@ function describeEvent(e: SessionEvent): string | undefined {
       return `note: ${e.message}`;
     case 'error':
       return color.red(`error: ${e.message}`);
+    case 'interrupted':
+      return color.red(`interrupted: ${e.message}`);
     case 'training':
       return `training: ${e.detail}`;
     default:
       return undefined;
   }
+}
+
+/**
+ * An infrastructure failure that escapes the session (the engine gone while
+ * the run directory is written, a full disk): its message and exit 2, never a stack trace.
+ */
+function infrastructureGuard<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<number | void> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      const infra = isCancelled(err) ? undefined : asInfrastructureError(err);
+      if (!infra) throw err;
+      process.stderr.write(`ssr: ${infra.message}\n`);
+      return EXIT_CANNOT_RUN;
+    }
+  };
+}
+
+/** What a person reads when a session paused on an infrastructure failure (the note says what happened and how to resume). */
+export function interruptedMessage(s: SessionFile, runDir: string): string {
+  return s.note ?? `paused: the infrastructure failed. Resume with: ${resumeCommand(runDir, s.config)}`;
 }
 
 export function summary(s: SessionFile, runDir: string): string {
@@ -118,7 +143,7 @@ export function register(program: Command): void {
     { kinds: 'bootstrap (no model) | openai | onnx | replay', default: 'bootstrap' },
   )
     .action(
-      action(async (o: Opts) => {
+      action(infrastructureGuard(async (o: Opts) => {
         const progress = new Progress();
         const onEvent = (e: SessionEvent) => {
           const line = describeEvent(e);
@@ -175,9 +200,14 @@ export function register(program: Command): void {
         if (o.json) printJson({ runDir: session.runDir, ...result });
         else process.stdout.write(summary(result, session.runDir) + '\n');
         if (result.status === 'cancelled') return 130;
-        if (result.status === 'failed') return 2;
+        if (result.status === 'interrupted') {
+          // Said last, on stderr, whatever the output format: what happened and the command that continues.
+          process.stderr.write(`ssr: ${interruptedMessage(result, session.runDir)}\n`);
+          return EXIT_CANNOT_RUN;
+        }
+        if (result.status === 'failed') return EXIT_CANNOT_RUN;
         return (result.metrics?.validBugs ?? 0) > 0 ? EXIT_OK : EXIT_NEGATIVE;
-      }),
+      })),
     );
 
   program

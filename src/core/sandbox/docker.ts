@@ -14,6 +14,7 @@ import * as readline from 'node:readline';
 import * as tar from 'tar-fs';
 import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, SandboxLike } from '../sandboxTypes';
 import { RUNNER_PY } from './runnerSource';
+import { ignoreOutside, listRepoFiles } from './repoFiles';
 import { EnvironmentError, CancelledError, SandboxError } from '../errors';
 
 export const DEFAULT_IMAGE = 'ssr-sandbox:bookworm';
@@ -478,13 +479,10 @@ export class DockerSandbox implements SandboxLike {
   async copyIn(hostDir: string, targetPath: string, includeGit: boolean): Promise<void> {
     const prefix = targetPath.replace(/^\/+/, '').replace(/\/+$/, '');
     const root = path.resolve(hostDir);
+    // Only what git shows, the dependency folders and what the user declared: never an ignored .env (repoFiles.ts).
+    const files = await listRepoFiles(root, { includeGit });
     const pack = tar.pack(root, {
-      ignore: (name: string) => {
-        const rel = path.relative(root, name).split(path.sep);
-        if (rel[0] === '.ssr') return true;
-        if (!includeGit && rel[0] === '.git') return true;
-        return false;
-      },
+      ignore: ignoreOutside(root, files),
       map: (header) => {
         header.name = header.name === '.' ? prefix : `${prefix}/${header.name}`;
         header.uid = 0;
