@@ -135,19 +135,33 @@ export async function findEnvironment(repoDir: string, opts: { dockerfile?: stri
 
 const STEP_MARK = '==> ssr-step:';
 
-function runLine(step: { name: string; run: string }, withCa: boolean): string {
+/** The script of one step (written to the build context; no quoting through the Dockerfile's shell). */
+function stepScript(step: { name: string; run: string }, withCa: boolean): string {
   const ca = withCa
-    ? 'export NODE_EXTRA_CA_CERTS=/ssr/env/host-ca.crt npm_config_cafile=/ssr/env/host-ca.crt PIP_CERT=/ssr/env/host-ca.crt ' +
-      'REQUESTS_CA_BUNDLE=/ssr/env/host-ca.crt SSL_CERT_FILE=/ssr/env/host-ca.crt GIT_SSL_CAINFO=/ssr/env/host-ca.crt; '
+    ? 'export NODE_EXTRA_CA_CERTS=/ssr/env/host-ca.crt npm_config_cafile=/ssr/env/host-ca.crt PIP_CERT=/ssr/env/host-ca.crt\n' +
+      'export REQUESTS_CA_BUNDLE=/ssr/env/host-ca.crt SSL_CERT_FILE=/ssr/env/host-ca.crt GIT_SSL_CAINFO=/ssr/env/host-ca.crt\n'
     : '';
-  // sudo in devcontainer commands: the build runs as root.
-  const sudo = 'command -v sudo >/dev/null || sudo() { while [ "${1#-}" != "$1" ]; do shift; done; "$@"; }; ';
-  const script = `${ca}${sudo}export DEBIAN_FRONTEND=noninteractive; cd /testbed; set -e; ${step.run}`;
-  return `RUN echo ${JSON.stringify(`${STEP_MARK} ${step.name}`)} && bash -c ${JSON.stringify(script)}`;
+  return (
+    '#!/usr/bin/env bash\n' +
+    `# ${step.name.replace(/\n/g, ' ')}\n` +
+    'set -e\n' +
+    ca +
+    // sudo in devcontainer commands: the build runs as root.
+    'command -v sudo >/dev/null || sudo() { while [ "${1#-}" != "$1" ]; do shift; done; "$@"; }\n' +
+    'export DEBIAN_FRONTEND=noninteractive\n' +
+    'cd /testbed\n' +
+    step.run +
+    '\n'
+  );
+}
+
+function runLine(step: { name: string }, index: number): string {
+  const label = `${STEP_MARK} ${step.name.replace(/[^\w .,:;/@+=()\-]/g, ' ')}`;
+  return `RUN echo '${label}' && bash /ssr/env/steps/${index}.sh`;
 }
 
 /** SSR's layer: the runner's needs, the steps, the git excludes for installed folders. */
-export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): string {
+export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): { dockerfile: string; scripts: string[] } {
   const lines = [
     `FROM ${from}`,
     'USER root',
@@ -156,6 +170,7 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   ];
   if (withCa) lines.push('COPY host-ca.crt /ssr/env/host-ca.crt');
   if (plan.needsPyHelper) lines.push('COPY ssr_env_py.py /ssr/env/ssr_env_py.py');
+  const scripts: string[] = [];
   const needs = {
     name: 'the runner\'s needs (bash, python3, git, patch)',
     run:
@@ -163,25 +178,30 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
       'if [ -n "$missing" ]; then if command -v apt-get >/dev/null; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing ca-certificates >/dev/null; ' +
       'else echo "the image lacks:$missing (and has no apt-get to install them)"; exit 1; fi; fi',
   };
-  lines.push(runLine(needs, withCa));
+  lines.push('COPY steps/ /ssr/env/steps/');
+  scripts.push(stepScript(needs, withCa));
+  lines.push(runLine(needs, 0));
   if (plan.copyRepo) {
     lines.push('COPY repo/ /testbed/');
     lines.push('COPY repo-files.txt /ssr/env/repo-files.txt');
   } else if (plan.copyFiles.length) {
     lines.push('COPY files/ /testbed/');
   }
-  for (const s of plan.steps) lines.push(runLine(s, withCa));
+  for (const s of plan.steps) {
+    scripts.push(stepScript(s, withCa));
+    lines.push(runLine(s, scripts.length - 1));
+  }
   // The repository is copied in again by every sandbox: leave only what the steps made.
   const cleanup: string[] = [];
   if (plan.copyRepo) cleanup.push('tr "\\n" "\\0" < /ssr/env/repo-files.txt | (cd /testbed && xargs -0 -r rm -f --)');
   else if (plan.copyFiles.length) cleanup.push(`cd /testbed && rm -f -- ${plan.copyFiles.map((f) => JSON.stringify(f)).join(' ')}`);
-  cleanup.push('rm -f /ssr/env/host-ca.crt /ssr/env/repo-files.txt');
+  cleanup.push('rm -rf /ssr/env/host-ca.crt /ssr/env/repo-files.txt /ssr/env/steps');
   // SSR's baseline commit must not take installed folders in.
   cleanup.push('printf "node_modules/\\n__pycache__/\\n.venv/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore');
   cleanup.push('rm -rf /var/lib/apt/lists/* /root/.npm/_cacache 2>/dev/null || true');
   lines.push(`RUN ${cleanup.join(' && ')}`);
   lines.push('WORKDIR /');
-  return lines.join('\n') + '\n';
+  return { dockerfile: lines.join('\n') + '\n', scripts };
 }
 
 function walkRepo(repoDir: string): string[] {
@@ -236,9 +256,10 @@ async function dockerBuild(
     tail.push(line);
     if (tail.length > 60) tail.shift();
     bo.onLog?.(line);
-    const mark = line.indexOf(STEP_MARK);
-    if (mark >= 0 && !/^Step \d+\/\d+ : RUN/.test(line)) {
-      step = line.slice(mark + STEP_MARK.length).trim();
+    // The engine prints "Step N/M : RUN echo '==> ssr-step: NAME' && ..." before each step, cached or not.
+    const m = /^Step \d+\/\d+ : RUN echo '==> ssr-step: (.*?)' && /.exec(line);
+    if (m) {
+      step = m[1].trim();
       bo.onStep?.(step, ++stepIndex, totalSteps);
     }
   };
@@ -350,7 +371,10 @@ export async function buildEnvironment(bo: BuildOptions): Promise<EnvResult> {
         fs.copyFileSync(path.join(plan.repoDir, f), dest);
       }
     }
-    fs.writeFileSync(path.join(ctx, 'Dockerfile'), renderDockerfile(plan, from, Boolean(ca)));
+    const rendered = renderDockerfile(plan, from, Boolean(ca));
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), rendered.dockerfile);
+    fs.mkdirSync(path.join(ctx, 'steps'));
+    rendered.scripts.forEach((text, i) => fs.writeFileSync(path.join(ctx, 'steps', `${i}.sh`), text));
     log.write(`# ssr env build: ${plan.source} from ${plan.declaredBy.join(', ') || 'nothing'}\n# ${image}\n`);
     await dockerBuild(d, tar.pack(ctx) as unknown as NodeJS.ReadableStream, { t: image, buildargs: proxyArgs(), labels }, log, logFile, bo, total, offset, "the runner's needs (bash, python3, git, patch)");
     return { image, source: plan.source, cached: false, declaredBy: plan.declaredBy, notes: plan.notes, logFile, durationMs: Date.now() - started };
