@@ -13,6 +13,7 @@ import * as solve from './cli/commands/solve';
 import * as show from './cli/commands/show';
 import * as selfplay from './cli/commands/selfplay';
 import * as trainCmd from './cli/commands/train';
+import * as envCmd from './cli/commands/env';
 import { EXIT_CANNOT_RUN } from './cli/util';
 import { VERSION } from './core/version';
 import { infrastructureMessage, isInfrastructureFailure } from './core/errors';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   show.register(program);
   selfplay.register(program);
   trainCmd.register(program);
+  envCmd.register(program);
   return program;
 }
 

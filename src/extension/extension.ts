@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { registerPrepareSandbox } from './prepareSandbox';
 import { Jobs } from './jobs';
 import { Log } from './log';
 import { ArtifactDocuments } from './review/artifactDocuments';
@@ -70,6 +71,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<SsrApi
   );
 
   context.subscriptions.push(...registerCommands({ context, log, model, jobs, docs, stepper, refreshViews }));
+  context.subscriptions.push(registerPrepareSandbox(log));
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('ssr')) log.info(`settings changed: policy ${describeSettingsPolicy(readSettings())}`);

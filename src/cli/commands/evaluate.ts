@@ -6,6 +6,7 @@ import { buildHigherOrder } from '../../core/higherOrder';
 import { writeArtifact } from '../../core/artifact';
 import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir, requireFile } from '../util';
 import { addSandboxFlags } from './validate';
+import { repoImage } from '../image';
 
 export function register(program: Command): void {
   addSandboxFlags(
@@ -22,6 +23,7 @@ export function register(program: Command): void {
       action(async (o: Record<string, string | boolean | undefined>) => {
         if (!o.repo && !o.repoInImage) fail('--repo is required (or --repo-in-image)');
         const repoDir = o.repo ? requireDir(o.repo as string, '--repo') : undefined;
+        o.image = await repoImage(o, repoDir);
         const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
         const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
         const progress = new Progress();

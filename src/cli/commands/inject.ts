@@ -18,6 +18,7 @@ import { STRATEGIES, type StrategyChoice } from '../../core/prompts';
 import type { Role, Trajectory, TrajectoryStep } from '../../core/trajectory';
 import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addSandboxFlags, printReport } from './validate';
+import { repoImage } from '../image';
 
 export type Opts = Record<string, string | boolean | undefined>;
 
@@ -174,6 +175,7 @@ export function register(program: Command): void {
       action(async (o: Opts) => {
         if (o.repoInImage) fail('ssr inject needs --repo (the injector works on a copy of a host folder)');
         const repoDir = requireDir(o.repo as string, '--repo');
+        o.image = await repoImage(o, repoDir);
         const strategy = String(o.strategy ?? 'mix') as StrategyChoice;
         if (!STRATEGIES.includes(strategy)) fail(`--strategy must be one of ${STRATEGIES.join(', ')} (got ${strategy})`);
         const choice = policyChoice(o, 'injector');

@@ -14,6 +14,7 @@ import { DEFAULT_THRESHOLDS } from '../../core/checks';
 import type { PolicySpec } from '../../core/policy';
 import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addPolicyFlags, policyChoice, type Opts } from './inject';
+import { repoImage } from '../image';
 
 function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpec; proposer: 'bootstrap' | 'policy' } {
   const kind = String(o.policy ?? 'bootstrap');
@@ -119,7 +120,7 @@ export function register(program: Command): void {
       .command('selfplay')
       .description('run a self-play session: propose, validate, solve, reward, higher-order bugs (resumable)')
       .option('--repo <dir>', 'the repository (copied into sandboxes; only .ssr/ is written in it)')
-      .option('--image <image>', 'sandbox image', DEFAULT_CONFIG.image)
+      .option('--image <image>', `sandbox image (default: the repository's built environment, else ${DEFAULT_CONFIG.image})`)
       .option('--proposer <kind>', 'bootstrap (no model) | policy (the model as injector)')
       .option('--injector-trajectory <file>', 'replay: a recorded injector trajectory')
       .option('--strategy <s>', 'injector strategy: removal | history | direct | mix', 'mix')
@@ -172,7 +173,7 @@ export function register(program: Command): void {
           const config: SelfPlayConfig = {
             ...DEFAULT_CONFIG,
             repoDir,
-            image: o.image as string,
+            image: await repoImage(o, repoDir),
             proposer: specs.proposer,
             policy: specs.policy ? { kind: specs.policy.kind, model: (specs.policy as { model?: string }).model, baseUrl: (specs.policy as { baseUrl?: string }).baseUrl } : undefined,
             strategy: String(o.strategy),

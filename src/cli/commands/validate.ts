@@ -3,6 +3,7 @@ import { loadArtifact } from '../../core/artifact';
 import { validateArtifact, type ValidationReport } from '../../core/checks';
 import { DEFAULT_IMAGE } from '../../core/sandbox/docker';
 import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir } from '../util';
+import { repoImage } from '../image';
 
 export interface SandboxFlags {
   image?: string;
@@ -11,7 +12,7 @@ export interface SandboxFlags {
 
 export function addSandboxFlags(cmd: Command): Command {
   return cmd
-    .option('--image <image>', 'sandbox image', DEFAULT_IMAGE)
+    .option('--image <image>', `sandbox image (default: the repository's built environment, else ${DEFAULT_IMAGE})`)
     .option('--repo-in-image <path>', 'the image already holds the repository at PATH (SWE-bench style); --repo is then optional');
 }
 
@@ -45,6 +46,7 @@ export function register(program: Command): void {
       action(async (o: Record<string, string | boolean | undefined>) => {
         if (!o.repo && !o.repoInImage) fail('--repo is required (or --repo-in-image with an image that holds the repository)');
         const repoDir = o.repo ? requireDir(o.repo as string, '--repo') : undefined;
+        o.image = await repoImage(o, repoDir);
         const artifactDir = requireDir(o.artifact as string, '--artifact');
         const { artifact, problems } = await loadArtifact(artifactDir);
         const progress = new Progress();

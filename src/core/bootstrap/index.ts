@@ -59,6 +59,8 @@ export interface FrameworkInfo {
   /** Python packages under src/ (put on PYTHONPATH by the test script). */
   srcLayout: boolean;
   notes: string[];
+  /** Test files found but not run, and why (said in the script's comments and the proposal's notes). */
+  leftOut?: Array<{ file: string; why: string }>;
 }
 
 export interface ProposalTarget {
@@ -151,6 +153,7 @@ interface DetectAnswer {
   pytestAvailable: boolean;
   nodeAvailable: boolean;
   srcLayout?: boolean;
+  leftOut?: Array<{ file: string; why: string }>;
 }
 
 const NO_TESTS_HELP =
@@ -194,6 +197,7 @@ export async function detectFramework(
     runFiles: d.runFiles,
     srcLayout: Boolean(d.srcLayout),
     notes: d.notes,
+    leftOut: d.leftOut,
   };
 }
 
@@ -263,7 +267,7 @@ async function prepareSuite(
     const r = await sb.exec(`find . -name __init__.py -not -path '*/node_modules/*' -printf '%h\\n'`, { timeoutMs: 60_000 });
     for (const l of r.stdout.split('\n')) if (l.trim()) packageDirs.add(l.trim().replace(/^\.\//, ''));
   }
-  const script = testScript({ runner: fw.runner, runFiles: fw.runFiles, packageDirs, srcLayout: fw.srcLayout });
+  const script = testScript({ runner: fw.runner, runFiles: fw.runFiles, packageDirs, srcLayout: fw.srcLayout, leftOut: fw.leftOut });
   let parser = testParser(fw.runner);
   const timeoutMs = opts.testTimeoutMs ?? 300_000;
   await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
@@ -521,6 +525,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
         `${fw.framework} suite: ${fw.runFiles.length} test file(s) run with ${fw.runner}; ${suite.stable.size} test(s) pass on the original` +
           (suite.excluded.length ? `, ${suite.excluded.length} failing or flaky left out` : ''),
         `targets: ${how}`,
+        ...fw.notes,
         ...pieces.map((p) => `${p.target.file}: ${p.description}`),
         `the bug breaks ${failing.length + gone.length} test(s): ${failing.concat(gone).slice(0, 8).join(', ')}${failing.length + gone.length > 8 ? ', ...' : ''}`,
         ...notes,

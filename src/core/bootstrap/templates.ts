@@ -17,6 +17,16 @@ export interface ScriptOptions {
   packageDirs?: Set<string>;
   /** Python packages live under src/: put it on PYTHONPATH. */
   srcLayout?: boolean;
+  /** What the script leaves out and why, written as comments at its top. */
+  leftOut?: Array<{ file: string; why: string }>;
+}
+
+function leftOutComments(o: ScriptOptions): string {
+  if (!o.leftOut?.length) return '';
+  return (
+    '# Left out of this run (SSR found them but does not run them):\n' +
+    o.leftOut.map((x) => `#   ${x.file}: ${x.why.replace(/\s+/g, ' ').slice(0, 300)}\n`).join('')
+  );
 }
 
 function pythonEnv(o: ScriptOptions): string {
@@ -33,6 +43,7 @@ export function testScript(o: ScriptOptions): string {
   if (o.runner === 'pytest') {
     const args = [
       '-rA',
+      '--color=no',
       '-p no:cacheprovider',
       '--continue-on-collection-errors',
       '--rootdir=.',
@@ -42,7 +53,9 @@ export function testScript(o: ScriptOptions): string {
       '#!/usr/bin/env bash\n' +
       '# Runs the pytest suite from the repository root; -rA prints one\n' +
       '# PASSED/FAILED/ERROR line per test in the short test summary.\n' +
-      '# Written by SSR\'s bootstrap proposer.\n' +
+      '# Written by SSR\'s bootstrap proposer; the files are the ones pytest\'s own\n' +
+      '# collection (--collect-only) found tests in.\n' +
+      leftOutComments(o) +
       pythonEnv(o) +
       `python3 -m pytest \\\n${wrap(args)}\n`
     );
@@ -104,6 +117,10 @@ import sys
 
 # Tests left out: failing or flaky on the unmodified repository.
 EXCLUDE = set(json.loads(__EXCLUDE__))
+
+
+class ParseError(Exception):
+    """The log is not a trustworthy report of the runner (no tally, or a tally that disagrees)."""
 `;
 
 const PARSER_TAIL = String.raw`
@@ -111,11 +128,16 @@ const PARSER_TAIL = String.raw`
 def main():
     text = sys.stdin.buffer.read().decode("utf-8", "replace")
     results = {}
-    for test_id, status in parse(text):
-        if test_id in EXCLUDE:
-            continue
-        if status == "failed" or results.get(test_id) != "failed":
-            results[test_id] = status
+    try:
+        for test_id, status in parse(text):
+            if test_id in EXCLUDE:
+                continue
+            # Failure wins: an id reported both passed and failed counts as failed.
+            if status == "failed" or results.get(test_id) != "failed":
+                results[test_id] = status
+    except ParseError as e:
+        sys.stderr.write("test_parser: %s\n" % e)
+        sys.exit(2)
     print(json.dumps(results, sort_keys=True))
 
 
@@ -124,9 +146,16 @@ if __name__ == "__main__":
 `;
 
 const PYTEST_PARSE = String.raw`
+# Only pytest's own report counts: the LAST "short test summary info" section
+# (output the tested code prints comes before it) and the final tally line
+# after it. The tally must agree with the lines parsed, else the log is not
+# trusted and the parser exits non-zero.
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SUMMARY = re.compile(r"^=+ short test summary info =+\s*$")
 SECTION = re.compile(r"^=+ .* =+\s*$")
+TALLY = re.compile(r"^=+ (.*\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?).*) in [\d.]+s(?: \([^)]*\))? =+\s*$")
 LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED) (.+)$")
+WORD = {"PASSED": "passed", "FAILED": "failed", "ERROR": "error", "XFAIL": "xfailed", "XPASS": "xpassed", "SKIPPED": "skipped"}
 
 
 def node_id(rest):
@@ -143,21 +172,34 @@ def node_id(rest):
 
 
 def parse(text):
-    in_summary = False
-    for line in text.splitlines():
-        line = line.rstrip("\r")
-        if SUMMARY.match(line):
-            in_summary = True
+    lines = [ANSI.sub("", line).rstrip("\r") for line in text.splitlines()]
+    starts = [i for i, line in enumerate(lines) if SUMMARY.match(line)]
+    tallies = [i for i, line in enumerate(lines) if TALLY.match(line)]
+    if not tallies:
+        raise ParseError("no pytest tally line (e.g. '== 3 passed in 0.1s ==') in the log")
+    end = tallies[-1]
+    starts = [i for i in starts if i < end]
+    entries = []
+    if starts:
+        for line in lines[starts[-1] + 1:end]:
+            if SECTION.match(line):
+                break
+            m = LINE.match(line)
+            if m:
+                entries.append((m.group(1), node_id(m.group(2))))
+    counts = {}
+    for kind, _ in entries:
+        counts[WORD[kind]] = counts.get(WORD[kind], 0) + 1
+    tally = {}
+    for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)", TALLY.match(lines[end]).group(1)):
+        tally["error" if word.startswith("error") else word] = int(n)
+    for word in ("passed", "failed", "error"):
+        if tally.get(word, 0) != counts.get(word, 0):
+            raise ParseError("pytest's tally says %d %s but the summary lists %d" % (tally.get(word, 0), word, counts.get(word, 0)))
+    for kind, test_id in entries:
+        if kind in ("XFAIL", "XPASS", "SKIPPED"):
             continue
-        if SECTION.match(line):
-            in_summary = False
-            continue
-        if not in_summary:
-            continue
-        m = LINE.match(line)
-        if not m or m.group(1) in ("XFAIL", "XPASS", "SKIPPED"):
-            continue
-        yield node_id(m.group(2)), "passed" if m.group(1) == "PASSED" else "failed"
+        yield test_id, "passed" if kind == "PASSED" else "failed"
 `;
 
 const UNITTEST_PARSE = String.raw`
