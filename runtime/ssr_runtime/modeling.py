@@ -271,11 +271,14 @@ def _save_full(model: Any, tokenizer: Any, backend: str, folder: str) -> None:
         tokenizer.save_pretrained(folder)
 
 
-def save_checkpoint(pol: Policy, folder: str, state: dict) -> str:
-    """Model (or LoRA adapter) + trainer_state.json into `folder`, atomically."""
+def save_checkpoint(pol: Policy, folder: str, state: dict, extra: Optional[Callable[[str], None]] = None) -> str:
+    """Model (or LoRA adapter) + trainer_state.json into `folder`, atomically. `extra(tmp)` adds files
+    (the trainer's resume state) before the folder is published."""
     tmp = tmp_sibling(folder)
     os.makedirs(tmp)
     try:
+        if extra is not None:
+            extra(tmp)
         if pol.lora:
             pol.model.save_pretrained(os.path.join(tmp, "adapter"))
             if hasattr(pol.tokenizer, "save_pretrained"):

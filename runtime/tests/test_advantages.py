@@ -42,7 +42,8 @@ def test_zero_variance_groups_are_skipped_and_counted():
     assert res.n_groups == 5
     # all-solved, all-failed, identical injector rewards, and a group of one carry no signal
     assert res.zero_variance_groups == 4
-    assert res.by_role() == {"solver": {"groups": 3, "zeroVarianceGroups": 2}, "injector": {"groups": 2, "zeroVarianceGroups": 2}}
+    assert res.by_role() == {"solver": {"groups": 3, "zeroVarianceGroups": 2, "baselineGroups": 0},
+                             "injector": {"groups": 2, "zeroVarianceGroups": 2, "baselineGroups": 0}}
     assert res.trainable == [False] * 6 + [True, True] + [False] * 3
     assert res.advantages[:6] == [0.0] * 6 and res.advantages[8:] == [0.0] * 3
     assert res.advantages[6:8] == pytest.approx([1.0, -1.0], rel=1e-5)
@@ -59,3 +60,28 @@ def test_reward_functions():
     assert injector_reward(True, 0.0) == -0.8 and injector_reward(True, 1.0) == -0.8
     assert injector_reward(True, 0.5) == pytest.approx(1 - 1.8 * 0.5)
     assert injector_reward(True, 0.5, alpha=0.5) == pytest.approx(0.25)
+
+
+def test_injector_group_of_one_is_scored_against_the_run_baseline():
+    # A real session: one proposal per round, each in its own group (rounds 0..3), rewards differ.
+    rs = [-1.0, 0.55, -0.8, 0.1]
+    groups = [f"inject:{i}" for i in range(4)]
+    res = group_advantages(groups, rs, ["injector"] * 4)
+    assert res.zero_variance_groups == 0
+    assert res.by_role()["injector"]["baselineGroups"] == 4
+    for i, r in enumerate(rs):
+        others = [x for j, x in enumerate(rs) if j != i]
+        b = sum(others) / 3
+        s = math.sqrt(sum((x - b) ** 2 for x in others) / 3)
+        assert res.advantages[i] == pytest.approx((r - b) / s, rel=1e-5)  # leave-group-out: own reward not in b
+    assert res.advantages[1] > 0 > res.advantages[0]
+    # The solver keeps plain GRPO: a one-attempt group carries nothing.
+    solo = group_advantages(["solve:a", "solve:b"], [1.0, -1.0], ["solver"] * 2)
+    assert solo.trainable == [False, False]
+
+
+def test_excluded_records_count_in_the_baseline_but_get_no_advantage():
+    rs = [-1.0, 0.55, -0.8]
+    res = group_advantages(["inject:0", "inject:1", "inject:2"], rs, ["injector"] * 3, include=[False, True, True])
+    assert res.trainable == [False, True, True]
+    assert res.advantages[0] == 0.0 and res.n_groups == 2
