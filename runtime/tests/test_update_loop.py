@@ -165,3 +165,33 @@ def test_rollout_log_probs_at_the_sampling_temperature_give_ratio_one(tmp_path, 
     assert rc == 0, err
     step = next(e for e in ev if e["type"] == "step")
     assert step["klRollout"] > 1e-3
+
+
+def test_builtin_lora_adapter_merges_to_what_it_trained_and_lr_follows_the_fallback(tmp_path, tiny, tiny_dir, run_cli):
+    run = str(tmp_path / "run")
+    synthetic.write_run(run, _records(tiny, solver_groups=1, attempts=4, injector_groups=1, zero_variance_groups=0))
+    out = str(tmp_path / "lora")
+    rc, ev, _, err = run_cli("ssr_runtime.train", ["--run", run, "--model", tiny_dir, "--out", out, "--steps", "3", "--lora",
+                                                   "--lora-r", "4", "--lr", "1e-2", *BASE[:-4], "--onnx", "no"])
+    assert rc == 0, err
+    start = next(e for e in ev if e["type"] == "start")
+    assert start["lora"] is True and start["trainableParams"] < start["params"] / 4
+    cfg = json.load(open(os.path.join(out, "adapter", "adapter_config.json")))
+    assert cfg["peft_type"] == "LORA" and cfg["r"] == 4 and "q_proj" in cfg["target_modules"]
+    state = torch.load(os.path.join(out, "adapter", "adapter_model.bin"))
+    assert any(k.startswith("base_model.model.") and k.endswith("lora_A.weight") for k in state)
+    # merged = base + (alpha / r) * B @ A, layer by layer
+    base, merged = _weights(tiny_dir), _weights(os.path.join(out, "model"))
+    changed = [k for k in base if not torch.equal(base[k], merged[k])]
+    assert changed and all("proj" in k for k in changed)
+    key = next(k for k in state if k.endswith("q_proj.lora_A.weight"))
+    mod = key[len("base_model.model."):-len(".lora_A.weight")]
+    delta = (cfg["lora_alpha"] / cfg["r"]) * state[key.replace("lora_A", "lora_B")] @ state[key]
+    assert torch.allclose(merged[mod + ".weight"], base[mod + ".weight"] + delta, atol=1e-5)
+    # LoRA that cannot be applied falls back to full fine-tuning with full fine-tuning's learning rate.
+    rc, ev, _, err = run_cli("ssr_runtime.train", ["--run", run, "--model", tiny_dir, "--out", str(tmp_path / "fb"), "--steps", "1",
+                                                   "--lora", "--lora-targets", "no_such_layer", *BASE[:-4], "--onnx", "no"])
+    assert rc == 0, err
+    start = next(e for e in ev if e["type"] == "start")
+    assert start["lora"] is False and start["lr"] == 1e-6
+    assert any("fell back to full fine-tuning" in e.get("message", "") for e in ev)
