@@ -227,6 +227,8 @@ def _validate(obj: Any, lineno: int, path: str) -> Record:
             if any(not math.isfinite(float(x)) or float(x) > 1e-3 for x in lp):
                 raise _bad(path, lineno, f"tokens[{j}].logprobs must be finite log-probabilities (<= 0)")
     version = obj.get("policyVersion")
+    if version is None and isinstance(obj.get("policy"), dict):
+        version = obj["policy"].get("version")
     if version is not None and not isinstance(version, dict):
         version = {"model": str(version)}
     temperature = 1.0

@@ -279,6 +279,32 @@ def _save_full(model: Any, tokenizer: Any, backend: str, folder: str) -> None:
         tokenizer.save_pretrained(folder)
 
 
+def load_adapter_weights(pol: Policy, folder: str) -> int:
+    """Loads a saved adapter (peft layout: adapter_model.safetensors or .bin) into the applied LoRA layers."""
+    st = os.path.join(folder, "adapter_model.safetensors")
+    if os.path.exists(st):
+        from safetensors.torch import load_file
+
+        state = load_file(st)
+    else:
+        state = torch.load(os.path.join(folder, "adapter_model.bin"), map_location="cpu")
+    if _builtin_lora(pol):
+        named = dict(pol.model.named_parameters())
+        n = 0
+        with torch.no_grad():
+            for k, v in state.items():
+                name = k[len("base_model.model."):] if k.startswith("base_model.model.") else k
+                if name not in named:
+                    raise ModelLoadError(f"adapter {folder}: {k} does not match this model's LoRA layers")
+                named[name].copy_(v.to(named[name].device, dtype=named[name].dtype))
+                n += 1
+        return n
+    from peft import set_peft_model_state_dict
+
+    set_peft_model_state_dict(pol.model, state)
+    return len(state)
+
+
 def _builtin_lora(pol: Policy) -> bool:
     return hasattr(pol.model, "_ssr_lora")
 

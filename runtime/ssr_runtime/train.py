@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--lora-alpha", type=int, default=32)
     ap.add_argument("--lora-dropout", type=float, default=0.0)
     ap.add_argument("--lora-targets", default=None, help="comma-separated module names (default: attention + MLP projections)")
+    ap.add_argument("--init-adapter", default=None, help="with --lora: start from this adapter's weights (the previous update's "
+                    "OUT/adapter), so a served base model + the new adapter is the policy that keeps learning")
     ap.add_argument("--grad-checkpointing", default="auto", choices=["auto", "on", "off"], help="activation checkpointing (auto: on for CUDA)")
     ap.add_argument("--no-fused-logprobs", action="store_true", help="compute full logits instead of the chunked LM head")
     ap.add_argument("--checkpoint-every", type=int, default=50, help="checkpoint every K steps (0: only the final model)")
@@ -264,7 +266,7 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
 
     from .advantages import group_advantages
     from .data import build_sequences, count_lines, read_records, trajectories_path
-    from .modeling import (apply_lora, enable_checkpointing, export_onnx_into, load_policy, resolve_dtype,
+    from .modeling import (apply_lora, enable_checkpointing, export_onnx_into, load_adapter_weights, load_policy, resolve_dtype,
                            save_checkpoint, save_final)
     from .objective import LossStats, policy_loss, sequence_logprobs
 
@@ -343,6 +345,11 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
     if a.lora:
         targets = [t.strip() for t in a.lora_targets.split(",")] if a.lora_targets else None
         apply_lora(pol, a.lora_r, a.lora_alpha, a.lora_dropout, targets, em.warn)
+    if a.init_adapter:
+        if not pol.lora:
+            raise BadInput("--init-adapter needs --lora (and LoRA applied to this model)")
+        n = load_adapter_weights(pol, a.init_adapter)
+        em.log(f"LoRA starts from {a.init_adapter} ({n} tensors)")
     # The default learning rate follows what is actually trained: LoRA may have fallen back to full
     # fine-tuning (no peft, or it could not be applied), and full fine-tuning at LoRA's 2e-5 diverges.
     lr = a.lr if a.lr is not None else (2e-5 if pol.lora else 1e-6)

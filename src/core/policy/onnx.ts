@@ -395,6 +395,8 @@ export class OnnxPolicy implements Policy {
       text,
       tokenIds,
       logprobs,
+      // log_softmax(logits / T) of the sampled distribution (T = 0, greedy, is taken as 1): the trainer scores at the same T.
+      logprobTemperature: s.temperature > 0 ? s.temperature : 1,
       promptTokenIds: promptIds,
       usage: { promptTokens: promptIds.length, completionTokens: tokenIds.length },
       finishReason,
