@@ -10,13 +10,14 @@ learning signal: its advantages are all zero, it is skipped and counted.
 
 Roles in `baseline_roles` (the injector by default) get a second chance: a
 group of one, or one whose rewards do not vary, is scored against the
-**run baseline** of its role, the mean (and std) of that role's rewards in the
-other groups of the file (leave-group-out, so a proposal's own reward never
-enters its baseline):
+**run baseline** of its role: the mean of that role's rewards in the other
+groups of the file (leave-group-out, so a proposal's own reward never enters
+its baseline), scaled by the std of all the role's rewards in the file:
 
-    A_i = (r_i - mean_others(r)) / (std_others(r) + eps)
+    A_i = (r_i - mean_others(r)) / (std_role(r) + eps)
 
-This needs at least two rewards of the role outside the group, with variance.
+This needs at least one reward of the role outside the group and some
+variance among the role's rewards.
 Such groups are counted as `baselineGroups`, not as zero-variance groups.
 See runtime/README.md ("Injector groups") for why.
 
@@ -99,9 +100,11 @@ def group_advantages(
         if skipped and roles and role in baseline_roles:
             mine = set(idx)
             others = [float(rewards[j]) for j in range(len(rewards)) if j not in mine and roles[j] == role]
-            if len(others) >= 2:
+            if others:
                 b = sum(others) / len(others)
-                bs = math.sqrt(sum((x - b) ** 2 for x in others) / len(others))
+                pool = others + rs
+                pm = sum(pool) / len(pool)
+                bs = math.sqrt(sum((x - pm) ** 2 for x in pool) / len(pool))
                 if bs > ZERO_VAR_TOL and any(abs(r - b) > ZERO_VAR_TOL for r in rs):
                     info[g].skipped = False
                     info[g].baseline = True

@@ -304,6 +304,11 @@ export class OnnxPolicy implements Policy {
     return this.tokenizer.encode(prompt, { add_special_tokens: false });
   }
 
+  /** Token ids of plain text (no special tokens added). */
+  encodeText(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false });
+  }
+
   decode(ids: number[]): string {
     if (ids.length === 0) return '';
     return this.tokenizer.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
