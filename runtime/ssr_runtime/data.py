@@ -40,6 +40,23 @@ class Record:
     reward: float
     messages: List[Dict[str, Any]]
     tokens: List[Dict[str, Any]]
+    # The policy version that sampled this trajectory: {"model": name or path, "step": updates so far}
+    # (src/core/trajectory.ts `PolicyVersion`); None for records written before versions existed.
+    policy_version: Optional[Dict[str, Any]] = None
+    # Temperature of the distribution the rollout log-probs were taken from (the sampling temperature
+    # for the onnx policy; 1.0 for servers that report raw log-probs). The trainer scores tokens at
+    # this temperature so that the PPO ratio compares like with like. 0 (greedy) counts as 1.
+    temperature: float = 1.0
+    # Turns whose log-probs came without token ids (a server that was not asked, or cannot give them):
+    # those turns are re-tokenised and trained on-policy.
+    logprobs_without_ids: int = 0
+
+    @property
+    def version_step(self) -> Optional[int]:
+        v = self.policy_version
+        if isinstance(v, dict) and isinstance(v.get("step"), int):
+            return int(v["step"])
+        return None
 
 
 @dataclass
@@ -51,6 +68,7 @@ class TrainSequence:
     has_old: List[int]  # 1 where old_logprobs[t] is a real rollout log-prob
     retokenised: bool = False
     truncated_tokens: int = 0  # loss tokens dropped by --max-len
+    temperature: float = 1.0  # the record's log-prob temperature (see Record.temperature)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -88,8 +106,20 @@ def trajectories_path(run: str) -> str:
     return run
 
 
-def read_records(run: str, skip_bad_lines: bool = False, warn: Optional[Callable[[str], None]] = None) -> List[Record]:
-    """Reads and validates trajectories.jsonl; raises BadInput naming the bad line."""
+def count_lines(run: str) -> int:
+    """Complete lines (ending in a newline) of RUN/trajectories.jsonl: the data cursor of an update."""
+    path = trajectories_path(run)
+    if not os.path.exists(path):
+        return 0
+    with open(path, "rb") as fh:
+        return sum(1 for raw in fh if raw.endswith(b"\n"))
+
+
+def read_records(run: str, skip_bad_lines: bool = False, warn: Optional[Callable[[str], None]] = None, max_lines: Optional[int] = None) -> List[Record]:
+    """Reads and validates trajectories.jsonl; raises BadInput naming the bad line.
+
+    `max_lines`: read only the first N lines (a resumed update reads exactly what it started with,
+    even when the session appended more since)."""
     path = trajectories_path(run)
     if not os.path.exists(path):
         if os.path.isdir(run) or not run.endswith(".jsonl"):
@@ -98,6 +128,8 @@ def read_records(run: str, skip_bad_lines: bool = False, warn: Optional[Callable
     records: List[Record] = []
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
+            if max_lines is not None and lineno > max_lines:
+                break
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
@@ -164,6 +196,7 @@ def _validate(obj: Any, lineno: int, path: str) -> Record:
     tokens = obj.get("tokens") or []
     if not isinstance(tokens, list):
         raise _bad(path, lineno, "tokens must be an array")
+    without_ids = 0
     for j, t in enumerate(tokens):
         if not isinstance(t, dict):
             raise _bad(path, lineno, f"tokens[{j}] must be an object")
@@ -182,11 +215,30 @@ def _validate(obj: Any, lineno: int, path: str) -> Record:
         if lp is not None:
             if not isinstance(lp, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in lp):
                 raise _bad(path, lineno, f"tokens[{j}].logprobs must be an array of numbers")
-            if t.get("tokenIds") is None or len(lp) != len(t["tokenIds"]):
-                raise _bad(path, lineno, f"tokens[{j}].logprobs has {len(lp)} entries but tokenIds has {len(t.get('tokenIds') or [])}")
+            if not t.get("tokenIds"):
+                # Log-probs without the ids they belong to (a server that gives none): the turn stays
+                # trainable, re-tokenised from its message and trained on-policy (no PPO ratio).
+                without_ids += 1
+                t.pop("logprobs", None)
+                t.pop("tokenIds", None)
+                continue
+            if len(lp) != len(t["tokenIds"]):
+                raise _bad(path, lineno, f"tokens[{j}].logprobs has {len(lp)} entries but tokenIds has {len(t['tokenIds'])}")
             if any(not math.isfinite(float(x)) or float(x) > 1e-3 for x in lp):
                 raise _bad(path, lineno, f"tokens[{j}].logprobs must be finite log-probabilities (<= 0)")
-    return Record(line=lineno, id=rid, role=role, group=group, reward=float(reward), messages=messages, tokens=tokens)
+    version = obj.get("policyVersion")
+    if version is None and isinstance(obj.get("policy"), dict):
+        version = obj["policy"].get("version")
+    if version is not None and not isinstance(version, dict):
+        version = {"model": str(version)}
+    temperature = 1.0
+    temps = [t.get("temperature") for t in tokens if isinstance(t.get("temperature"), (int, float)) and not isinstance(t.get("temperature"), bool)]
+    if temps:
+        temperature = float(temps[0])
+    if not math.isfinite(temperature) or temperature <= 0:
+        temperature = 1.0
+    return Record(line=lineno, id=rid, role=role, group=group, reward=float(reward), messages=messages, tokens=tokens,
+                  policy_version=version, temperature=temperature, logprobs_without_ids=without_ids)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -332,7 +384,7 @@ def build_sequences(
             else:
                 if cur is not None:
                     rec_seqs.append(cur)
-                cur = TrainSequence(record=ri, input_ids=[], loss_mask=[], old_logprobs=[], has_old=[])
+                cur = TrainSequence(record=ri, input_ids=[], loss_mask=[], old_logprobs=[], has_old=[], temperature=rec.temperature)
                 ext = list(prompt)
             cur.input_ids += ext
             cur.loss_mask += [0] * len(ext)

@@ -15,6 +15,7 @@ import type { PolicySpec } from '../../core/policy';
 import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addPolicyFlags, policyChoice, type Opts } from './inject';
 import { repoImage } from '../image';
+import { loadAdapter, readTrainingState, specForState, versionOf } from '../../core/training/loop';
 
 function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpec; proposer: 'bootstrap' | 'policy' } {
   const kind = String(o.policy ?? 'bootstrap');
@@ -135,9 +136,10 @@ export function register(program: Command): void {
       .option('--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles))
       .option('--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests))
       .option('--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120')
-      .option('--train-every <n>', 'train the policy every N rounds and reload it (--policy onnx with a local model folder)', '0')
+      .option('--train-every <n>', 'train the policy every N rounds on the trajectories since the last update and put it back into play (--policy onnx: reloaded in-process; --policy openai with --train-model: a LoRA adapter loaded into the server)', '0')
       .option('--train-device <d>', 'cuda | cpu | auto, for --train-every', 'auto')
       .option('--train-steps <n>', 'optimizer steps per training round')
+      .option('--train-model <dir>', '--policy openai: the served base model\'s weights (Hugging Face layout); each update trains a LoRA adapter on it and loads it into the server (vLLM runtime LoRA loading)')
       .option('--out <dir>', 'the run directory (default <repo>/.ssr/runs/<id>)')
       .option('--resume <run>', 'continue a run (a run directory, or a run id of --repo)')
       .option('--json', 'print the final session (configuration, counters, metrics) as JSON'),
@@ -160,12 +162,34 @@ export function register(program: Command): void {
         let session: SelfPlaySession;
         const specs = policySpecs(o);
         const trainEvery = intOption(o.trainEvery as string, '--train-every', 0)!;
+        const training =
+          trainEvery > 0 || o.resume
+            ? {
+                device: o.trainDevice as string,
+                steps: intOption(o.trainSteps as string | undefined, '--train-steps', 1),
+                trainModel: o.trainModel ? requireDir(o.trainModel as string, '--train-model') : undefined,
+              }
+            : undefined;
+        const resumeDir = o.resume ? RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined) : undefined;
+        // A resumed session continues with the latest trained policy (RUN/train/state.json).
+        const state = resumeDir && specs.policy ? await readTrainingState(resumeDir) : undefined;
+        let policy = specs.policy;
+        if (specs.policy && state && state.step > 0) {
+          policy = specForState(specs.policy, state);
+          if (specs.policy.kind === 'openai' && state.served && state.adapter) {
+            await loadAdapter(specs.policy, state.served, state.adapter, ac.signal);
+          }
+          if (!o.json) process.stderr.write(`continuing with the trained policy v${state.step}: ${(policy as { model?: string }).model}\n`);
+        }
         const players = makePlayers({
           ...specs,
-          training: trainEvery > 0 || o.resume ? { device: o.trainDevice as string, steps: intOption(o.trainSteps as string | undefined, '--train-steps', 1) } : undefined,
+          policy,
+          baseSpec: specs.policy,
+          version: specs.policy && (training || state) ? versionOf(specs.policy, state) : undefined,
+          training,
         });
-        if (o.resume) {
-          const runDir = RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined);
+        if (resumeDir) {
+          const runDir = resumeDir;
           session = await SelfPlaySession.resume(runDir, players, { signal: ac.signal, onEvent });
         } else {
           const repoDir = requireDir(o.repo as string | undefined, '--repo');

@@ -304,6 +304,11 @@ export class OnnxPolicy implements Policy {
     return this.tokenizer.encode(prompt, { add_special_tokens: false });
   }
 
+  /** Token ids of plain text (no special tokens added). */
+  encodeText(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false });
+  }
+
   decode(ids: number[]): string {
     if (ids.length === 0) return '';
     return this.tokenizer.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
@@ -395,6 +400,8 @@ export class OnnxPolicy implements Policy {
       text,
       tokenIds,
       logprobs,
+      // log_softmax(logits / T) of the sampled distribution (T = 0, greedy, is taken as 1): the trainer scores at the same T.
+      logprobTemperature: s.temperature > 0 ? s.temperature : 1,
       promptTokenIds: promptIds,
       usage: { promptTokens: promptIds.length, completionTokens: tokenIds.length },
       finishReason,
