@@ -14,6 +14,7 @@ import * as show from './cli/commands/show';
 import * as selfplay from './cli/commands/selfplay';
 import * as trainCmd from './cli/commands/train';
 import * as envCmd from './cli/commands/env';
+import * as report from './cli/commands/report';
 import { EXIT_CANNOT_RUN } from './cli/util';
 import { VERSION } from './core/version';
 import { infrastructureMessage, isInfrastructureFailure } from './core/errors';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   selfplay.register(program);
   trainCmd.register(program);
   envCmd.register(program);
+  report.register(program);
   return program;
 }
 

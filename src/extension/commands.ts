@@ -44,6 +44,8 @@ import { PatchNode } from './tree/nodes/patchNode';
 import { SessionNode } from './tree/nodes/sessionNode';
 import { StepNode } from './tree/nodes/stepNode';
 import type { TreeNode } from './tree/nodes/treeNode';
+import type { BugsProvider } from './tree/providers';
+import { runName } from '../core/report/data';
 
 export interface CommandEnv {
   context: vscode.ExtensionContext;
@@ -53,6 +55,7 @@ export interface CommandEnv {
   docs: ArtifactDocuments;
   stepper: StepperPanels;
   refreshViews: () => void;
+  bugs?: BugsProvider;
 }
 
 /** Every command the extension contributes, with its palette title (the e2e test checks the palette). */
@@ -84,7 +87,7 @@ export function registerCommands(env: CommandEnv): vscode.Disposable[] {
     'ssr.injectBug': () => c.injectBug(),
     'ssr.solveBug': (a) => c.solveBug(a),
     'ssr.validateArtifact': (a) => c.validateArtifact(a),
-    'ssr.startSession': () => c.startSession(),
+    'ssr.startSession': (a) => c.startSession(a),
     'ssr.stopSession': (a) => c.stopSession(a),
     'ssr.resumeSession': (a) => c.resumeSession(a),
     'ssr.openTrajectory': (a) => c.openTrajectory(a),
@@ -189,8 +192,8 @@ class Commands {
     }
     const pick = await vscode.window.showQuickPick(
       runs.map((r) => ({
-        label: r.id,
-        description: `${r.state}${r.session ? ` · ${r.session.counters.validBugs} valid bugs · ${r.session.counters.solved}/${r.session.counters.attempts} solved` : ''}`,
+        label: r.session ? runName(r.session, r.id) : r.id,
+        description: `${r.state === 'cancelled' ? 'stopped' : r.state}${r.session ? ` · ${r.session.counters.validBugs} valid bugs${r.session.counters.attempts ? ` · ${r.session.counters.solved}/${r.session.counters.attempts} solved` : ''}` : ''} · ${r.id}`,
         detail: r.error,
         run: r,
       })),
@@ -418,21 +421,39 @@ class Commands {
     if (file.status === 'failed') throw sessionError(file.note);
     const c = file.counters;
     if (file.status === 'cancelled') {
-      const b = await vscode.window.showInformationMessage(`SSR: ${title} stopped. The run is kept; resume it any time.`, 'Resume Session');
+      const b = await vscode.window.showInformationMessage(`SSR: ${title} stopped. Resume it any time.`, 'Resume Session');
       if (b) await vscode.commands.executeCommand('ssr.resumeSession', runDir);
       return;
     }
-    void vscode.window.showInformationMessage(
-      `SSR: ${title} finished: ${c.validBugs} valid bug(s) of ${c.proposals} proposal(s), ${c.solved}/${c.attempts} attempts solved.${file.config.policy ? '' : ' No model is configured, so nothing was solved.'}`,
+    // The key sentence first and short: a toast shows one line until expanded.
+    const solved = file.config.policy ? ` ${c.solved}/${c.attempts} attempts solved.` : ' Not solved: no model is configured.';
+    const b = await vscode.window.showInformationMessage(
+      `SSR: ${c.validBugs} of ${c.proposals} bugs valid.${solved} (${title} finished)`,
+      'Open Dashboard',
+      ...(file.config.policy ? [] : ['Configure Policy']),
     );
+    if (b === 'Open Dashboard') await vscode.commands.executeCommand('ssr.openDashboard', runDir);
+    if (b === 'Configure Policy') await vscode.commands.executeCommand('ssr.configurePolicy');
   }
 
-  async startSession(): Promise<void> {
+  async startSession(arg?: unknown): Promise<void> {
     const repo = requireWorkspace();
     const s = this.settings();
     await this.ensureDocker(s.image);
     const spec = await this.policy(s, repo);
-    const config = this.sessionConfig(s, repo, spec);
+    // How many rounds: asked, with the setting as the default (a number argument skips the question).
+    let rounds = typeof arg === 'number' ? arg : undefined;
+    if (rounds === undefined) {
+      const answer = await vscode.window.showInputBox({
+        title: 'SSR: Start Self-play Session',
+        prompt: `Rounds to play (one first-order bug each; ${spec ? `${s.attempts} solver attempts per bug` : 'no model: bugs are proposed and validated, not solved'}). The default is the ssr.rounds setting.`,
+        value: String(s.rounds),
+        validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 10000 ? undefined : 'a whole number from 1 to 10000'),
+      });
+      if (answer === undefined) return;
+      rounds = Number(answer.trim());
+    }
+    const config = { ...this.sessionConfig(s, repo, spec), rounds };
     const runId = RunStore.newRunId();
     const out = this.env.model.root ? path.join(this.env.model.root, runId) : undefined;
     let runDir = '';
@@ -441,7 +462,7 @@ class Commands {
       runDir = session.runDir;
       return session.run();
     });
-    await this.finished(file, runDir, 'the self-play session');
+    await this.finished(file, runDir, `Self-play, ${rounds} round${rounds === 1 ? '' : 's'}`);
   }
 
   async stopSession(arg: unknown): Promise<void> {
@@ -572,7 +593,9 @@ class Commands {
 
   async selectRun(arg: unknown): Promise<void> {
     const dir = arg instanceof SessionNode ? arg.runDir : typeof arg === 'string' ? arg : (await this.pickRun(undefined, 'The run to show in the Bugs and Trajectories views'))?.dir;
-    if (dir) this.env.model.setActive(dir);
+    if (!dir) return;
+    this.env.model.setActive(dir);
+    await this.env.bugs?.revealRun(dir);
   }
 
   // ------------------------------------------------------------ data and training

@@ -8,6 +8,9 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { registerPrepareSandbox } from './prepareSandbox';
+import { DashboardPanels } from './dashboard/dashboardPanel';
+import { registerInsights } from './insights';
+import { reportError } from './errors';
 import { Jobs } from './jobs';
 import { Log } from './log';
 import { ArtifactDocuments } from './review/artifactDocuments';
@@ -23,6 +26,7 @@ export interface SsrApi {
   model: RunsModel;
   providers: { bugs: BugsProvider; sessions: SessionsProvider; trajectories: TrajectoriesProvider };
   stepper: StepperPanels;
+  panels: DashboardPanels;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<SsrApi> {
@@ -70,8 +74,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<SsrApi
     }),
   );
 
-  context.subscriptions.push(...registerCommands({ context, log, model, jobs, docs, stepper, refreshViews }));
   context.subscriptions.push(registerPrepareSandbox(log));
+  const panels = new DashboardPanels(context.extensionUri, model, docs, log);
+  context.subscriptions.push(panels);
+  context.subscriptions.push(...registerCommands({ context, log, model, jobs, docs, stepper, refreshViews, bugs }));
+  context.subscriptions.push(
+    ...registerInsights({
+      extensionPath: context.extensionPath,
+      model,
+      panels,
+      docs,
+      log,
+      bugs,
+      report: (err, title) => reportError(err, { log, title, onDocker: (p) => model.setDocker(p) }),
+    }),
+  );
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('ssr')) log.info(`settings changed: policy ${describeSettingsPolicy(readSettings())}`);
@@ -83,7 +100,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<SsrApi
   // Docker is checked in the background: the views work without it (reading runs), the commands say what is missing.
   void model.checkDocker().then((d) => log.info(`Docker: ${d}`));
   log.info(`workspace ${model.repoDir ?? '(none)'}; runs in ${model.root ?? '(none)'}; ${model.runs.length} run(s)`);
-  return { model, providers: { bugs, sessions, trajectories: trajs }, stepper };
+  return { model, providers: { bugs, sessions, trajectories: trajs }, stepper, panels };
 }
 
 export function deactivate(): void {

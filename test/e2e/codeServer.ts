@@ -82,12 +82,12 @@ export const TEST_SETTINGS = {
   'ssr.concurrency': 2,
 };
 
-export async function startCodeServer(opts: { entry: string; vsix: string; workspace: string; tmp: string; label: string }): Promise<CodeServer> {
+export async function startCodeServer(opts: { entry: string; vsix: string; workspace: string; tmp: string; label: string; env?: NodeJS.ProcessEnv; settings?: Record<string, unknown> }): Promise<CodeServer> {
   const userDataDir = path.join(opts.tmp, 'user-data');
   const extensionsDir = path.join(opts.tmp, 'extensions');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(TEST_SETTINGS, null, 2));
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...TEST_SETTINGS, ...(opts.settings ?? {}) }, null, 2));
   const config = path.join(opts.tmp, 'code-server.yaml');
   fs.writeFileSync(config, 'auth: none\ncert: false\n');
   const common = ['--config', config, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
@@ -102,7 +102,7 @@ export async function startCodeServer(opts: { entry: string; vsix: string; works
       cwd: opts.tmp,
       detached: true,
       stdio: ['ignore', log, log],
-      env: { ...process.env, SSR_LABELS: `ssr.e2e=${opts.label}`, HOME: process.env.HOME ?? os.homedir(), VSCODE_PROXY_URI: '' },
+      env: { ...process.env, SSR_LABELS: `ssr.e2e=${opts.label}`, HOME: process.env.HOME ?? os.homedir(), VSCODE_PROXY_URI: '', ...(opts.env ?? {}) },
     },
   );
   fs.closeSync(log);

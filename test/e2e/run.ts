@@ -8,7 +8,8 @@
  * sandbox image, Debian's Chromium and code-server (scripts/install-code-server.sh
  * installs both; it runs on first use). Screenshots: test-results/e2e/*.png.
  *
- * Environment: SSR_E2E_VSIX (use a built .vsix), SSR_E2E_KEEP=1 (keep the
+ * Environment: SSR_E2E_ONLY=NAME (only the *.e2e.ts files whose name holds NAME),
+ * SSR_E2E_VSIX (use a built .vsix), SSR_E2E_KEEP=1 (keep the
  * temporary workspace), SSR_E2E_BENCH_BUGS / SSR_E2E_BENCH_STEPS.
  */
 import * as path from 'node:path';
@@ -17,7 +18,9 @@ import Mocha from 'mocha';
 
 const mocha = new Mocha({ reporter: 'spec', timeout: 900_000, bail: false, color: false });
 const dir = __dirname;
-for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.e2e.ts')) mocha.addFile(path.join(dir, f));
+// SSR_E2E_ONLY=dashboard runs only the files whose name contains it.
+const only = process.env.SSR_E2E_ONLY;
+for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.e2e.ts') && (!only || f.includes(only))) mocha.addFile(path.join(dir, f));
 
 void (async () => {
   await mocha.loadFilesAsync();

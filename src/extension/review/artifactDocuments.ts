@@ -171,7 +171,9 @@ export class ArtifactDocuments implements vscode.TextDocumentContentProvider, vs
       void vscode.window.setStatusBarMessage(`SSR: ${broken.length} file(s) of ${r.label} do not apply to the workspace as it is now: showing the diff itself`, 8000);
       return;
     }
-    const side = (f: ReviewFile, s: 'a' | 'b') => encode({ k: 'side', side: s, src, path: f.path }, `${r.where}/${s === 'a' ? 'original' : r.label.replace(/\s+/g, '-')}/${f.path}`);
+    // Both sides carry the same path (they differ in the query only): the multi-file diff editor then reads each row
+    // as one file, original against patched, not as a rename from one path to another.
+    const side = (f: ReviewFile, s: 'a' | 'b') => encode({ k: 'side', side: s, src, path: f.path }, `${r.where}/${f.path}`);
     if (files.length === 1) {
       const f = files[0];
       await vscode.commands.executeCommand('vscode.diff', side(f, 'a'), side(f, 'b'), `${f.path} (original ↔ ${r.label})`, show);
@@ -185,7 +187,8 @@ export class ArtifactDocuments implements vscode.TextDocumentContentProvider, vs
     try {
       await vscode.commands.executeCommand(
         'vscode.changes',
-        `${r.label} of ${r.where} (${files.length} files)`,
+        // VS Code adds "(N files)" to the tab title itself.
+        `${r.label} of ${r.where}`,
         files.map((f) => [side(f, 'b'), side(f, 'a'), side(f, 'b')]),
       );
     } catch {

@@ -6,9 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listBugEntries } from '../../core/actions';
+import { listBugEntries, type BugEntry } from '../../core/actions';
+import { runName } from '../../core/report/data';
+import { readSettings } from '../settings';
+import { RunGroupNode, bugCount } from './nodes/runGroupNode';
 import { setContext } from '../state';
-import { BugNode } from './nodes/bugNode';
+import { BugNode, describeBug } from './nodes/bugNode';
 import { MessageNode } from './nodes/messageNode';
 import { SessionNode } from './nodes/sessionNode';
 import { TrajectoryBugNode } from './nodes/trajectoryBugNode';
@@ -46,39 +49,112 @@ abstract class NodeProvider implements vscode.TreeDataProvider<TreeNode>, vscode
   }
 }
 
+/**
+ * The Bugs view spans every run of the workspace, grouped by run (newest
+ * first, named for people); the run shown in the Trajectories view (or a
+ * running one) is expanded. With no model configured and valid bugs to
+ * solve, one line at the top says so and offers Configure Policy.
+ */
 export class BugsProvider extends NodeProvider {
-  private shownRun?: string;
+  private groups = new Map<string, RunGroupNode>();
+  private lastLogged = '';
 
   override async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    const t0 = performance.now();
     const out = await super.getChildren(node);
-    const run = this.env.model.activeRunDir;
-    if (!node && run !== this.shownRun) {
-      this.shownRun = run;
-      this.env.log?.info(`Bugs view: ${out.length} bug(s) of ${run ? path.basename(run) : '(no run)'} listed in ${Math.round(this.lastRootMs)} ms`);
+    if (!node) {
+      const sig = `${this.groups.size}`;
+      if (sig !== this.lastLogged) {
+        this.lastLogged = sig;
+        this.env.log?.info(`Bugs view: ${this.groups.size} run(s) listed in ${Math.round(this.lastRootMs)} ms`);
+      }
+    }
+    if (node instanceof RunGroupNode && node.runDir === this.env.model.activeRunDir) {
+      this.env.log?.info(`Bugs view: ${out.length} bug(s) of ${path.basename(node.runDir)} listed in ${Math.round(performance.now() - t0)} ms`);
     }
     return out;
   }
 
+  getParent(node: TreeNode): TreeNode | undefined {
+    if (node instanceof BugNode) return this.groups.get(node.runDir);
+    return undefined;
+  }
+
   protected async roots(): Promise<TreeNode[]> {
     const { model } = this.env;
-    const run = model.activeRun;
-    if (!model.repoDir || !run) {
+    this.groups = new Map();
+    if (!model.repoDir || !model.runs.length) {
       setContext('ssr.hasBugs', false);
       if (this.view) this.view.description = undefined;
       return [];
     }
-    const bugs = await listBugEntries(run.dir);
-    setContext('ssr.hasBugs', bugs.length > 0);
-    if (this.view) this.view.description = `${run.id} · ${bugs.length} bug${bugs.length === 1 ? '' : 's'}`;
-    if (!bugs.length) {
-      if (run.state === 'unreadable') {
-        return [new MessageNode(`bugs|${run.dir}|unreadable`, `Run ${run.id} cannot be read`, { icon: 'warning', tooltip: run.error, revealPath: path.join(run.dir, 'session.json') })];
-      }
-      if (this.env.jobs.isRunning(run.dir)) return [new MessageNode(`bugs|${run.dir}|busy`, 'Proposing a bug…', { icon: 'loading~spin', description: 'see the notification for progress' })];
-      // Empty: the welcome content ("Inject Bug") shows.
-      return [];
+    const active = model.activeRunDir;
+    const runs = model.runs.filter((r) => bugCount(r.dir) > 0 || this.env.jobs.isRunning(r.dir) || r.state === 'unreadable');
+    let bugs = 0;
+    const out: TreeNode[] = [];
+    for (const r of runs) {
+      const n = bugCount(r.dir);
+      bugs += n;
+      const g = new RunGroupNode(this.env, r, r.dir === active || this.env.jobs.isRunning(r.dir));
+      this.groups.set(r.dir, g);
+      out.push(g);
     }
-    return bugs.map((b) => new BugNode(this.env, run.dir, b));
+    setContext('ssr.hasBugs', runs.length > 0);
+    if (this.view) this.view.description = runs.length ? `${bugs} bug${bugs === 1 ? '' : 's'} in ${runs.length} run${runs.length === 1 ? '' : 's'}` : undefined;
+    if (!runs.length) return [];
+    const validUnsolved = runs.some((r) => (r.session?.counters?.validBugs ?? 0) > 0 && !r.session?.config.policy);
+    if (readSettings().policyKind === 'bootstrap' && validUnsolved) {
+      out.unshift(
+        new MessageNode('bugs|no-model', 'Solving needs a model: Configure Policy', {
+          icon: 'info',
+          description: 'bugs are proposed and validated without one',
+          tooltip: 'No model is configured, so SSR proposes and validates bugs but cannot solve them. Click to point SSR at an OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp) or a local ONNX model.',
+          command: { command: 'ssr.configurePolicy', title: 'Configure Policy' },
+        }),
+      );
+    }
+    return out;
+  }
+
+  /** Shows a bug in the view (expanding its run), e.g. a parent or child from the lineage. */
+  async revealBug(runDir: string, bugId: string): Promise<void> {
+    const dir = path.resolve(runDir);
+    if (!this.groups.has(dir)) await this.getChildren();
+    const group = this.groups.get(dir);
+    if (!group || !this.view) return;
+    const entry = (await listBugEntries(dir)).find((b) => b.id === bugId);
+    if (!entry) {
+      void vscode.window.showInformationMessage(`SSR: bug ${bugId} is not in run ${path.basename(dir)}.`);
+      return;
+    }
+    await this.view.reveal(new BugNode(this.env, dir, entry), { select: true, focus: true, expand: true });
+  }
+
+  /** Shows a run's group expanded (Sessions view clicks). */
+  async revealRun(runDir: string): Promise<void> {
+    const dir = path.resolve(runDir);
+    if (!this.groups.has(dir)) await this.getChildren();
+    const group = this.groups.get(dir);
+    if (group && this.view?.visible) await this.view.reveal(group, { select: false, focus: false, expand: true });
+  }
+
+  /** Asks for a bug of the workspace's runs (the shown run's first). */
+  async pickBug(placeHolder: string, filter: (b: BugEntry) => boolean = () => true): Promise<{ runDir: string; bugId: string } | undefined> {
+    const { model } = this.env;
+    const runs = [...model.runs].sort((a, b) => (a.dir === model.activeRunDir ? -1 : b.dir === model.activeRunDir ? 1 : 0));
+    const items: Array<vscode.QuickPickItem & { runDir?: string; bugId?: string }> = [];
+    for (const r of runs) {
+      const bugs = (await listBugEntries(r.dir)).filter((b) => b.record && filter(b));
+      if (!bugs.length) continue;
+      items.push({ label: r.session ? runName(r.session, r.id) : r.id, kind: vscode.QuickPickItemKind.Separator });
+      for (const b of bugs) items.push({ label: b.id, description: describeBug(b.record!), runDir: r.dir, bugId: b.id });
+    }
+    if (!items.length) {
+      void vscode.window.showInformationMessage('SSR: there is no bug yet. Inject one first.');
+      return undefined;
+    }
+    const pick = await vscode.window.showQuickPick(items, { placeHolder });
+    return pick?.runDir && pick.bugId ? { runDir: pick.runDir, bugId: pick.bugId } : undefined;
   }
 }
 
@@ -99,7 +175,7 @@ export class TrajectoriesProvider extends NodeProvider {
     }
     const bugs = (await listBugEntries(run.dir)).filter((b) => fs.existsSync(path.join(b.dir, 'attempts')) || fs.existsSync(path.join(b.dir, 'injector.json')));
     setContext('ssr.hasTrajectories', bugs.length > 0);
-    if (this.view) this.view.description = run.id;
+    if (this.view) this.view.description = run.session ? runName(run.session, run.id) : run.id;
     return bugs.map((b) => new TrajectoryBugNode(this.env, run.dir, b));
   }
 }

@@ -33,6 +33,8 @@ export class CheckNode extends TreeNode {
     md.appendMarkdown(mdCode(c.detail));
     item.tooltip = md;
     item.contextValue = `ssr.check.${c.status}`;
+    // A click opens the whole detail (the row and the hover cut it).
+    item.command = { command: 'ssr.openCheckDetail', title: 'Open Check Detail', arguments: [{ runDir: this.runDir, bugId: this.bugId, check: c }] };
     item.accessibilityInformation = { label: `check ${c.id}: ${c.status}` };
     return item;
   }

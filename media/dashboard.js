@@ -1,0 +1,525 @@
+// SSR's dashboard, test matrix and report page. One script for three hosts:
+//   body[data-mode="dashboard"]  the session dashboard webview (data arrives by postMessage, live)
+//   body[data-mode="matrix"]     the test matrix webview of one bug
+//   body[data-mode="report"]     `ssr report`'s self-contained HTML file (data in <script type="application/json" id="ssr-data">)
+// Charts are Chart.js (window.Chart, bundled locally). Every chart has a table
+// behind a toggle. Model and tool text (bug ids, test names, log tails,
+// details) is only ever set with textContent: nothing here parses HTML.
+(function () {
+  'use strict';
+  const t0 = performance.now();
+  const mode = document.body.dataset.mode || 'report';
+  const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
+  const post = (m) => vscode && vscode.postMessage(m);
+  const app = document.getElementById('app');
+  const charts = [];
+
+  // ------------------------------------------------------------ helpers
+  function el(tag, props, ...kids) {
+    const e = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k === 'text') e.textContent = String(v);
+        else if (k === 'class') e.className = v;
+        else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+        else if (k === 'dataset') Object.assign(e.dataset, v);
+        else e.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const c of kids.flat()) if (c !== undefined && c !== null && c !== false) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return e;
+  }
+  const fmt = (x, digits = 2) => (x === undefined || x === null || Number.isNaN(x) ? '' : Number(x).toFixed(digits).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)));
+  const pct = (x) => (x === undefined || x === null ? '' : `${Math.round(x * 100)}%`);
+  const secs = (ms) => (ms === undefined || ms === null ? '' : ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+  function css(name, fallback) {
+    const v = getComputedStyle(document.body).getPropertyValue(name).trim();
+    return v || fallback;
+  }
+  function palette() {
+    return {
+      fg: css('--vscode-foreground', '#333'),
+      muted: css('--vscode-descriptionForeground', '#666'),
+      grid: css('--vscode-panel-border', 'rgba(128,128,128,0.35)'),
+      blue: css('--vscode-charts-blue', '#1a85ff'),
+      red: css('--vscode-charts-red', '#e51400'),
+      green: css('--vscode-charts-green', '#388a34'),
+      yellow: css('--vscode-charts-yellow', '#bf8803'),
+      orange: css('--vscode-charts-orange', '#d18616'),
+      purple: css('--vscode-charts-purple', '#652d90'),
+      font: css('--vscode-font-family', 'system-ui, sans-serif'),
+    };
+  }
+
+  // ------------------------------------------------------------ charts
+  /**
+   * A figure: title, a canvas chart, a "Table" toggle that swaps the chart for
+   * a table of the same numbers (the text alternative), and a caption.
+   */
+  function figure(id, title, caption, table, chartConfig) {
+    const canvas = el('canvas', { role: 'img', 'aria-label': `${title}. ${caption || ''} Use the Table button for the numbers.` });
+    const box = el('div', { class: 'chart-box' }, canvas);
+    const tbl = el('div', { class: 'table-box', hidden: true }, table);
+    const btn = el('button', {
+      class: 'toggle',
+      type: 'button',
+      'aria-pressed': 'false',
+      'aria-controls': `${id}-table`,
+      text: 'Table',
+      onclick: () => {
+        const show = tbl.hidden;
+        tbl.hidden = !show;
+        box.hidden = show;
+        btn.setAttribute('aria-pressed', String(show));
+        btn.textContent = show ? 'Chart' : 'Table';
+      },
+    });
+    tbl.id = `${id}-table`;
+    const fig = el('figure', { class: 'card', id, 'data-chart': id }, el('div', { class: 'fig-head' }, el('h3', { text: title }), btn), box, tbl, caption ? el('figcaption', { text: caption }) : null);
+    if (window.Chart && chartConfig) {
+      try {
+        charts.push(new window.Chart(canvas, chartConfig));
+      } catch (err) {
+        box.replaceChildren(el('p', { class: 'muted', text: `chart unavailable: ${err && err.message}` }));
+      }
+    } else if (!window.Chart) {
+      box.replaceChildren(el('p', { class: 'muted', text: 'charts unavailable (Chart.js not loaded); the table has the numbers' }));
+      tbl.hidden = false;
+    }
+    return fig;
+  }
+
+  function dataTable(headers, rows) {
+    return el(
+      'table',
+      { class: 'data' },
+      el('thead', null, el('tr', null, headers.map((h) => el('th', { scope: 'col', text: h })))),
+      el('tbody', null, rows.map((r) => el('tr', null, r.map((c, i) => (i === 0 ? el('th', { scope: 'row', text: c }) : el('td', { text: c })))))),
+    );
+  }
+
+  function axes(p, xTitle, yTitle, extraY) {
+    const grid = { color: p.grid };
+    return {
+      x: { title: { display: true, text: xTitle, color: p.fg }, grid, ticks: { color: p.fg } },
+      y: Object.assign({ title: { display: true, text: yTitle, color: p.fg }, grid, ticks: { color: p.fg } }, extraY || {}),
+    };
+  }
+
+  function baseOptions(p, scales, legend) {
+    return {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      normalized: true,
+      scales,
+      plugins: { legend: { display: legend !== false, labels: { color: p.fg } }, tooltip: { enabled: true } },
+    };
+  }
+
+  function destroyCharts() {
+    while (charts.length) charts.pop().destroy();
+  }
+
+  // ------------------------------------------------------------ dashboard
+  function tile(label, value, title) {
+    if (value === '' || value === undefined || value === null) return null;
+    return el('div', { class: 'tile', title }, el('div', { class: 'tile-value', text: value }), el('div', { class: 'tile-label', text: label }));
+  }
+
+  function statusWord(s) {
+    return s === 'cancelled' ? 'stopped' : s;
+  }
+
+  function renderDashboard(root, d, opts) {
+    destroyCharts();
+    const p = palette();
+    if (window.Chart) {
+      window.Chart.defaults.color = p.fg;
+      window.Chart.defaults.borderColor = p.grid;
+      window.Chart.defaults.font.family = p.font;
+    }
+    const t = d.totals;
+    const out = [];
+    out.push(
+      el(
+        'header',
+        { class: 'head' },
+        el('h1', { text: d.run.name }),
+        el('p', { class: 'muted' }, el('span', { class: `status status-${d.run.status}`, text: statusWord(d.run.status) }), ` · run ${d.run.id} · ${d.run.policy} · ${d.run.roundsDone} of ${d.run.rounds} round${d.run.rounds === 1 ? '' : 's'}`),
+        d.run.note ? el('p', { class: 'note', text: d.run.note }) : null,
+      ),
+    );
+    out.push(
+      el(
+        'section',
+        { class: 'tiles', 'aria-label': 'Totals' },
+        tile('proposals', String(t.proposals)),
+        tile('valid bugs', String(t.validBugs)),
+        tile('valid share', pct(t.validShare), 'valid first-order bugs / judged proposals'),
+        tile('higher-order bugs', t.higherOrderBugs ? String(t.higherOrderBugs) : ''),
+        d.solving ? tile('attempts solved', t.attempts ? `${t.solved}/${t.attempts}` : '') : null,
+        tile('mean r_inject', fmt(t.meanRInject)),
+        d.solving ? tile('mean r_solve', fmt(t.meanRSolve)) : null,
+        tile('valid artifacts / hour', t.artifactsPerHour !== undefined ? fmt(t.artifactsPerHour, 1) : ''),
+      ),
+    );
+    if (!d.solving) out.push(el('p', { class: 'note', text: 'No model was configured for this run: bugs were proposed and validated, not solved, so there are no solve rates or r_solve.' }));
+
+    const grid = el('section', { class: 'grid', 'aria-label': 'Charts' });
+    // 1. rewards per round
+    const rounds = d.perRound.map((r) => `${r.round}`);
+    grid.append(
+      figure(
+        'chart-rewards',
+        'Mean reward per round',
+        'r_inject (injector) and r_solve (solver), both in [-1, 1]; a round with no judged attempt has no r_solve.',
+        dataTable(['round', 'bugs', 'mean r_inject', 'mean r_solve'], d.perRound.map((r) => [String(r.round), String(r.bugs), fmt(r.meanRInject), fmt(r.meanRSolve)])),
+        {
+          type: 'line',
+          data: {
+            labels: rounds,
+            datasets: [
+              { label: 'mean r_inject', data: d.perRound.map((r) => (r.meanRInject === undefined ? null : r.meanRInject)), borderColor: p.orange, backgroundColor: p.orange, spanGaps: true, pointRadius: rounds.length > 60 ? 0 : 3 },
+              { label: 'mean r_solve', data: d.perRound.map((r) => (r.meanRSolve === undefined ? null : r.meanRSolve)), borderColor: p.blue, backgroundColor: p.blue, spanGaps: true, pointRadius: rounds.length > 60 ? 0 : 3 },
+            ],
+          },
+          options: baseOptions(p, axes(p, 'round', 'mean reward', { min: -1, max: 1 })),
+        },
+      ),
+    );
+    // 2. solve-rate histogram
+    grid.append(
+      figure(
+        'chart-histogram',
+        'Solve-rate histogram',
+        'Bugs per solve rate s. The curriculum is at the right difficulty when bugs sit in the middle, not at s=0 or s=1 (r_inject = -alpha there).',
+        dataTable(['solve rate', 'bugs'], d.histogram.map((h) => [h.bin, String(h.bugs)])),
+        {
+          type: 'bar',
+          data: { labels: d.histogram.map((h) => h.bin), datasets: [{ label: 'bugs', data: d.histogram.map((h) => h.bugs), backgroundColor: d.histogram.map((h) => (h.bin === 's=0' || h.bin === 's=1' ? p.red : p.green)) }] },
+          options: baseOptions(p, axes(p, 'solve rate s', 'bugs', { beginAtZero: true, ticks: { precision: 0, color: p.fg } }), false),
+        },
+      ),
+    );
+    // 3. validity
+    grid.append(
+      figure(
+        'chart-validity',
+        'Invalid bugs by first failing check',
+        `${t.validBugs} valid, ${t.invalidBugs} invalid${t.validShare !== undefined ? `; valid share of first-order proposals ${pct(t.validShare)}` : ''}${t.proposalsFailed ? `; ${t.proposalsFailed} round(s) without a proposal` : ''}.`,
+        dataTable(['check', 'bugs failing it first'], d.failuresPerCheck.map((f) => [f.check, String(f.failures)])),
+        {
+          type: 'bar',
+          data: { labels: d.failuresPerCheck.map((f) => f.check), datasets: [{ label: 'bugs failing it first', data: d.failuresPerCheck.map((f) => f.failures), backgroundColor: p.red }] },
+          // Horizontal bars: the value axis is x.
+          options: Object.assign(baseOptions(p, { x: Object.assign(axes(p, 'bugs', '').x, { beginAtZero: true, ticks: { precision: 0, color: p.fg } }), y: Object.assign(axes(p, '', 'check').y, {}) }, false), { indexAxis: 'y' }),
+        },
+      ),
+    );
+    // 4. time per stage
+    grid.append(
+      figure(
+        'chart-stages',
+        'Time per stage',
+        `Mean wall time of one propose, validate and solve stage (from the run's events).${t.artifactsPerHour !== undefined ? ` ${fmt(t.artifactsPerHour, 1)} valid artifacts per hour.` : ''}`,
+        dataTable(['stage', 'times', 'mean', 'total'], d.stages.map((s) => [s.stage, String(s.count), secs(s.meanMs), s.count ? secs(s.totalMs) : ''])),
+        {
+          type: 'bar',
+          data: { labels: d.stages.map((s) => s.stage), datasets: [{ label: 'mean seconds', data: d.stages.map((s) => (s.meanMs === undefined ? 0 : s.meanMs / 1000)), backgroundColor: [p.purple, p.yellow, p.blue] }] },
+          options: baseOptions(p, axes(p, 'stage', 'mean seconds', { beginAtZero: true }), false),
+        },
+      ),
+    );
+    // 5. valid artifacts over time
+    grid.append(
+      figure(
+        'chart-throughput',
+        'Valid artifacts over time',
+        'Cumulative valid bugs against minutes since the session started.',
+        dataTable(['minutes', 'valid bugs'], d.validOverTime.map((v) => [fmt(v.minutes), String(v.valid)])),
+        {
+          type: 'line',
+          data: { datasets: [{ label: 'valid bugs', data: d.validOverTime.map((v) => ({ x: v.minutes, y: v.valid })), borderColor: p.green, backgroundColor: p.green, stepped: true, pointRadius: d.validOverTime.length > 60 ? 0 : 3 }] },
+          options: baseOptions(p, Object.assign(axes(p, 'minutes', 'valid bugs', { beginAtZero: true, ticks: { precision: 0, color: p.fg } }), { x: { type: 'linear', title: { display: true, text: 'minutes', color: p.fg }, grid: { color: p.grid }, ticks: { color: p.fg } } }), false),
+        },
+      ),
+    );
+    // 6. order mix
+    grid.append(
+      figure(
+        'chart-orders',
+        'Bug order mix',
+        'First-order bugs come from the injector; second-order bugs from failed solver patches.',
+        dataTable(['order', 'bugs', 'valid'], d.orderMix.map((o) => [o === undefined ? '' : `order ${o.order}`, String(o.bugs), String(o.valid)])),
+        {
+          type: 'bar',
+          data: {
+            labels: d.orderMix.map((o) => `order ${o.order}`),
+            datasets: [
+              { label: 'bugs', data: d.orderMix.map((o) => o.bugs), backgroundColor: p.blue },
+              { label: 'valid', data: d.orderMix.map((o) => o.valid), backgroundColor: p.green },
+            ],
+          },
+          options: baseOptions(p, axes(p, 'order', 'bugs', { beginAtZero: true, ticks: { precision: 0, color: p.fg } })),
+        },
+      ),
+    );
+    // 7. learning curves
+    if (d.training && d.training.length) {
+      const tr = d.training;
+      const line = (label, key, color, axis) => ({ label, data: tr.map((x) => (x[key] === undefined ? null : x[key])), borderColor: color, backgroundColor: color, spanGaps: true, pointRadius: tr.length > 60 ? 0 : 2, yAxisID: axis });
+      const sc = axes(p, 'update', 'mean reward', { min: -1, max: 1, position: 'left' });
+      sc.y2 = { position: 'right', title: { display: true, text: 'loss / KL', color: p.fg }, grid: { drawOnChartArea: false }, ticks: { color: p.fg } };
+      grid.append(
+        figure(
+          'chart-training',
+          'Learning curves',
+          `Per trainer update: mean reward per role (left axis), loss and KL (right axis). Read from ${[...new Set(tr.map((x) => x.source))].join(', ')} (fields: ${d.trainingFields.join(', ')}).`,
+          dataTable(['update', 'step', 'reward solver', 'reward injector', 'loss', 'KL', 'KL rollout'], tr.map((x) => [String(x.update), String(x.step), fmt(x.rewardSolver, 3), fmt(x.rewardInjector, 3), fmt(x.loss, 4), fmt(x.kl, 4), fmt(x.klRollout, 4)])),
+          {
+            type: 'line',
+            data: { labels: tr.map((x) => String(x.update)), datasets: [line('reward solver', 'rewardSolver', p.blue, 'y'), line('reward injector', 'rewardInjector', p.orange, 'y'), line('loss', 'loss', p.red, 'y2'), line('KL', 'kl', p.purple, 'y2')] },
+            options: baseOptions(p, sc),
+          },
+        ),
+      );
+    }
+    out.push(grid);
+    out.push(bugsTable(d, opts));
+    root.replaceChildren(...out);
+  }
+
+  /** The bugs with their lineage: parent (and the attempt it came from) and children, each a link. */
+  function bugsTable(d, opts) {
+    const link = (id, label) =>
+      mode === 'report'
+        ? el('a', { href: `#bug-${id}`, text: label || id })
+        : el('a', { href: '#', role: 'button', dataset: { bug: id }, text: label || id, onclick: (e) => (e.preventDefault(), post({ type: 'openBug', bugId: id })) });
+    const rows = d.bugs.map((b) =>
+      el(
+        'tr',
+        { id: mode === 'report' ? undefined : `row-${b.id}` },
+        el('th', { scope: 'row' }, link(b.id)),
+        el('td', { text: b.valid === true ? 'valid' : b.valid === false ? `invalid (${b.firstFailure || '?'})` : b.status }),
+        el('td', { text: `${b.order}` }),
+        el('td', { text: `${b.round}` }),
+        el('td', { text: b.solveRate === undefined ? '' : `${b.solved}/${b.attempts}` }),
+        el('td', { text: fmt(b.rInject) }),
+        el('td', null, b.parent ? [link(b.parent), b.parentAttempt !== undefined ? ` (attempt ${b.parentAttempt + 1})` : ''] : ''),
+        el('td', null, b.children.flatMap((c, i) => (i ? [', ', link(c)] : [link(c)]))),
+        mode === 'report' ? null : el('td', null, b.valid !== undefined ? el('button', { type: 'button', class: 'small', text: 'Matrix', 'aria-label': `Test matrix of ${b.id}`, onclick: () => post({ type: 'openMatrix', bugId: b.id }) }) : ''),
+      ),
+    );
+    const head = ['bug', 'status', 'order', 'round', 'solved', 'r_inject', 'parent', 'children'];
+    if (mode !== 'report') head.push('');
+    return el(
+      'section',
+      { class: 'card', id: 'bugs', 'aria-label': 'Bugs and lineage' },
+      el('h2', { text: `Bugs and lineage (${d.bugs.length})` }),
+      el('table', { class: 'data bugs' }, el('thead', null, el('tr', null, head.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', null, rows)),
+    );
+  }
+
+  // ------------------------------------------------------------ test matrix
+  const CELL = { passed: ['✓', 'pass'], failed: ['✗', 'fail'], missing: ['–', 'missing'], error: ['!', 'did not run'] };
+
+  /** Renders the matrix; `onCell(stateIndex, state)` is called on a click (or Enter) on a cell. */
+  function renderMatrix(root, m, title, onCell) {
+    const search = el('input', { type: 'search', placeholder: 'Search tests', 'aria-label': 'Search tests', class: 'search' });
+    const filter = el(
+      'select',
+      { 'aria-label': 'Filter rows' },
+      [
+        ['all', `all tests (${m.counts.tests})`],
+        ['F', `in F (${m.counts.inF})`],
+        ['broken', `broken (${m.counts.broken})`],
+        ['hidden', `hidden (${m.counts.hidden})`],
+        ['flaky', `flaky (${m.counts.flaky})`],
+        ['oracle', `in oracle files (${m.counts.oracle})`],
+        ['changed', 'differs from original'],
+      ].map(([v, l]) => el('option', { value: v, text: l })),
+    );
+    const shown = el('span', { class: 'muted', 'aria-live': 'polite' });
+    const head = el(
+      'tr',
+      null,
+      el('th', { scope: 'col', text: 'test' }),
+      el('th', { scope: 'col', text: 'marks' }),
+      m.states.map((s) => {
+        const flips = s.state.startsWith('restore:') ? m.rows.filter((r) => r.flippedBy.includes(s.state)).length : undefined;
+        return el('th', { scope: 'col', title: s.error || `${s.passed} passed, ${s.failed} failed${s.durationMs !== undefined ? `, ${secs(s.durationMs)}` : ''}` }, el('div', { text: s.state }), el('div', { class: 'muted small-text', text: s.ok ? `${s.passed}✓ ${s.failed}✗${flips !== undefined ? ` · flips ${flips} of F` : ''}` : 'did not run' }));
+      }),
+    );
+    const frag = document.createDocumentFragment();
+    const trs = [];
+    for (let i = 0; i < m.rows.length; i++) {
+      const r = m.rows[i];
+      const marks = [];
+      if (r.inF) marks.push('F');
+      if (r.hidden) marks.push('hidden');
+      if (r.flaky) marks.push('flaky');
+      if (r.oracle) marks.push('oracle');
+      const tr = document.createElement('tr');
+      tr.dataset.i = String(i);
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = r.test;
+      th.className = 'test';
+      tr.append(th);
+      const mk = document.createElement('td');
+      mk.className = 'marks';
+      mk.textContent = marks.join(' ');
+      tr.append(mk);
+      for (let k = 0; k < r.cells.length; k++) {
+        const c = r.cells[k];
+        const td = document.createElement('td');
+        td.className = `cell c-${c}${r.flippedBy.includes(m.states[k].state) ? ' flip' : ''}`;
+        td.textContent = CELL[c][0];
+        td.title = `${CELL[c][1]} in ${m.states[k].state}; click for the log tail`;
+        td.dataset.s = String(k);
+        td.tabIndex = -1;
+        tr.append(td);
+      }
+      trs.push(tr);
+      frag.append(tr);
+    }
+    const tbody = el('tbody');
+    tbody.append(frag);
+    const table = el('table', { class: 'matrix', 'aria-label': `Test matrix of ${title}` }, el('thead', null, head), tbody);
+    const activate = (td) => {
+      if (!td || !td.dataset.s) return;
+      const k = Number(td.dataset.s);
+      const row = m.rows[Number(td.parentElement.dataset.i)];
+      onCell(k, m.states[k], row && row.test);
+    };
+    table.addEventListener('click', (e) => activate(e.target.closest('td.cell')));
+    table.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') activate(e.target.closest('td.cell'));
+    });
+    // The first cell of each row is reachable with Tab.
+    for (const tr of trs) if (tr.children[2]) tr.children[2].tabIndex = 0;
+    const apply = () => {
+      const q = search.value.trim().toLowerCase();
+      const f = filter.value;
+      let n = 0;
+      for (let i = 0; i < trs.length; i++) {
+        const r = m.rows[i];
+        let ok = !q || r.test.toLowerCase().includes(q);
+        if (ok && f !== 'all') ok = f === 'F' ? r.inF : f === 'changed' ? r.cells.some((c) => c !== r.cells[0]) : r[f];
+        trs[i].hidden = !ok;
+        if (ok) n++;
+      }
+      shown.textContent = `showing ${n} of ${m.rows.length} tests`;
+    };
+    search.addEventListener('input', apply);
+    filter.addEventListener('change', apply);
+    apply();
+    const legend = el(
+      'p',
+      { class: 'muted legend' },
+      '✓ pass · ✗ fail · – missing (not run, deleted or flaky) · ! the state did not run · marks: F = passes on the original and fails with the bug; hidden = the weakening hides it; oracle = in test_files.txt. A highlighted ✓ in a restore column: restoring that file alone makes that test of F pass (inverse mutation). Click a cell for that run’s log tail.',
+    );
+    root.replaceChildren(el('div', { class: 'matrix-tools' }, search, filter, shown), legend, el('div', { class: 'matrix-scroll' }, table));
+    return { search, filter, apply };
+  }
+
+  // ------------------------------------------------------------ report mode
+  function renderReport(model) {
+    renderDashboard(app, model.data, {});
+    const sec = el('section', { class: 'bug-details', 'aria-label': 'Bug details' }, el('h2', { text: 'Bugs' }));
+    for (const b of model.data.bugs) {
+      const matrix = model.matrices[b.id];
+      const attempts = model.attempts[b.id] || [];
+      const card = el(
+        'section',
+        { class: 'card', id: `bug-${b.id}` },
+        el('h3', { text: b.id }),
+        el('p', { class: 'muted', text: `order ${b.order} · round ${b.round} · ${b.valid === true ? 'valid' : b.valid === false ? `invalid, first failing check ${b.firstFailure}` : b.status}${b.solveRate !== undefined ? ` · solved ${b.solved}/${b.attempts}, r_inject ${fmt(b.rInject)}` : ''}` }),
+        b.parent ? el('p', null, 'Second-order bug from the failed patch of attempt ', String((b.parentAttempt ?? 0) + 1), ' of ', el('a', { href: `#bug-${b.parent}`, text: b.parent })) : null,
+        b.children.length ? el('p', null, 'Its failed attempts gave: ', b.children.flatMap((c, i) => (i ? [', ', el('a', { href: `#bug-${c}`, text: c })] : [el('a', { href: `#bug-${c}`, text: c })]))) : null,
+      );
+      if (attempts.length) {
+        card.append(
+          el('h4', { text: 'Attempts' }),
+          dataTable(
+            ['attempt', 'outcome', 'reward', 'steps', 'files', '+/-', 'detail'],
+            attempts.map((a) => [`${a.n + 1}`, a.done ? (a.solved ? 'solved' : 'not solved') : 'running', fmt(a.reward), a.steps === undefined ? '' : String(a.steps), a.files.join(', '), `+${a.patchLines.added} -${a.patchLines.removed}`, a.detail || '']),
+          ),
+        );
+      }
+      if (matrix) {
+        const det = el('details', { class: 'matrix-details' }, el('summary', { text: `Test matrix: ${matrix.counts.tests} tests × ${matrix.states.length} states (F ${matrix.counts.inF}, hidden ${matrix.counts.hidden}, flaky ${matrix.counts.flaky})` }));
+        const body = el('div');
+        const log = el('pre', { class: 'log', hidden: true, tabindex: '0', 'aria-label': 'log tail' });
+        det.append(body, log);
+        let done = false;
+        det.addEventListener('toggle', () => {
+          if (!det.open || done) return;
+          done = true;
+          renderMatrix(body, matrix, b.id, (k, st) => {
+            log.hidden = false;
+            log.textContent = `${st.state}${st.error ? ` (did not run: ${st.error})` : ''}\n\n${st.logTail || '(no log recorded for this state)'}`;
+          });
+        });
+        card.append(det);
+      }
+      sec.append(card);
+    }
+    app.append(sec);
+  }
+
+  // ------------------------------------------------------------ entry
+  function done(kind, extra) {
+    const ms = performance.now() - t0;
+    document.body.dataset.renderMs = String(Math.round(ms));
+    document.body.dataset.rendered = kind;
+    post(Object.assign({ type: 'rendered', kind, ms }, extra || {}));
+  }
+
+  if (mode === 'report') {
+    const model = JSON.parse(document.getElementById('ssr-data').textContent);
+    renderReport(model);
+    done('report');
+    if (location.hash) {
+      const target = document.getElementById(location.hash.slice(1));
+      if (target) target.scrollIntoView();
+    }
+    return;
+  }
+
+  let last;
+  let lastMatrix;
+  const state = (vscode && vscode.getState()) || {};
+  window.addEventListener('message', (ev) => {
+    const m = ev.data;
+    if (!m || typeof m !== 'object') return;
+    const start = performance.now();
+    if (m.type === 'data') {
+      last = m.data;
+      renderDashboard(app, m.data, {});
+      const ms = performance.now() - start;
+      document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+      document.body.dataset.rounds = String(m.data.run.roundsDone);
+      done('dashboard', { renderMs: ms, rounds: m.data.perRound.length });
+    } else if (m.type === 'matrix') {
+      lastMatrix = m;
+      const tools = renderMatrix(app, m.matrix, m.bugId, (k, st, test) => post({ type: 'openLog', state: st.state, test }));
+      if (state.query) {
+        tools.search.value = state.query;
+        tools.apply();
+      }
+      tools.search.addEventListener('input', () => vscode && vscode.setState({ query: tools.search.value }));
+      done('matrix', { renderMs: performance.now() - start, rows: m.matrix.rows.length, states: m.matrix.states.length });
+    } else if (m.type === 'error') {
+      app.replaceChildren(el('p', { class: 'error', text: m.message }));
+    }
+  });
+  // Theme changes: redraw with the new colours.
+  new MutationObserver(() => {
+    if (last && mode === 'dashboard') renderDashboard(app, last, {});
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  void lastMatrix;
+  post({ type: 'ready' });
+})();

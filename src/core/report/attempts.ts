@@ -1,0 +1,94 @@
+/**
+ * A bug's solver attempts side by side: outcome, reward, step count, the
+ * files each patch touches, and the patch text; and the reference fix (the
+ * bug_inject.diff reversed) each attempt is compared with.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { formatPatch, parsePatch, reversePatch } from 'diff';
+import { readJson } from '../store';
+import type { Evaluation } from '../evaluate';
+import type { Trajectory } from '../trajectory';
+
+export interface AttemptSummary {
+  n: number;
+  /** The attempt has finished (evaluation.json is there). */
+  done: boolean;
+  solved?: boolean;
+  reward?: number;
+  status?: string;
+  /** The evaluation's sentence, or the episode's error (untrusted text). */
+  detail?: string;
+  steps?: number;
+  failedTests: string[];
+  files: string[];
+  patch?: string;
+  patchLines: { added: number; removed: number };
+}
+
+/** The files a unified diff touches and its +/- line counts. */
+export function patchStats(patch: string | undefined): { files: string[]; added: number; removed: number } {
+  if (!patch?.trim()) return { files: [], added: 0, removed: 0 };
+  let parsed;
+  try {
+    parsed = parsePatch(patch);
+  } catch {
+    return { files: [], added: 0, removed: 0 };
+  }
+  const strip = (p?: string) => (p ?? '').replace(/^[ab]\//, '');
+  const files = [...new Set(parsed.map((p) => (p.newFileName && p.newFileName !== '/dev/null' ? strip(p.newFileName) : strip(p.oldFileName))).filter(Boolean))];
+  let added = 0;
+  let removed = 0;
+  for (const p of parsed) for (const h of p.hunks) for (const l of h.lines) (l[0] === '+' ? added++ : l[0] === '-' ? removed++ : 0);
+  return { files, added, removed };
+}
+
+/** bug_inject.diff reversed: the reference fix. */
+export function reverseDiff(diff: string): string {
+  const parsed = parsePatch(diff);
+  const rev = reversePatch(parsed) as unknown as Parameters<typeof formatPatch>[0];
+  return formatPatch(rev);
+}
+
+export async function attemptSummaries(runDir: string, bugId: string): Promise<AttemptSummary[]> {
+  const root = path.join(runDir, 'bugs', bugId, 'attempts');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(root).filter((n) => /^\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  const out: AttemptSummary[] = [];
+  for (const name of names.sort((a, b) => Number(a) - Number(b))) {
+    const dir = path.join(root, name);
+    let ev: { solved: boolean; reward?: number; evaluation?: Evaluation; status?: string; error?: string } | undefined;
+    let t: Trajectory | undefined;
+    try {
+      ev = await readJson(path.join(dir, 'evaluation.json'));
+    } catch {
+      ev = undefined;
+    }
+    try {
+      t = await readJson<Trajectory>(path.join(dir, 'trajectory.json'));
+    } catch {
+      t = undefined;
+    }
+    const patchFile = path.join(dir, 'pred_patch.diff');
+    const patch = fs.existsSync(patchFile) ? fs.readFileSync(patchFile, 'utf8') : undefined;
+    const st = patchStats(patch);
+    out.push({
+      n: Number(name),
+      done: Boolean(ev),
+      solved: ev?.solved,
+      reward: ev?.reward,
+      status: ev?.status ?? t?.status,
+      detail: ev?.evaluation?.detail ?? ev?.error ?? t?.error,
+      steps: Array.isArray(t?.steps) ? t!.steps.length : undefined,
+      failedTests: ev?.evaluation?.failedTests ?? [],
+      files: st.files,
+      patch,
+      patchLines: { added: st.added, removed: st.removed },
+    });
+  }
+  return out;
+}

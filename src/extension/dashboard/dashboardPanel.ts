@@ -1,0 +1,284 @@
+/**
+ * The session dashboard and the test matrix: webview panels that render
+ * core's report data (src/core/report/) with the same page script as
+ * `ssr report` (media/dashboard.js) and Chart.js, loaded from the
+ * extension's own files.
+ *
+ * Security: a strict Content Security Policy (default-src 'none'; scripts
+ * only with the page's nonce; styles, scripts and fonts only from the
+ * extension through asWebviewUri; no remote content), and the page sets all
+ * text with textContent. The dashboard of a running run updates as the
+ * run's files change (the runs model's change events, coalesced).
+ */
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { loadRunReport } from '../../core/report/data';
+import { bugMatrix } from '../../core/report/html';
+import type { TestMatrix } from '../../core/report/matrix';
+import type { ArtifactDocuments } from '../review/artifactDocuments';
+import type { Log } from '../log';
+import type { RunsModel } from '../state';
+
+export const DASHBOARD_VIEW_TYPE = 'ssr.dashboard';
+export const MATRIX_VIEW_TYPE = 'ssr.testMatrix';
+
+type FromPage =
+  | { type: 'ready' }
+  | { type: 'rendered'; kind: string; ms: number; renderMs?: number; rows?: number; states?: number; rounds?: number }
+  | { type: 'openBug'; bugId: string }
+  | { type: 'openMatrix'; bugId: string }
+  | { type: 'openLog'; state: string; test?: string };
+
+/** What the e2e benchmark reads back: the last render of each kind of page. */
+export interface RenderStat {
+  kind: string;
+  /** From the page script's start to the first render done (page time). */
+  pageMs: number;
+  renderMs?: number;
+  /** From the command to the page's first render (what a person waits). */
+  openToRenderMs?: number;
+  updates: number;
+}
+
+abstract class Panel implements vscode.Disposable {
+  protected ready = false;
+  protected disposables: vscode.Disposable[] = [];
+  private pending?: unknown;
+  disposed = false;
+  readonly openedAt = performance.now();
+  updates = 0;
+  firstRender?: RenderStat;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    protected readonly host: DashboardPanels,
+    mode: 'dashboard' | 'matrix',
+  ) {
+    panel.webview.options = { enableScripts: true, localResourceRoots: host.roots };
+    panel.webview.html = host.html(panel.webview, mode);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: FromPage) => this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  protected send(m: unknown): void {
+    this.pending = m;
+    if (this.ready) void this.panel.webview.postMessage(m);
+  }
+
+  protected onMessage(m: FromPage): void {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.pending) void this.panel.webview.postMessage(this.pending);
+        break;
+      case 'rendered':
+        this.updates++;
+        if (!this.firstRender) {
+          this.firstRender = { kind: m.kind, pageMs: m.ms, renderMs: m.renderMs, openToRenderMs: performance.now() - this.openedAt, updates: 1 };
+          this.host.log.info(`${m.kind}: first render ${Math.round(performance.now() - this.openedAt)} ms after opening (page ${Math.round(m.ms)} ms, render ${Math.round(m.renderMs ?? 0)} ms)`);
+        }
+        this.host.lastRender = { ...(this.firstRender as RenderStat), updates: this.updates };
+        break;
+      default:
+        this.handle(m);
+    }
+  }
+
+  protected abstract handle(m: FromPage): void;
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+    this.host.forget(this as unknown as DashboardPanel | MatrixPanel);
+  }
+}
+
+export class DashboardPanel extends Panel {
+  private timer?: NodeJS.Timeout;
+  private loading = false;
+  private again = false;
+
+  constructor(
+    panel: vscode.WebviewPanel,
+    host: DashboardPanels,
+    readonly runDir: string,
+  ) {
+    super(panel, host, 'dashboard');
+    // Live: every change the runs model sees (this window's sessions, the CLI in a terminal) reloads the data.
+    this.disposables.push(host.model.onDidChange(() => this.schedule()));
+    void this.load();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.load();
+    }, 250);
+  }
+
+  async load(): Promise<void> {
+    if (this.loading) {
+      this.again = true;
+      return;
+    }
+    this.loading = true;
+    try {
+      const data = await loadRunReport(this.runDir);
+      this.panel.title = `Dashboard: ${data.run.name}`;
+      this.send({ type: 'data', data });
+    } catch (err) {
+      this.send({ type: 'error', message: `Cannot read run ${path.basename(this.runDir)}: ${(err as Error).message}` });
+    } finally {
+      this.loading = false;
+      if (this.again) {
+        this.again = false;
+        this.schedule();
+      }
+    }
+  }
+
+  protected handle(m: FromPage): void {
+    if (m.type === 'openBug') void vscode.commands.executeCommand('ssr.revealBug', this.runDir, m.bugId);
+    if (m.type === 'openMatrix') void vscode.commands.executeCommand('ssr.openTestMatrix', { runDir: this.runDir, bugId: m.bugId });
+  }
+
+  override dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    super.dispose();
+  }
+}
+
+export class MatrixPanel extends Panel {
+  private matrix?: TestMatrix;
+
+  constructor(
+    panel: vscode.WebviewPanel,
+    host: DashboardPanels,
+    readonly runDir: string,
+    readonly bugId: string,
+  ) {
+    super(panel, host, 'matrix');
+    panel.title = `Test matrix: ${bugId}`;
+    void this.load();
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.matrix = await bugMatrix(this.runDir, this.bugId);
+      if (!this.matrix) {
+        this.send({ type: 'error', message: `${this.bugId} has no validation report with test runs yet (validate it first).` });
+        return;
+      }
+      this.send({ type: 'matrix', bugId: this.bugId, matrix: this.matrix });
+    } catch (err) {
+      this.send({ type: 'error', message: `Cannot read the validation of ${this.bugId}: ${(err as Error).message}` });
+    }
+  }
+
+  protected handle(m: FromPage): void {
+    if (m.type !== 'openLog' || !this.matrix) return;
+    const st = this.matrix.states.find((s) => s.state === m.state);
+    if (!st) return;
+    void this.host.openLog(this.runDir, this.bugId, st.state, st.error ? `(the state did not run: ${st.error})\n\n${st.logTail ?? ''}` : st.logTail ?? '(no log was recorded for this state)');
+  }
+}
+
+export class DashboardPanels implements vscode.Disposable {
+  private readonly open = new Set<DashboardPanel | MatrixPanel>();
+  readonly roots: vscode.Uri[];
+  lastRender?: RenderStat;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    readonly model: RunsModel,
+    readonly docs: ArtifactDocuments,
+    readonly log: Log,
+  ) {
+    this.roots = [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.joinPath(extensionUri, 'node_modules', 'chart.js', 'dist')];
+  }
+
+  html(webview: vscode.Webview, mode: 'dashboard' | 'matrix'): string {
+    const nonce = randomBytes(18).toString('base64');
+    const media = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', f));
+    const chart = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'node_modules', 'chart.js', 'dist', 'chart.umd.min.js'));
+    const csp = [
+      `default-src 'none'`,
+      `script-src 'nonce-${nonce}'`,
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data:`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${media('dashboard.css')}">
+<title>SSR ${mode}</title>
+</head>
+<body data-mode="${mode}">
+<main id="app"><p>Loading…</p></main>
+${mode === 'dashboard' ? `<script nonce="${nonce}" src="${chart}"></script>` : ''}
+<script nonce="${nonce}" src="${media('dashboard.js')}"></script>
+</body>
+</html>`;
+  }
+
+  private find<T extends DashboardPanel | MatrixPanel>(pred: (p: DashboardPanel | MatrixPanel) => p is T): T | undefined {
+    for (const p of this.open) if (pred(p)) return p;
+    return undefined;
+  }
+
+  openDashboard(runDir: string, opts: { preserveFocus?: boolean } = {}): DashboardPanel {
+    const dir = path.resolve(runDir);
+    const existing = this.find((p): p is DashboardPanel => p instanceof DashboardPanel && p.runDir === dir);
+    if (existing) {
+      existing.panel.reveal(undefined, opts.preserveFocus);
+      void existing.load();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, `Dashboard: ${path.basename(dir)}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: opts.preserveFocus }, {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: this.roots,
+    });
+    const p = new DashboardPanel(panel, this, dir);
+    this.open.add(p);
+    return p;
+  }
+
+  openMatrix(runDir: string, bugId: string): MatrixPanel {
+    const dir = path.resolve(runDir);
+    const existing = this.find((p): p is MatrixPanel => p instanceof MatrixPanel && p.runDir === dir && p.bugId === bugId);
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(MATRIX_VIEW_TYPE, `Test matrix: ${bugId}`, vscode.ViewColumn.Active, { enableScripts: true, localResourceRoots: this.roots });
+    const p = new MatrixPanel(panel, this, dir, bugId);
+    this.open.add(p);
+    return p;
+  }
+
+  /** A state's log tail as a read-only document beside the matrix. */
+  async openLog(runDir: string, bugId: string, state: string, text: string): Promise<void> {
+    const uri = this.docs.memoryUri(`log|${runDir}|${bugId}|${state}`, text, `${bugId}/${state.replace(/[/:]/g, '_')}.log`);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: false });
+  }
+
+  forget(p: DashboardPanel | MatrixPanel): void {
+    this.open.delete(p);
+  }
+
+  dispose(): void {
+    for (const p of [...this.open]) p.dispose();
+  }
+}
