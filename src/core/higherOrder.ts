@@ -14,6 +14,7 @@ import type { Evaluation } from './evaluate';
 import { patchProblem } from './evaluate';
 import { UsageError } from './errors';
 import { withScratchRepo } from './scratchRepo';
+import { harnessReason, isHarnessPath, isSectionedConfig } from './harness';
 
 export const MAX_ORDER = 2;
 
@@ -48,7 +49,21 @@ export async function buildHigherOrder(opts: HigherOrderOptions): Promise<Artifa
       }
     }
     await scratch.git.add(['-A', '-f']);
-    const excludes = opts.artifact.testFiles.map((f) => `:(exclude)${f}`);
+    // The new bug lives in code: the oracle test files and the patch's changes to the test harness
+    // (which evaluation reverted anyway) stay out of it.
+    const changed = (await scratch.git.raw(['diff', '--cached', '--name-only', '-z', 'HEAD'])).split('\0').filter(Boolean);
+    const harness: string[] = [];
+    for (const p of changed) {
+      if (opts.artifact.testFiles.includes(p)) continue;
+      let why = isHarnessPath(p, opts.artifact.testScript);
+      if (!why && isSectionedConfig(p)) {
+        const before = await scratch.git.show([`HEAD:${p}`]).catch(() => undefined);
+        const after = await scratch.git.show([`:${p}`]).catch(() => undefined);
+        why = harnessReason(p, { testScript: opts.artifact.testScript, before, after });
+      }
+      if (why) harness.push(p);
+    }
+    const excludes = [...opts.artifact.testFiles, ...harness].map((f) => `:(exclude,literal)${f}`);
     const diff = await scratch.git.raw(['diff', '--cached', '--no-color', '--no-ext-diff', 'HEAD', '--', '.', ...excludes]);
     if (!diff.trim()) throw new UsageError('cannot build a higher-order bug: the patch undoes every code change of the bug');
     if (diff === opts.artifact.bugInjectDiff || sameChanges(diff, opts.artifact.bugInjectDiff)) {

@@ -1,6 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { harnessReason, isHarnessPath, scriptHarness } from '../../src/core/harness';
 import { judge } from '../../src/core/evaluate';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseDiff, readArtifact } from '../../src/core/artifact';
+import { buildHigherOrder } from '../../src/core/higherOrder';
+import { ARTIFACTS, FIXTURES, PREDICTIONS, PYLEDGER } from '../helpers/paths';
 
 describe('harness: what a test runner loads as tests or test configuration', () => {
   it('recognises the Python harness', () => {
@@ -79,5 +84,18 @@ describe('the solved rule', () => {
   it('says which harness changes were reverted', () => {
     const ev = judge({ a: 'passed', b: 'passed', d: 'passed', f: 'passed' }, original, [], [{ path: 'conftest.py', reason: 'pytest loads conftest.py files as plugins' }]);
     assert.match(ev.detail, /1 change\(s\) to the test harness were reverted \(conftest\.py\)/);
+  });
+});
+
+describe('higher-order bugs leave the harness out', () => {
+  it('a failed patch that also adds a conftest.py gives a bug without it', async () => {
+    const artifact = await readArtifact(path.join(ARTIFACTS, 'valid-removal'));
+    const patch =
+      fs.readFileSync(path.join(PREDICTIONS, 'valid-removal', 'partial-fix.diff'), 'utf8') +
+      fs.readFileSync(path.join(FIXTURES, 'attacks', 'root-conftest.diff'), 'utf8');
+    const next = await buildHigherOrder({ repoDir: PYLEDGER, artifact, patch, evaluation: { solved: false, applied: true } });
+    const paths = parseDiff(next.bugInjectDiff).paths;
+    assert.ok(!paths.includes('conftest.py'), paths.join(' '));
+    assert.deepEqual(paths, ['pyledger/ledger.py']);
   });
 });
