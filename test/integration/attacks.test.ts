@@ -104,6 +104,8 @@ describe('the sandbox keeps tested code away from the judge (real engine)', func
         'echo probe > /ssr/artifact/test_parser.py 2>/dev/null && echo WROTE_PARSER',
         'ls /ssr/tmp >/dev/null 2>&1 && echo READ_TMP',
         'cat /proc/1/environ >/dev/null 2>&1 && echo READ_INIT',
+        // Forging a reply on the runner's channel: the stdout of a root process.
+        'for d in /proc/[0-9]*; do [ "$(stat -c %u $d)" = 0 ] && { echo \'{"id":1,"error":"forged"}\' > $d/fd/1; } 2>/dev/null && echo FORGED_CHANNEL; done',
         'echo "PASSED a"',
       ].join('\n');
       await installRunner(sb, {
@@ -115,7 +117,7 @@ describe('the sandbox keeps tested code away from the judge (real engine)', func
       });
       const run = await runTests(sb, { timeoutMs: 30_000 });
       assert.equal(run.ok, true, run.error);
-      assert.doesNotMatch(run.logTail, /WROTE_PARSER|READ_TMP|READ_INIT/);
+      assert.doesNotMatch(run.logTail, /WROTE_PARSER|READ_TMP|READ_INIT|FORGED_CHANNEL/);
       // The parser ran as its own user, in its own empty folder.
       assert.deepEqual(Object.keys(run.results!).sort(), ['cwd_/ssr/parse', 'uid_61002']);
       const ps = await sb.exec("ps -eo uid= | awk '$1 == 61001' | wc -l");

@@ -289,9 +289,10 @@ def prepare_test_user(repo):
     shutil.rmtree(TEST_HOME, ignore_errors=True)
     os.makedirs(TEST_HOME, mode=0o700, exist_ok=True)
     os.chown(TEST_HOME, TEST_UID, TEST_UID)
-    # Files SSR's git operations (re)wrote belong to root: hand them over.
-    # Links are not followed (-h on each, -P for the walk).
-    subprocess.run(["chown", "-R", "-P", "-h", "--from=0", "%d:%d" % (TEST_UID, TEST_UID), repo],
+    # The working copy belongs to the test user: files SSR's git operations
+    # (re)wrote, and an image's repository owned by someone else, are handed
+    # over. Links are not followed (find does not, chown -h changes the link).
+    subprocess.run(["find", repo, "!", "-user", str(TEST_UID), "-exec", "chown", "-h", "%d:%d" % (TEST_UID, TEST_UID), "{}", "+"],
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
