@@ -22,7 +22,7 @@ import type { Evaluation } from './evaluate';
 import { buildHigherOrder, MAX_ORDER } from './higherOrder';
 import { DEFAULT_ALPHA } from './rewards';
 import { type BugRecord, JsonlFile, RunStore, readJson, writeJsonAtomic } from './store';
-import { type AttemptOutcome, episodeInfrastructureFailure, readFinishedAttempt, runSolveAttempt, updateBugRewards } from './solveAttempt';
+import { type AttemptOutcome, engineFailure, episodeInfrastructureFailure, readFinishedAttempt, runSolveAttempt, updateBugRewards } from './solveAttempt';
 import type { Trajectory, TrajectoryRecord } from './trajectory';
 import type { Policy } from './policy/types';
 import { CancelledError, InfrastructureError, UsageError, classifyFailure, isCancelled } from './errors';
@@ -476,7 +476,7 @@ export class SelfPlaySession {
     if (this.cancelled() || injector?.trajectory.status === 'cancelled') throw new CancelledError();
     if (!artifact) {
       const t = injector?.trajectory;
-      const infra = t ? await episodeInfrastructureFailure(t, injector?.reward, docker()) : undefined;
+      const infra = (t ? await episodeInfrastructureFailure(t, injector?.reward, docker()) : undefined) ?? (await engineFailure(docker()));
       if (infra) throw infra;
       // A policy injector that submitted nothing: r_inject = -1, recorded for training
       // (unless the episode could not be judged: the model server failed).
@@ -493,7 +493,9 @@ export class SelfPlaySession {
     await this.store.writeArtifact(id, artifact);
     if (injector) {
       await writeJsonAtomic(path.join(this.store.bugDir(id), 'injector.json'), injector.trajectory);
-      if (injector.validation) await writeJsonAtomic(path.join(this.store.bugDir(id), 'validation.json'), injector.validation);
+      // An invalid verdict reached while the engine went away is not kept: the bug is validated again.
+      const suspect = injector.validation && !injector.validation.valid && (await engineFailure(docker()));
+      if (injector.validation && !suspect) await writeJsonAtomic(path.join(this.store.bugDir(id), 'validation.json'), injector.validation);
     }
     const bug: BugRecord = {
       id,
@@ -539,6 +541,11 @@ export class SelfPlaySession {
         },
       });
       if (this.cancelled()) throw new CancelledError();
+      // A check that failed while the engine went away is the engine's failure, not the artifact's.
+      if (!validation.valid) {
+        const infra = await engineFailure(docker());
+        if (infra) throw infra;
+      }
       await writeJsonAtomic(vFile, validation);
     }
     this.emit({ type: 'validated', bugId: bug.id, valid: validation.valid, firstFailure: validation.firstFailure });

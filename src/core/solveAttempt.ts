@@ -137,7 +137,7 @@ function hasRecord(store: RunStore, id: string): boolean {
 }
 
 /** Prefixes the agent loop and the episodes put before a sandbox's own error message. */
-const WRAPPERS = [/^preparing the workspace failed: /, /^the sandbox failed: /, /^internal error: (SandboxError: )?/];
+const WRAPPERS = [/^preparing the workspace failed: /, /^the sandbox failed: /, /^the \S+ tool failed: /, /^internal error: (SandboxError: )?/];
 
 /**
  * The infrastructure failure an episode recorded instead of throwing, if any:
@@ -161,6 +161,17 @@ export async function episodeInfrastructureFailure(t: Trajectory, reward: number
     if (infra) return infra;
   }
   return undefined;
+}
+
+/** An InfrastructureError when the engine does not answer a ping; undefined when it does (or none is given). */
+export async function engineFailure(engine?: EngineProbe): Promise<InfrastructureError | undefined> {
+  if (!engine) return undefined;
+  try {
+    await engine.ping();
+    return undefined;
+  } catch (err) {
+    return new InfrastructureError(`the container engine cannot be reached (${err instanceof Error ? err.message : String(err)})`, err);
+  }
 }
 
 /** Runs one solver attempt and stores it (see the file comment). Throws CancelledError and InfrastructureError. */
@@ -194,7 +205,9 @@ export async function runSolveAttempt(opts: SolveAttemptOptions): Promise<Attemp
     throw err;
   }
   const cancelled = opts.signal?.aborted === true || res.trajectory.status === 'cancelled';
-  const infra = cancelled ? undefined : await episodeInfrastructureFailure(res.trajectory, res.reward, opts.engine);
+  // An engine that went away during the episode makes any verdict suspect (a tool that
+  // failed may have ended it early): the attempt is redone, never judged.
+  const infra = cancelled ? undefined : ((await episodeInfrastructureFailure(res.trajectory, res.reward, opts.engine)) ?? (await engineFailure(opts.engine)));
   // The episode is kept for people to look at, with its reward when judged.
   await writeJsonAtomic(trajectoryFile, { ...res.trajectory, reward: infra ? undefined : res.reward });
   if (cancelled) {
