@@ -52,9 +52,10 @@ describe('self-play: the engine stops mid-session (a private real engine)', func
 
   const replayFile = path.join(tmp('ssr-replay-'), 'noop.json');
   dirs.push(path.dirname(replayFile));
-  fs.writeFileSync(replayFile, JSON.stringify(['<tool: bash>\npython3 -m pytest -q -x tests 2>&1 | tail -2\n</tool>', '<tool: submit>\n</tool>']));
+  // A solver that changes a file and submits: every attempt is judged (not solved, r_solve = -1).
+  fs.writeFileSync(replayFile, JSON.stringify(["<tool: bash>\necho '# looked at it' >> README.md\n</tool>", '<tool: submit>\n</tool>']));
   const policy = ['--policy', 'replay', '--trajectory', replayFile];
-  const args = (out: string) => ['selfplay', '--repo', PYLEDGER, '--rounds', '3', '--attempts', '2', '--concurrency', '2', '--seed', '11', ...policy, '--out', out, '--json'];
+  const args = (out: string) => ['selfplay', '--repo', PYLEDGER, '--rounds', '3', '--attempts', '2', '--concurrency', '2', '--seed', '11', '--no-higher-order', ...policy, '--out', out, '--json'];
 
   function summarize(out: string) {
     const bugs = fs.readdirSync(path.join(out, 'bugs')).filter((n) => !n.includes('.tmp-')).sort().map((id) => {
@@ -75,7 +76,7 @@ describe('self-play: the engine stops mid-session (a private real engine)', func
     const want = summarize(a);
     assert.equal(want.status, 'finished');
     assert.equal(Object.keys(want.rounds).length, 3);
-    assert.ok(want.ids.length >= 4, 'attempts were judged');
+    assert.ok(want.ids.length >= 4, `attempts were judged: ${JSON.stringify(want)}`);
 
     // Stop the engine when the third solver attempt has started: mid-session, sandboxes running.
     const b = tmp('ssr-engine-b-');
