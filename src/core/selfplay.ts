@@ -392,7 +392,7 @@ export class SelfPlaySession {
         // Not the policy's fault: nothing was recorded for the work in flight; --resume redoes it.
         this.session.status = 'interrupted';
         const resume = resumeCommand(this.store.dir, cfg);
-        note = `paused: ${infra.message}. Nothing was recorded for the interrupted work. When the engine is back, resume with: ${resume}`;
+        note = `paused: ${infra.message.replace(/\.\s*$/, '')}. Nothing was recorded for the interrupted work. Once that is fixed, resume with: ${resume}`;
         this.emit({ type: 'interrupted', message: infra.message, resume });
       } else {
         this.session.status = 'failed';
