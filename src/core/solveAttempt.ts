@@ -156,8 +156,10 @@ export async function episodeInfrastructureFailure(t: Trajectory, reward: number
   for (const m of messages) {
     let text = m.split('\n')[0];
     for (const w of WRAPPERS) text = text.replace(w, '');
-    // The message is SSR's own (the agent loop's or the evaluation's), rebuilt as the error it was.
-    const infra = await classifyFailure(Object.assign(new SandboxError(text), { code: /\b(ENOENT|ECONNREFUSED|ENOSPC)\b/.exec(text)?.[1], syscall: /\bconnect\b/.test(text) ? 'connect' : undefined }), engine);
+    // Rebuilt as the error it was; only its start counts (a path the model chose can come later).
+    const connect = /^connect (ENOENT|ECONNREFUSED) /.exec(text);
+    const rebuilt = connect ? Object.assign(new Error(text), { code: connect[1], syscall: 'connect' }) : new SandboxError(text);
+    const infra = await classifyFailure(rebuilt, engine);
     if (infra) return infra;
   }
   return undefined;

@@ -64,7 +64,9 @@ describe('infrastructure failures (errors.ts)', () => {
   it('no space left on device is infrastructure', () => {
     const err = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
     assert.equal(isInfrastructureFailure(err), true);
-    assert.equal(isInfrastructureFailure(new SandboxError('write /repo/x: no space left on device')), true);
+    assert.equal(isInfrastructureFailure(new SandboxError('OSError: [Errno 28] No space left on device')), true);
+    // A path the model chose cannot make a failure look like a full disk.
+    assert.equal(isInfrastructureFailure(new SandboxError("FileNotFoundError: [Errno 2] No such file or directory: '/repo/OSError: [Errno 28] no space left on device'")), false);
   });
 
   it('a sandbox that died under SSR is infrastructure; the runner answers and other failures are not', () => {
