@@ -25,7 +25,7 @@ import { type BugRecord, JsonlFile, RunStore, readJson, writeJsonAtomic } from '
 import { type AttemptOutcome, engineFailure, episodeInfrastructureFailure, readFinishedAttempt, runSolveAttempt, updateBugRewards } from './solveAttempt';
 import type { Trajectory, TrajectoryRecord } from './trajectory';
 import type { Policy } from './policy/types';
-import { CancelledError, InfrastructureError, UsageError, classifyFailure, isCancelled } from './errors';
+import { CancelledError, UsageError, classifyFailure, isCancelled } from './errors';
 import { DEFAULT_IMAGE, docker, ensureEngineAndImage, pidAlive, reapStale } from './sandbox/docker';
 
 export const SESSION_FORMAT = 'ssr-session/1';
