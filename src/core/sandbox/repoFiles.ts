@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { unsafePathReason } from '../artifact';
+import { UsageError } from '../errors';
 
 const run = promisify(execFile);
 
@@ -102,7 +103,7 @@ export function declaredIncludes(root: string, extra: string[] = []): string[] {
     const line = raw.replace(/#.*$/, '').trim().replace(/\\/g, '/').replace(/^\.\/+/, '').replace(/\/+$/, '');
     if (!line) continue;
     const why = unsafePathReason(line);
-    if (why) throw new Error(`${INCLUDE_FILE}: cannot include ${why}`);
+    if (why) throw new UsageError(`${INCLUDE_FILE}: cannot include ${why}`);
     out.push(line);
   }
   return out;
