@@ -52,7 +52,8 @@ export function isCancelled(err: unknown): boolean {
  * - the engine cannot be reached: ENOENT, ECONNREFUSED, ECONNRESET, EPIPE,
  *   ETIMEDOUT or EACCES on the connection to its socket or address;
  * - the engine answers with a 5xx status (it failed, not the request);
- * - no space left on device (ENOSPC, or the engine's or git's message saying so);
+ * - no space left on device: ENOSPC on the host, the runner's `[Errno 28]` answer in a sandbox
+ *   (an engine that cannot write answers 5xx);
  * - a sandbox whose container stopped, lost its connection or was removed
  *   while SSR still used it (`sandbox <id> stopped|connection failed|was removed`).
  *   The tested code runs as an unprivileged user and cannot stop the runner,
@@ -75,7 +76,11 @@ export class InfrastructureError extends Error {
 const ENGINE_CONNECT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EACCES', 'EHOSTUNREACH']);
 /** The messages DockerSandbox gives when its container died under it (the id is the container's 12 hex digits). */
 const SANDBOX_DIED = /^sandbox ([0-9a-f]{12}) (stopped|connection failed|was removed)\b/;
-const NO_SPACE = /no space left on device|ENOSPC|disk quota exceeded/i;
+/**
+ * The runner's answer when the disk is full ("OSError: [Errno 28] No space left on device"). Anchored at the
+ * start, which is the exception's type: a path the model chose (which may contain any words) comes later.
+ */
+const RUNNER_NO_SPACE = /^\w+: \[Errno (28|122)\] /;
 
 interface ErrLike {
   message?: unknown;
@@ -113,9 +118,7 @@ function infrastructureReason(err: unknown, depth = 0): string | undefined {
     return `the container engine failed (HTTP ${e.statusCode}: ${message})`;
   }
   if (err instanceof SandboxError && SANDBOX_DIED.test(message)) return `the sandbox container died under SSR (${message})`;
-  if ((err instanceof SandboxError || err instanceof InfrastructureError || typeof e.statusCode === 'number') && NO_SPACE.test(message)) {
-    return `no space left on device (${message})`;
-  }
+  if (err instanceof SandboxError && RUNNER_NO_SPACE.test(message)) return `no space left on device (${message})`;
   const cause = (err as { cause?: unknown }).cause;
   if (cause !== undefined && cause !== err) return infrastructureReason(cause, depth + 1);
   return undefined;

@@ -22,10 +22,10 @@ import type { Evaluation } from './evaluate';
 import { buildHigherOrder, MAX_ORDER } from './higherOrder';
 import { DEFAULT_ALPHA } from './rewards';
 import { type BugRecord, JsonlFile, RunStore, readJson, writeJsonAtomic } from './store';
-import { type AttemptOutcome, episodeInfrastructureFailure, readFinishedAttempt, runSolveAttempt, updateBugRewards } from './solveAttempt';
+import { type AttemptOutcome, engineFailure, episodeInfrastructureFailure, readFinishedAttempt, runSolveAttempt, updateBugRewards } from './solveAttempt';
 import type { Trajectory, TrajectoryRecord } from './trajectory';
 import type { Policy } from './policy/types';
-import { CancelledError, InfrastructureError, UsageError, classifyFailure, isCancelled } from './errors';
+import { CancelledError, UsageError, classifyFailure, isCancelled } from './errors';
 import { DEFAULT_IMAGE, docker, ensureEngineAndImage, pidAlive, reapStale } from './sandbox/docker';
 import { OriginalRunCache } from './originalCache';
 
@@ -395,7 +395,7 @@ export class SelfPlaySession {
         // Not the policy's fault: nothing was recorded for the work in flight; --resume redoes it.
         this.session.status = 'interrupted';
         const resume = resumeCommand(this.store.dir, cfg);
-        note = `paused: ${infra.message}. Nothing was recorded for the interrupted work. When the engine is back, resume with: ${resume}`;
+        note = `paused: ${infra.message.replace(/\.\s*$/, '')}. Nothing was recorded for the interrupted work. Once that is fixed, resume with: ${resume}`;
         this.emit({ type: 'interrupted', message: infra.message, resume });
       } else {
         this.session.status = 'failed';
@@ -479,7 +479,7 @@ export class SelfPlaySession {
     if (this.cancelled() || injector?.trajectory.status === 'cancelled') throw new CancelledError();
     if (!artifact) {
       const t = injector?.trajectory;
-      const infra = t ? await episodeInfrastructureFailure(t, injector?.reward, docker()) : undefined;
+      const infra = (t ? await episodeInfrastructureFailure(t, injector?.reward, docker()) : undefined) ?? (await engineFailure(docker()));
       if (infra) throw infra;
       // A policy injector that submitted nothing: r_inject = -1, recorded for training
       // (unless the episode could not be judged: the model server failed).
@@ -496,7 +496,9 @@ export class SelfPlaySession {
     await this.store.writeArtifact(id, artifact);
     if (injector) {
       await writeJsonAtomic(path.join(this.store.bugDir(id), 'injector.json'), injector.trajectory);
-      if (injector.validation) await writeJsonAtomic(path.join(this.store.bugDir(id), 'validation.json'), injector.validation);
+      // An invalid verdict reached while the engine went away is not kept: the bug is validated again.
+      const suspect = injector.validation && !injector.validation.valid && (await engineFailure(docker()));
+      if (injector.validation && !suspect) await writeJsonAtomic(path.join(this.store.bugDir(id), 'validation.json'), injector.validation);
     }
     const bug: BugRecord = {
       id,
@@ -543,6 +545,11 @@ export class SelfPlaySession {
         },
       });
       if (this.cancelled()) throw new CancelledError();
+      // A check that failed while the engine went away is the engine's failure, not the artifact's.
+      if (!validation.valid) {
+        const infra = await engineFailure(docker());
+        if (infra) throw infra;
+      }
       if (validation.flaky.length) {
         // Evaluation leaves the flaky tests out: they travel in the bug's metadata.
         artifact.meta = { ...(artifact.meta ?? {}), flaky: validation.flaky };

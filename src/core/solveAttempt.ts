@@ -137,7 +137,7 @@ function hasRecord(store: RunStore, id: string): boolean {
 }
 
 /** Prefixes the agent loop and the episodes put before a sandbox's own error message. */
-const WRAPPERS = [/^preparing the workspace failed: /, /^the sandbox failed: /, /^internal error: (SandboxError: )?/];
+const WRAPPERS = [/^preparing the workspace failed: /, /^the sandbox failed: /, /^the \S+ tool failed: /, /^internal error: (SandboxError: )?/];
 
 /**
  * The infrastructure failure an episode recorded instead of throwing, if any:
@@ -156,11 +156,24 @@ export async function episodeInfrastructureFailure(t: Trajectory, reward: number
   for (const m of messages) {
     let text = m.split('\n')[0];
     for (const w of WRAPPERS) text = text.replace(w, '');
-    // The message is SSR's own (the agent loop's or the evaluation's), rebuilt as the error it was.
-    const infra = await classifyFailure(Object.assign(new SandboxError(text), { code: /\b(ENOENT|ECONNREFUSED|ENOSPC)\b/.exec(text)?.[1], syscall: /\bconnect\b/.test(text) ? 'connect' : undefined }), engine);
+    // Rebuilt as the error it was; only its start counts (a path the model chose can come later).
+    const connect = /^connect (ENOENT|ECONNREFUSED) /.exec(text);
+    const rebuilt = connect ? Object.assign(new Error(text), { code: connect[1], syscall: 'connect' }) : new SandboxError(text);
+    const infra = await classifyFailure(rebuilt, engine);
     if (infra) return infra;
   }
   return undefined;
+}
+
+/** An InfrastructureError when the engine does not answer a ping; undefined when it does (or none is given). */
+export async function engineFailure(engine?: EngineProbe): Promise<InfrastructureError | undefined> {
+  if (!engine) return undefined;
+  try {
+    await engine.ping();
+    return undefined;
+  } catch (err) {
+    return new InfrastructureError(`the container engine cannot be reached (${err instanceof Error ? err.message : String(err)})`, err);
+  }
 }
 
 /** Runs one solver attempt and stores it (see the file comment). Throws CancelledError and InfrastructureError. */
@@ -194,7 +207,9 @@ export async function runSolveAttempt(opts: SolveAttemptOptions): Promise<Attemp
     throw err;
   }
   const cancelled = opts.signal?.aborted === true || res.trajectory.status === 'cancelled';
-  const infra = cancelled ? undefined : await episodeInfrastructureFailure(res.trajectory, res.reward, opts.engine);
+  // An engine that went away during the episode makes any verdict suspect (a tool that
+  // failed may have ended it early): the attempt is redone, never judged.
+  const infra = cancelled ? undefined : ((await episodeInfrastructureFailure(res.trajectory, res.reward, opts.engine)) ?? (await engineFailure(opts.engine)));
   // The episode is kept for people to look at, with its reward when judged.
   await writeJsonAtomic(trajectoryFile, { ...res.trajectory, reward: infra ? undefined : res.reward });
   if (cancelled) {

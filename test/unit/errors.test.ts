@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
+import { DEFAULT_IMAGE, envLabels } from '../../src/core/sandbox/docker';
 import {
   asInfrastructureError,
   CancelledError,
@@ -63,7 +64,9 @@ describe('infrastructure failures (errors.ts)', () => {
   it('no space left on device is infrastructure', () => {
     const err = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
     assert.equal(isInfrastructureFailure(err), true);
-    assert.equal(isInfrastructureFailure(new SandboxError('write /repo/x: no space left on device')), true);
+    assert.equal(isInfrastructureFailure(new SandboxError('OSError: [Errno 28] No space left on device')), true);
+    // A path the model chose cannot make a failure look like a full disk.
+    assert.equal(isInfrastructureFailure(new SandboxError("FileNotFoundError: [Errno 2] No such file or directory: '/repo/OSError: [Errno 28] no space left on device'")), false);
   });
 
   it('a sandbox that died under SSR is infrastructure; the runner answers and other failures are not', () => {
@@ -106,5 +109,23 @@ describe('infrastructure failures (errors.ts)', () => {
     const died = await classifyFailure(new SandboxError('sandbox 0123456789ab stopped'), engine);
     assert.ok(died instanceof InfrastructureError);
     assert.equal(await classifyFailure(new Error('test_parser.py printed nothing'), engine), undefined);
+  });
+
+  it('classifyFailure: a sandbox the kernel killed for memory (engine healthy) is the tested code\'s doing, not infrastructure', async function () {
+    this.timeout(120_000);
+    const engine = new Docker();
+    const container = await engine.createContainer({
+      Image: DEFAULT_IMAGE,
+      Cmd: ['python3', '-c', 'x = bytearray(512 * 1024 * 1024)'],
+      Labels: { ...envLabels(), 'ssr.test': 'oom' },
+      HostConfig: { AutoRemove: true, NetworkMode: 'none', Memory: 32 * 1024 * 1024, MemorySwap: 32 * 1024 * 1024 },
+    });
+    const waited = container.wait({ condition: 'removed' }).catch(() => undefined);
+    await container.start();
+    await waited;
+    const id = container.id.slice(0, 12);
+    assert.equal(await classifyFailure(new SandboxError(`sandbox ${id} stopped`), engine), undefined);
+    // The same death without an out-of-memory record is infrastructure (killed or removed from outside).
+    assert.ok((await classifyFailure(new SandboxError('sandbox 0123456789ab stopped'), engine)) instanceof InfrastructureError);
   });
 });

@@ -92,6 +92,17 @@ describe('what goes into a sandbox (repoFiles.ts)', () => {
     assert.deepEqual(packed(dir, ignoreOutside(dir, list)), ['.git-not-a-repo.txt', 'keys/id_rsa', 'node_modules/x/index.js', 'pkg/mod.py', 'tests/test_mod.py']);
   });
 
+  it('a folder an enclosing repository ignores whole is treated as a plain folder', async () => {
+    git(dir, 'init', '-q');
+    write(dir, '.gitignore', '*\n');
+    write(dir, 'project/app.py');
+    write(dir, 'project/.env', 'X=1\n');
+    const project = path.join(dir, 'project');
+    const list = await listRepoFiles(project);
+    assert.equal(list.mode, 'folder');
+    assert.deepEqual(packed(project, ignoreOutside(project, list)), ['app.py']);
+  });
+
   it('refuses a declared include that leaves the repository', async () => {
     write(dir, '.ssr/include', '../outside\n');
     await assert.rejects(listRepoFiles(dir), /leaves the repository/);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG, type SelfPlayConfig, SelfPlaySession, type SessionEvent, type SessionFile, resumeCommand } from '../../core/selfplay';
 import { makePlayers } from '../../core/players';
+import { policyDescription } from '../../core/actions';
 import { asInfrastructureError, isCancelled } from '../../core/errors';
 import { RunStore, listRuns } from '../../core/store';
 import { exportSwebench } from '../../core/export';
@@ -199,7 +200,8 @@ export function register(program: Command): void {
             repoDir,
             image: await repoImage(o, repoDir),
             proposer: specs.proposer,
-            policy: specs.policy ? { kind: specs.policy.kind, model: (specs.policy as { model?: string }).model, baseUrl: (specs.policy as { baseUrl?: string }).baseUrl } : undefined,
+            // What the policy is, never a secret (the replay file's path is kept, so the resume command can name it).
+            policy: policyDescription(specs.policy),
             strategy: String(o.strategy),
             rounds: intOption(o.rounds as string, '--rounds', 0)!,
             attempts: intOption(o.attempts as string, '--attempts', 1)!,

@@ -78,11 +78,13 @@ export function envLabels(): Record<string, string> {
   return out;
 }
 
-let sharedDocker: Docker | undefined;
+let sharedDocker: { host: string | undefined; client: Docker } | undefined;
+/** The engine client: one per value of DOCKER_HOST (re-read on each call, so a changed DOCKER_HOST is honoured). */
 export function docker(): Docker {
   // dockerode reads DOCKER_HOST (tcp or unix, podman's socket too) or uses /var/run/docker.sock.
-  sharedDocker ??= new Docker();
-  return sharedDocker;
+  const host = process.env.DOCKER_HOST;
+  if (!sharedDocker || sharedDocker.host !== host) sharedDocker = { host, client: new Docker() };
+  return sharedDocker.client;
 }
 
 function engineHint(): string {

@@ -7,8 +7,8 @@
  *   that are not ignored (`git ls-files -z --cached --others --exclude-standard`);
  *   tracked files deleted from the work tree are skipped. An untracked file that
  *   looks like a secret (the deny list's secret patterns) is left out too.
- * - **A folder that is not a git repository**: every file except the deny list
- *   (`DENY_SECRETS` and `DENY_CACHES`).
+ * - **A folder that is not a git repository** (or one that an enclosing repository
+ *   ignores whole): every file except the deny list (`DENY_SECRETS` and `DENY_CACHES`).
  * - **Always added**: dependency folders the tests need that are usually ignored
  *   (`node_modules`, at any depth, when present), and what the user declares in
  *   `.ssr/include` (one path per line, a file or a folder, relative to the
@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { unsafePathReason } from '../artifact';
+import { UsageError } from '../errors';
 
 const run = promisify(execFile);
 
@@ -102,7 +103,7 @@ export function declaredIncludes(root: string, extra: string[] = []): string[] {
     const line = raw.replace(/#.*$/, '').trim().replace(/\\/g, '/').replace(/^\.\/+/, '').replace(/\/+$/, '');
     if (!line) continue;
     const why = unsafePathReason(line);
-    if (why) throw new Error(`${INCLUDE_FILE}: cannot include ${why}`);
+    if (why) throw new UsageError(`${INCLUDE_FILE}: cannot include ${why}`);
     out.push(line);
   }
   return out;
@@ -173,7 +174,10 @@ export async function listRepoFiles(root: string, opts: RepoFilesOptions = {}): 
     if (st.isDirectory()) trees.add(rel);
     else files.add(rel);
   };
-  const listed = (await isGitWorkTree(abs)) ? await gitFiles(abs) : undefined;
+  let listed = (await isGitWorkTree(abs)) ? await gitFiles(abs) : undefined;
+  // A folder an enclosing repository ignores whole (a home folder kept in git with `*` ignored)
+  // is not that repository's: it is treated as a folder that is not a git repository.
+  if (listed && listed.tracked.length + listed.untracked.length === 0) listed = undefined;
   if (listed) {
     for (const rel of [...listed.tracked, ...listed.untracked.filter((f) => !looksSecret(f))]) {
       const top = rel.split('/')[0];
