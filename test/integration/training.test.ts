@@ -20,7 +20,7 @@ import { FIXTURES, PYLEDGER } from '../helpers/paths';
 import { runCli } from '../helpers/cli';
 import { assertNoContainers } from '../helpers/docker';
 import { startVllm, type ChatRequestBody, type VllmServer } from '../helpers/vllm';
-import { ensureTinyModel } from '../unit/policy/tinyModel';
+import { ensureTinyModel, runPython } from '../unit/policy/tinyModel';
 
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
 const recording = (name: string): string[] => JSON.parse(fs.readFileSync(path.join(FIXTURES, 'trajectories', `${name}.json`), 'utf8'));
@@ -97,6 +97,38 @@ describe('training on real self-play sessions served by a vLLM-shaped server (re
     assert.ok(s.retokenised > 0);
     assert.equal(s.ppoRatio.used, false);
     assert.ok(fs.existsSync(s.updatesFile));
+
+    // Learning on this real session's trajectories: after K optimizer steps, each role's rewarded
+    // behaviour is likelier relative to its penalised one; the inert control (lr 0, same pipeline) is not.
+    const K = 8;
+    const trained = path.join(out, 'train', 'learn');
+    const control = path.join(out, 'train', 'control');
+    for (const [dir, lr] of [[trained, '3e-3'], [control, '0']]) {
+      const r = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', String(K), '--lr', lr, '--out', dir, '--json']);
+      assert.equal(r.code, 0, r.stderr.slice(-2000));
+      assert.equal(JSON.parse(r.stdout).steps, K);
+    }
+    type Scored = { id: string; role: string; reward: number; meanLogprob: number | null };
+    const score = (m: string): Map<string, Scored> =>
+      new Map((JSON.parse(runPython(['-m', 'ssr_runtime.score', '--run', out, '--model', m])).records as Scored[]).map((r) => [r.id, r]));
+    const base = score(model);
+    const margin = (after: Map<string, Scored>, role: string): number => {
+      const rs = [...base.values()].filter((r) => r.role === role && r.meanLogprob !== null);
+      const mean = rs.reduce((x, r) => x + r.reward, 0) / rs.length;
+      const delta = (r: Scored) => after.get(r.id)!.meanLogprob! - r.meanLogprob!;
+      const avg = (xs: Scored[]) => xs.reduce((x, r) => x + delta(r), 0) / xs.length;
+      return avg(rs.filter((r) => r.reward > mean)) - avg(rs.filter((r) => r.reward < mean));
+    };
+    const THRESHOLD = 0.02; // nats per token: rewarded minus penalised change of the mean log-prob
+    const learned = score(path.join(trained, 'model'));
+    const inert = score(path.join(control, 'model'));
+    for (const role of ['solver', 'injector']) {
+      const m = margin(learned, role);
+      const c = margin(inert, role);
+      console.log(`      learning (${role}): rewarded - penalised = ${m.toFixed(4)} nats/token after ${K} steps; control ${c.toFixed(4)}`);
+      assert.ok(m > THRESHOLD, `${role}: ${m}`);
+      assert.ok(!(c > THRESHOLD), `${role} control: ${c}`);
+    }
   });
 
   it('token ids present, --train-every 1: PPO ratio, adapters loaded into the server and named by the next round', async () => {
