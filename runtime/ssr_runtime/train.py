@@ -381,6 +381,9 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         )
     if bstats.turns_without_prompt_ids:
         em.log(f"{bstats.turns_without_prompt_ids} turns have sampled token ids but no prompt ids: prompts re-tokenised with the chat template")
+    if bstats.left_truncated_sequences:
+        em.warn(f"{bstats.left_truncated_sequences} sequences have a prompt longer than --max-len {max_len}: cut on the left "
+                "(earliest context dropped, completion kept; trained without the PPO ratio)")
     if bstats.truncated_sequences:
         em.warn(f"{bstats.truncated_sequences} sequences were longer than --max-len {max_len}: {bstats.truncated_loss_tokens} completion tokens beyond it are not trained")
     zero_var = adv.zero_variance_groups

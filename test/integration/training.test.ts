@@ -87,7 +87,7 @@ describe('training on real self-play sessions served by a vLLM-shaped server (re
     assert.notEqual(inj[0].reward, inj[1].reward);
     assert.deepEqual(new Set(sol.map((r) => r.reward)), new Set([1, -1]));
     assert.ok(records.every((r) => r.tokens.every((t) => t.tokenIds === undefined && (t.logprobs?.length ?? 0) > 0)));
-    const tr = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', '2', '--lr', '1e-3', '--json']);
+    const tr = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', '2', '--lr', '1e-3', '--max-len', '2048', '--json']);
     assert.equal(tr.code, 0, tr.stderr.slice(-2000));
     const s = JSON.parse(tr.stdout);
     assert.equal(s.steps, 2);
@@ -100,17 +100,17 @@ describe('training on real self-play sessions served by a vLLM-shaped server (re
 
     // Learning on this real session's trajectories: after K optimizer steps, each role's rewarded
     // behaviour is likelier relative to its penalised one; the inert control (lr 0, same pipeline) is not.
-    const K = 8;
+    const K = 4;
     const trained = path.join(out, 'train', 'learn');
     const control = path.join(out, 'train', 'control');
     for (const [dir, lr] of [[trained, '3e-3'], [control, '0']]) {
-      const r = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', String(K), '--lr', lr, '--out', dir, '--json']);
+      const r = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', String(K), '--lr', lr, '--max-len', '2048', '--out', dir, '--json']);
       assert.equal(r.code, 0, r.stderr.slice(-2000));
       assert.equal(JSON.parse(r.stdout).steps, K);
     }
     type Scored = { id: string; role: string; reward: number; meanLogprob: number | null };
     const score = (m: string): Map<string, Scored> =>
-      new Map((JSON.parse(runPython(['-m', 'ssr_runtime.score', '--run', out, '--model', m])).records as Scored[]).map((r) => [r.id, r]));
+      new Map((JSON.parse(runPython(['-m', 'ssr_runtime.score', '--run', out, '--model', m, '--max-len', '2048'])).records as Scored[]).map((r) => [r.id, r]));
     const base = score(model);
     const margin = (after: Map<string, Scored>, role: string): number => {
       const rs = [...base.values()].filter((r) => r.role === role && r.meanLogprob !== null);
@@ -167,7 +167,7 @@ describe('training on real self-play sessions served by a vLLM-shaped server (re
     } finally {
       await server.close();
     }
-    const tr = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', '1', '--json']);
+    const tr = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', '1', '--max-len', '2048', '--json']);
     assert.equal(tr.code, 0, tr.stderr.slice(-2000));
     const s = JSON.parse(tr.stdout);
     assert.equal(s.ppoRatio.used, true);
