@@ -167,7 +167,8 @@ describe('training on real self-play sessions served by a vLLM-shaped server (re
     } finally {
       await server.close();
     }
-    const tr = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', '1', '--max-len', '2048', '--json']);
+    // 4096 tokens: these prompts fit whole, so the rollout log-probs apply (a prompt cut on the left trains on-policy).
+    const tr = await runCli(['train', '--run', out, '--model', model, '--device', 'cpu', '--steps', '1', '--max-len', '4096', '--json']);
     assert.equal(tr.code, 0, tr.stderr.slice(-2000));
     const s = JSON.parse(tr.stdout);
     assert.equal(s.ppoRatio.used, true);
