@@ -7,12 +7,14 @@ import { benchCore } from './core';
 import { benchSelfplay } from './selfplay';
 import { benchAgent } from './agent';
 import { benchPolicy } from './policy';
+import { benchMemory } from './memory';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
   selfplay: () => benchSelfplay(),
   agent: () => benchAgent() as unknown as Promise<Record<string, unknown>>,
   policy: () => benchPolicy(),
+  memory: () => benchMemory(),
 };
 
 async function main(): Promise<void> {

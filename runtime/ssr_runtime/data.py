@@ -90,6 +90,7 @@ class BuildStats:
     merged_turns: int = 0
     truncated_sequences: int = 0
     truncated_loss_tokens: int = 0
+    left_truncated_sequences: int = 0  # prompt longer than max_len: cut on the left, completion kept
     dropped_sequences: int = 0  # no loss token left (empty completion, or cut by max-len)
     loss_tokens: int = 0
     notes: List[str] = field(default_factory=list)
@@ -407,6 +408,15 @@ def build_sequences(
             if s.loss_mask and s.loss_mask[0]:
                 s.loss_mask[0] = 0  # a first token has no context to be predicted from
                 s.has_old[0] = 0
+            first_loss = next((i for i, m in enumerate(s.loss_mask) if m), None)
+            if len(s.input_ids) > max_len and first_loss is not None and first_loss >= max_len - 1:
+                # The prompt alone is longer than max_len (a long agent prompt): cut it on the left
+                # (the earliest context goes, the completion stays), half a window of context kept.
+                # Positions shift, so rollout log-probs no longer apply: these tokens train on-policy.
+                start = max(0, first_loss - max_len // 2)
+                s.input_ids, s.loss_mask = s.input_ids[start:], s.loss_mask[start:]
+                s.old_logprobs, s.has_old = s.old_logprobs[start:], [0] * (len(s.input_ids))
+                stats.left_truncated_sequences += 1
             if len(s.input_ids) > max_len:
                 dropped = sum(s.loss_mask[max_len:])
                 s.input_ids, s.loss_mask = s.input_ids[:max_len], s.loss_mask[:max_len]

@@ -381,6 +381,9 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         )
     if bstats.turns_without_prompt_ids:
         em.log(f"{bstats.turns_without_prompt_ids} turns have sampled token ids but no prompt ids: prompts re-tokenised with the chat template")
+    if bstats.left_truncated_sequences:
+        em.warn(f"{bstats.left_truncated_sequences} sequences have a prompt longer than --max-len {max_len}: cut on the left "
+                "(earliest context dropped, completion kept; trained without the PPO ratio)")
     if bstats.truncated_sequences:
         em.warn(f"{bstats.truncated_sequences} sequences were longer than --max-len {max_len}: {bstats.truncated_loss_tokens} completion tokens beyond it are not trained")
     zero_var = adv.zero_variance_groups
@@ -491,7 +494,12 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         checkpoints.append(resume["path"])
     totals = {"loss": 0.0, "kl": [], "clipFrac": [], "tokensPerSec": [], "klRollout": [], "ratioTokens": 0, "lossTokens": 0, "tokens": 0, "sec": 0.0}
     pol.model.train()
+    # Started by the TypeScript driver (its own process group, so a kill -9 of the driver does not reach
+    # us): stop when the driver is gone instead of training on as an orphan; the checkpoint resumes it.
+    watch_parent = os.environ.get("SSR_TRAIN_PARENT_PID")
     for step in range(first_step, steps + 1):
+        if watch_parent and str(os.getppid()) != watch_parent:
+            raise RuntimeFailure(f"the driver process {watch_parent} is gone; stopping at step {step - 1} (rerun to resume from the last checkpoint)")
         t0 = time.time()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)

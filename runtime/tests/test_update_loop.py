@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import torch
 
@@ -195,3 +194,17 @@ def test_builtin_lora_adapter_merges_to_what_it_trained_and_lr_follows_the_fallb
     start = next(e for e in ev if e["type"] == "start")
     assert start["lora"] is False and start["lr"] == 1e-6
     assert any("fell back to full fine-tuning" in e.get("message", "") for e in ev)
+
+
+def test_a_prompt_longer_than_max_len_is_cut_on_the_left_and_still_trains(tmp_path, tiny, tiny_dir, run_cli):
+    recs = _records(tiny, solver_groups=1, attempts=4, injector_groups=0, zero_variance_groups=0, token_ids=False)
+    for r in recs:  # a long agent prompt: longer than --max-len on its own
+        r["messages"][0]["content"] = "context line\n" * 200 + r["messages"][0]["content"]
+    run = str(tmp_path / "run")
+    synthetic.write_run(run, recs)
+    rc, ev, _, err = run_cli("ssr_runtime.train", ["--run", run, "--model", tiny_dir, "--out", str(tmp_path / "o"), "--steps", "1",
+                                                   "--max-len", "256", *BASE])
+    assert rc == 0, err
+    assert ev[-1]["roles"]["solver"]["used"] == 4
+    warns = [e["message"] for e in ev if e["type"] == "log" and e["level"] == "warn"]
+    assert any("cut on the left" in m for m in warns), warns

@@ -30,7 +30,11 @@ export interface PlayersOptions {
   baseSpec?: PolicySpec;
 }
 
-export function makePlayers(opts: PlayersOptions): Players {
+/**
+ * The policy factory of one policy version: one shared model for every episode (parallel attempts
+ * included) of openai and onnx policies, a fresh replay per episode. `release` frees the shared model.
+ */
+function policyFactory(opts: PlayersOptions): { factory: Players['policy']; release: () => Promise<void> } {
   let shared: Promise<Policy> | undefined;
   const factory = opts.policy
     ? async (role: 'injector' | 'solver'): Promise<Policy> => {
@@ -43,6 +47,18 @@ export function makePlayers(opts: PlayersOptions): Players {
         return { info: opts.version ? { ...p.info, version: opts.version } : p.info, complete: (req) => p.complete(req) };
       }
     : undefined;
+  const release = async () => {
+    const old = shared;
+    shared = undefined;
+    if (old) await (await old.catch(() => undefined))?.dispose?.();
+  };
+  return { factory, release };
+}
+
+export function makePlayers(opts: PlayersOptions): Players {
+  const current = policyFactory(opts);
+  let release = current.release;
+  const factory = current.factory;
   // Updates between rounds: on-policy data since the last update, versions, the new policy back into play.
   const baseSpec = opts.baseSpec ?? opts.policy!;
   const trainer: Players['train'] =
@@ -52,7 +68,12 @@ export function makePlayers(opts: PlayersOptions): Players {
           if (await updatedAfter(store.dir, round)) return undefined; // a resumed session: this update was made
           const u = await runUpdate({ spec: baseSpec, ...opts.training! }, store, round, signal);
           if (!u) return undefined;
-          return makePlayers({ ...opts, baseSpec, policy: u.spec, version: u.version }).policy;
+          // The reloaded policy replaces the current one: release its model (no episode runs between
+          // rounds), so memory stays flat across reloads.
+          await release();
+          const next = policyFactory({ ...opts, policy: u.spec, version: u.version });
+          release = next.release;
+          return next.factory;
         }
       : undefined;
   return {

@@ -377,7 +377,7 @@ export class SelfPlaySession {
             this.emit({ type: 'training', round: r, detail: 'nothing to train on yet (no judged episode); training skipped' });
             continue;
           }
-          this.emit({ type: 'training', round: r, detail: 'training on the trajectories so far' });
+          this.emit({ type: 'training', round: r, detail: 'training on the trajectories since the last update' });
           const next = await this.players.train(this.store, r, this.opts.signal);
           if (next) {
             this.players = { ...this.players, policy: next };

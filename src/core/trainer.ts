@@ -334,7 +334,8 @@ export function resolvePython(env: NodeJS.ProcessEnv = process.env): Promise<str
 }
 
 function runtimeEnv(runtimeDir: string, extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const base = { ...process.env, ...extra };
+  // The trainer stops by itself when this process dies (it runs in its own process group).
+  const base: NodeJS.ProcessEnv = { ...process.env, SSR_TRAIN_PARENT_PID: String(process.pid), ...extra };
   const prev = base.PYTHONPATH;
   return {
     ...base,

@@ -55,6 +55,8 @@ export async function startVllm(opts: {
   served: string;
   idsMode: boolean;
   script: (body: ChatRequestBody) => string;
+  /** Context the log-probs are scored with (default 1024 tokens). */
+  window?: number;
 }): Promise<VllmServer> {
   const engine = await OnnxPolicy.create({ model: opts.modelDir, temperature: 1 });
   const chats: ChatRequestBody[] = [];
@@ -108,7 +110,10 @@ export async function startVllm(opts: {
       }
       const promptIds = engine.encodeChat(b.messages);
       const ids = engine.encodeText(text);
-      const lps = ids.length ? await engine.logprobsOf(promptIds, ids, 1) : [];
+      // Scored with at most the last `window` prompt tokens as context (a long agent conversation
+      // scored in full would need GBs of attention memory in this test process).
+      const ctx = promptIds.slice(-(opts.window ?? 1024));
+      const lps = ids.length ? await engine.logprobsOf(ctx, ids, 1) : [];
       const withIds = opts.idsMode && b.return_tokens_as_token_ids;
       const choice: Record<string, unknown> = {
         index: 0,

@@ -42,6 +42,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (default <run>/train/<time>); an --out with a checkpoint resumes from it')
     .option('--checkpoint-every <k>', 'checkpoint (weights, optimizer state, step, data cursor) every K steps', '50')
     .option('--no-resume', 'start over even when --out holds a checkpoint')
+    .option('--max-len <n>', 'tokens per training sequence (default 4096; longer prompts are cut on the left, completions at the end)')
     .option('--from-line <n>', 'data cursor: train only on records after this line of trajectories.jsonl')
     .option('--policy-step <n>', 'the current policy version: records sampled by another version are refused')
     .option('--json', 'print the result as JSON')
@@ -74,6 +75,7 @@ export function register(program: Command): void {
             lr: numberOption(o.lr as string | undefined, '--lr', 0),
             lora: Boolean(o.lora),
             klCoef: numberOption(o.klCoef as string | undefined, '--kl-coef', 0),
+            maxLen: intOption(o.maxLen as string | undefined, '--max-len', 2),
             checkpointEvery: intOption(o.checkpointEvery as string, '--checkpoint-every', 0),
             fromLine: intOption(o.fromLine as string | undefined, '--from-line', 0),
             policyStep: intOption(o.policyStep as string | undefined, '--policy-step', 0),

@@ -110,6 +110,11 @@ describe('openai policy + trainer against a vLLM-shaped server (tiny model)', fu
       assert.equal(server.chats.at(-1)!.model, 'ssr-v1');
       assert.equal(p.info.model, 'ssr-v1');
       await assert.rejects(p.loadLoraAdapter('ssr-v1', adapter), /already been loaded/);
+      // Which temperature the server's log-probs are at: raw (vLLM's default, T = 1) or processed (the sampling T).
+      const raw = await p.complete({ messages: [{ role: 'user', content: 'hi' }], temperature: 0.7 });
+      assert.equal(raw.logprobTemperature, 1);
+      const processed = new OpenAIPolicy({ baseUrl: server.base, model: 'ssr-v1', retries: 0, logprobsMode: 'processed' });
+      assert.equal((await processed.complete({ messages: [{ role: 'user', content: 'hi' }], temperature: 0.7 })).logprobTemperature, 0.7);
       await p.unloadLoraAdapter('ssr-v1');
       await assert.rejects(p.complete({ messages: [{ role: 'user', content: 'hi' }] }), /does not exist/);
     } finally {
