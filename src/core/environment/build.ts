@@ -219,6 +219,16 @@ function walkRepo(repoDir: string): string[] {
   return out;
 }
 
+/** A build context from a folder of the repository, without .git, .ssr and installed dependencies. */
+function packContext(dir: string): NodeJS.ReadableStream {
+  return tar.pack(dir, {
+    ignore: (name: string) => {
+      const rel = path.relative(dir, name).split(path.sep);
+      return rel.includes('.git') || rel.includes('.ssr') || rel.includes('node_modules');
+    },
+  }) as unknown as NodeJS.ReadableStream;
+}
+
 interface BuildEvent {
   stream?: string;
   error?: string;
@@ -230,7 +240,7 @@ interface BuildEvent {
 async function dockerBuild(
   d: Docker,
   context: NodeJS.ReadableStream,
-  opts: { t: string; dockerfile?: string; buildargs?: Record<string, string>; target?: string; labels?: Record<string, string> },
+  opts: { t: string; dockerfile?: string; buildargs?: Record<string, string>; target?: string; labels?: Record<string, string>; network?: string },
   log: fs.WriteStream,
   logFile: string,
   bo: BuildOptions,
@@ -246,7 +256,7 @@ async function dockerBuild(
     labels: opts.labels,
     rm: true,
     forcerm: true,
-    networkmode: 'default',
+    networkmode: opts.network ?? 'default',
   } as Docker.ImageBuildOptions);
   let step = firstStepName;
   let stepIndex = stepOffset;
@@ -261,6 +271,8 @@ async function dockerBuild(
     if (m) {
       step = m[1].trim();
       bo.onStep?.(step, ++stepIndex, totalSteps);
+    } else if (/^Step \d+\/\d+ : /.test(line)) {
+      step = line.length > 140 ? line.slice(0, 137) + '...' : line;
     }
   };
   const onAbort = () => (stream as unknown as { destroy?: () => void }).destroy?.();
@@ -292,6 +304,25 @@ async function dockerBuild(
     });
   } finally {
     bo.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The build network: the engine's default bridge, or SSR_BUILD_NETWORK. When
+ * the engine cannot attach a build container to its bridge (seen when the
+ * bridge interface is gone), the build is retried once on the host network,
+ * and says so; finished layers come from the engine's cache.
+ */
+async function buildWithFallback(run: (network: string) => Promise<void>, log: fs.WriteStream, onLog?: (l: string) => void): Promise<void> {
+  const first = process.env.SSR_BUILD_NETWORK || 'default';
+  try {
+    await run(first);
+  } catch (err) {
+    if (first !== 'default' || !(err instanceof EnvironmentBuildError) || !/failed to create endpoint|bridge|network .* not found/i.test(err.message)) throw err;
+    const msg = `ssr-env: the engine could not attach the build to its bridge network (${err.message.split('\n')[0].slice(0, 200)}); retrying on the host network`;
+    log.write(msg + '\n');
+    onLog?.(msg);
+    await run('host');
   }
 }
 
@@ -333,22 +364,21 @@ export async function buildEnvironment(bo: BuildOptions): Promise<EnvResult> {
       const ub = plan.userBuild;
       const userTag = `${image.split(':')[0]}-user:${image.split(':')[1]}`;
       bo.onStep?.(`build ${path.relative(plan.repoDir, ub.dockerfile)}`, ++offset, total);
-      const pack = tar.pack(ub.context, {
-        ignore: (name: string) => {
-          const rel = path.relative(ub.context, name).split(path.sep);
-          return rel.includes('.git') || rel.includes('.ssr') || rel.includes('node_modules');
-        },
-      });
-      await dockerBuild(
-        d,
-        pack as unknown as NodeJS.ReadableStream,
-        { t: userTag, dockerfile: path.relative(ub.context, ub.dockerfile).split(path.sep).join('/'), buildargs: { ...proxyArgs(), ...ub.args }, target: ub.target, labels },
+      await buildWithFallback(
+        (network) =>
+          dockerBuild(
+            d,
+            packContext(ub.context),
+            { t: userTag, dockerfile: path.relative(ub.context, ub.dockerfile).split(path.sep).join('/'), buildargs: { ...proxyArgs(), ...ub.args }, target: ub.target, labels, network },
+            log,
+            logFile,
+            bo,
+            total,
+            offset,
+            `build ${path.relative(plan.repoDir, ub.dockerfile)}`,
+          ),
         log,
-        logFile,
-        bo,
-        total,
-        offset,
-        `build ${path.relative(plan.repoDir, ub.dockerfile)}`,
+        bo.onLog,
       );
       from = userTag;
     }
@@ -376,7 +406,12 @@ export async function buildEnvironment(bo: BuildOptions): Promise<EnvResult> {
     fs.mkdirSync(path.join(ctx, 'steps'));
     rendered.scripts.forEach((text, i) => fs.writeFileSync(path.join(ctx, 'steps', `${i}.sh`), text));
     log.write(`# ssr env build: ${plan.source} from ${plan.declaredBy.join(', ') || 'nothing'}\n# ${image}\n`);
-    await dockerBuild(d, tar.pack(ctx) as unknown as NodeJS.ReadableStream, { t: image, buildargs: proxyArgs(), labels }, log, logFile, bo, total, offset, "the runner's needs (bash, python3, git, patch)");
+    await buildWithFallback(
+      (network) =>
+        dockerBuild(d, tar.pack(ctx) as unknown as NodeJS.ReadableStream, { t: image, buildargs: proxyArgs(), labels, network }, log, logFile, bo, total, offset, "the runner's needs (bash, python3, git, patch)"),
+      log,
+      bo.onLog,
+    );
     return { image, source: plan.source, cached: false, declaredBy: plan.declaredBy, notes: plan.notes, logFile, durationMs: Date.now() - started };
   } finally {
     await new Promise<void>((r) => log.end(r));
