@@ -11,7 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import * as tar from 'tar-fs';
-import { docker, DEFAULT_IMAGE } from '../sandbox/docker';
+import { docker, DEFAULT_IMAGE, DEFAULT_REPO_PATH } from '../sandbox/docker';
+
+/** Where sandboxes put the repository: dependencies are installed there, under it. */
+const REPO = DEFAULT_REPO_PATH;
 import { CancelledError, EnvironmentError } from '../errors';
 import { imageName, planEnvironment, type EnvPlan, type EnvSource } from './plan';
 import ENV_PY from './py/ssr_env_py.py';
@@ -149,7 +152,7 @@ function stepScript(step: { name: string; run: string }, withCa: boolean): strin
     // sudo in devcontainer commands: the build runs as root.
     'command -v sudo >/dev/null || sudo() { while [ "${1#-}" != "$1" ]; do shift; done; "$@"; }\n' +
     'export DEBIAN_FRONTEND=noninteractive\n' +
-    'cd /testbed\n' +
+    `cd ${REPO}\n` +
     step.run +
     '\n'
   );
@@ -165,7 +168,7 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   const lines = [
     `FROM ${from}`,
     'USER root',
-    'WORKDIR /testbed',
+    `WORKDIR ${REPO}`,
     'RUN mkdir -p /ssr/env',
   ];
   if (withCa) lines.push('COPY host-ca.crt /ssr/env/host-ca.crt');
@@ -182,10 +185,10 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   scripts.push(stepScript(needs, withCa));
   lines.push(runLine(needs, 0));
   if (plan.copyRepo) {
-    lines.push('COPY repo/ /testbed/');
+    lines.push(`COPY repo/ ${REPO}/`);
     lines.push('COPY repo-files.txt /ssr/env/repo-files.txt');
   } else if (plan.copyFiles.length) {
-    lines.push('COPY files/ /testbed/');
+    lines.push(`COPY files/ ${REPO}/`);
   }
   for (const s of plan.steps) {
     scripts.push(stepScript(s, withCa));
@@ -193,8 +196,10 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   }
   // The repository is copied in again by every sandbox: leave only what the steps made.
   const cleanup: string[] = [];
-  if (plan.copyRepo) cleanup.push('tr "\\n" "\\0" < /ssr/env/repo-files.txt | (cd /testbed && xargs -0 -r rm -f --)');
-  else if (plan.copyFiles.length) cleanup.push(`cd /testbed && rm -f -- ${plan.copyFiles.map((f) => JSON.stringify(f)).join(' ')}`);
+  if (plan.copyRepo) cleanup.push(`tr "\\n" "\\0" < /ssr/env/repo-files.txt | (cd ${REPO} && xargs -0 -r rm -f --)`);
+  else if (plan.copyFiles.length) cleanup.push(`cd ${REPO} && rm -f -- ${plan.copyFiles.map((f) => JSON.stringify(f)).join(' ')}`);
+  // A lockfile the install wrote where the repository has none would look like a change of the repository.
+  if (!plan.copyRepo && plan.copyFiles.includes('package.json') && !plan.copyFiles.includes('package-lock.json')) cleanup.push(`rm -f ${REPO}/package-lock.json`);
   cleanup.push('rm -rf /ssr/env/host-ca.crt /ssr/env/repo-files.txt /ssr/env/steps');
   // SSR's baseline commit must not take installed folders in.
   cleanup.push('printf "node_modules/\\n__pycache__/\\n.venv/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore');
