@@ -100,3 +100,24 @@ describe('environments (real engine)', function () {
     assert.equal((await chooseImage({ repoDir: repo })).why, 'base');
   });
 });
+
+describe('environments: a TypeScript library on vitest (real engine, npm in the build)', function () {
+  this.timeout(1_200_000);
+
+  it('ufo: ssr env build installs its npm dependencies; a bootstrap proposal is valid in it', async () => {
+    const repo = work('ufo');
+    copyFixture(path.join(FIXTURES, 'repos', 'ufo'), repo);
+    const r = cli(['env', 'build', '--repo', repo, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { image: string; source: string };
+    assert.equal(out.source, 'recipe');
+    const p = await proposeBug({ repoDir: repo, image: out.image, seed: 1, seen: new Set() });
+    assert.equal(p.framework.framework, 'vitest');
+    assert.match(p.notes.join('\n'), /learned from package\.json scripts\.test/);
+    assert.match(p.artifact.testScript, /vitest run --reporter=json/);
+    const report = await validateArtifact({ repoDir: repo, artifact: p.artifact, image: out.image });
+    assert.ok(report.valid, report.checks.map((c) => `${c.id}: ${c.status} ${c.detail.slice(0, 200)}`).join('\n'));
+    // Without its environment the repository says what to do.
+    await assert.rejects(proposeBug({ repoDir: repo, seed: 1, seen: new Set() }), /ssr env build/);
+  });
+});

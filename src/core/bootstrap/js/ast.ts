@@ -90,7 +90,6 @@ export function listFunctions(file: string, text: string): JsFunction[] {
       if (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression') name = keyName(n.id) ?? ctx.nameHint;
       else if (n.type === 'ArrowFunctionExpression') name = ctx.nameHint;
       else name = keyName(n.key);
-      if (n.type === 'ObjectMethod') className = ctx.nameHint ?? className;
       const body = n.body as Node;
       if (!ctx.inFunction && name && isNode(body) && !(n.kind === 'get' || n.kind === 'set') && !(n as { abstract?: boolean }).abstract) {
         const symbol = (n.type === 'ClassMethod' || n.type === 'ClassPrivateMethod' || n.type === 'ObjectMethod') && className ? `${className}.${name}` : name;
@@ -111,6 +110,10 @@ export function listFunctions(file: string, text: string): JsFunction[] {
     if (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') {
       const cn = keyName(n.id) ?? ctx.nameHint;
       for (const c of children(n)) visit(c, { ...ctx, className: cn, nameHint: undefined });
+      return;
+    }
+    if (n.type === 'ObjectExpression') {
+      for (const c of children(n)) visit(c, { ...ctx, className: ctx.nameHint ?? ctx.className, nameHint: undefined });
       return;
     }
     if (n.type === 'VariableDeclarator') {
