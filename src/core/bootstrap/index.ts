@@ -24,6 +24,7 @@ import { CancelledError, SandboxError } from '../errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
 import { jsMutate, jsTargets, jsWeaken } from './js/sandbox';
+import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
 export type Strategy = SingleStrategy | 'multi';
@@ -444,30 +445,45 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
     if (signal?.aborted) throw new CancelledError();
   };
 
+  const image = opts.image ?? DEFAULT_IMAGE;
+  // The suite, its passing tests and the coverage targets are learned once per tree and image.
+  const key = suiteCacheEnabled()
+    ? treeKey(opts.repoDir, [image, opts.language ?? '', String(opts.testTimeoutMs ?? ''), String(opts.minPassing ?? '')])
+    : undefined;
+  const known = key ? getSuite<{ fw: FrameworkInfo; suite: Suite; targets: { targets: Target[]; coverage: boolean } }>(key) : undefined;
   const sb = await DockerSandbox.create({
     repoDir: opts.repoDir,
-    image: opts.image ?? DEFAULT_IMAGE,
+    image,
     signal,
     labels: { 'ssr.role': 'bootstrap' },
   });
   try {
-    const fw = await detectFramework(sb, { signal, language: opts.language });
+    const fw = known?.fw ?? (await detectFramework(sb, { signal, language: opts.language }));
     log(`bootstrap: ${fw.framework} suite (${fw.runFiles.length} test file(s), runner ${fw.runner})`);
     check();
     await initBaseline(sb);
-    const suite = await prepareSuite(sb, fw, opts, log);
+    let suite: Suite;
+    if (known) {
+      suite = known.suite;
+      await installRunner(sb, { testScript: suite.testScript, testParser: suite.testParser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
+      log(`bootstrap: the suite and its coverage trace are known from an earlier proposal on the same tree (${suite.stable.size} passing test(s))`);
+    } else {
+      suite = await prepareSuite(sb, fw, opts, log);
+      log(`bootstrap: ${suite.stable.size} test(s) pass on the original (${Date.now() - started} ms so far)`);
+    }
     check();
-    log(`bootstrap: ${suite.stable.size} test(s) pass on the original (${Date.now() - started} ms so far)`);
 
     const t =
-      fw.language === 'javascript'
+      known?.targets ??
+      (fw.language === 'javascript'
         ? await jsTargets(sb, (cmd, req) => helper(sb, cmd, req, signal), fw.testFiles, suite.covDir)
         : await helper<{ targets: Target[]; coverage: boolean }>(
             sb,
             'targets',
             { language: fw.language, testFiles: fw.testFiles, covDir: suite.covDir },
             signal,
-          );
+          ));
+    if (key && !known) putSuite(key, { fw, suite, targets: t });
     const covered = t.targets.filter((x) => x.covered);
     const pool = covered.length ? covered : t.targets.filter((x) => x.referenced);
     const how = covered.length
