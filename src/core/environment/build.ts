@@ -159,7 +159,7 @@ function stepScript(step: { name: string; run: string }, withCa: boolean): strin
 }
 
 function runLine(step: { name: string }, index: number): string {
-  const label = `${STEP_MARK} ${step.name.replace(/[^\w .,:;/@+=()\-]/g, ' ')}`;
+  const label = `${STEP_MARK} ${step.name.replace(/[^\w .,:;/@+=()*\-]/g, ' ')}`;
   return `RUN echo '${label}' && bash /ssr/env/steps/${index}.sh`;
 }
 
@@ -175,7 +175,7 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   if (plan.needsPyHelper) lines.push('COPY ssr_env_py.py /ssr/env/ssr_env_py.py');
   const scripts: string[] = [];
   const needs = {
-    name: 'the runner\'s needs (bash, python3, git, patch)',
+    name: 'what the runner needs (bash, python3, git, patch)',
     run:
       'missing=""; for t in python3 git patch; do command -v $t >/dev/null || missing="$missing $t"; done; ' +
       'if [ -n "$missing" ]; then if command -v apt-get >/dev/null; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing ca-certificates >/dev/null; ' +
@@ -413,7 +413,7 @@ export async function buildEnvironment(bo: BuildOptions): Promise<EnvResult> {
     log.write(`# ssr env build: ${plan.source} from ${plan.declaredBy.join(', ') || 'nothing'}\n# ${image}\n`);
     await buildWithFallback(
       (network) =>
-        dockerBuild(d, tar.pack(ctx) as unknown as NodeJS.ReadableStream, { t: image, buildargs: proxyArgs(), labels, network }, log, logFile, bo, total, offset, "the runner's needs (bash, python3, git, patch)"),
+        dockerBuild(d, tar.pack(ctx) as unknown as NodeJS.ReadableStream, { t: image, buildargs: proxyArgs(), labels, network }, log, logFile, bo, total, offset, 'what the runner needs (bash, python3, git, patch)'),
       log,
       bo.onLog,
     );
