@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { sh } from '../sandbox/baseline';
 
-export type Runner = 'pytest' | 'unittest' | 'node';
+export type Runner = 'pytest' | 'unittest' | 'node' | 'jest' | 'vitest' | 'mocha';
 
 export interface ScriptOptions {
   runner: Runner;
@@ -19,6 +19,10 @@ export interface ScriptOptions {
   srcLayout?: boolean;
   /** What the script leaves out and why, written as comments at its top. */
   leftOut?: Array<{ file: string; why: string }>;
+  /** Extra runner arguments learned from the repository's test command (e.g. `--env node`). */
+  runnerArgs?: string[];
+  /** Where the runner's arguments were learned, for the script's comment. */
+  learnedFrom?: string;
 }
 
 function leftOutComments(o: ScriptOptions): string {
@@ -89,6 +93,7 @@ export function testScript(o: ScriptOptions): string {
       '\nexit $status\n'
     );
   }
+  if (o.runner === 'jest' || o.runner === 'vitest' || o.runner === 'mocha') return jsReportScript(o);
   return (
     '#!/usr/bin/env bash\n' +
     '# Runs every node:test file on its own with the TAP reporter, between\n' +
@@ -299,6 +304,121 @@ def parse(text):
 
 export function testParser(runner: Runner, exclude: string[] = []): string {
   const head = PARSER_HEAD.replace('__EXCLUDE__', JSON.stringify(JSON.stringify([...exclude].sort())));
-  const body = runner === 'pytest' ? PYTEST_PARSE : runner === 'unittest' ? UNITTEST_PARSE : NODE_PARSE;
+  const body =
+    runner === 'pytest' ? PYTEST_PARSE : runner === 'unittest' ? UNITTEST_PARSE : runner === 'node' ? NODE_PARSE : JS_REPORT_PARSE;
   return head + body + PARSER_TAIL;
 }
+
+/** The mocha reporter the script writes next to the report: jest's JSON format, one entry per test. */
+const MOCHA_REPORTER = String.raw`const fs = require('fs');
+const path = require('path');
+module.exports = function SsrReporter(runner, options) {
+  const opts = (options && (options.reporterOptions || options.reporterOption)) || {};
+  const files = new Map();
+  let passed = 0, failed = 0, pending = 0;
+  const add = (t, status, err) => {
+    const file = path.relative(process.cwd(), t.file || (t.parent && t.parent.file) || '');
+    const titles = t.titlePath();
+    if (!files.has(file)) files.set(file, []);
+    files.get(file).push({ ancestorTitles: titles.slice(0, -1), title: titles[titles.length - 1], status, failureMessages: err ? [String(err.stack || err)] : [] });
+    if (status === 'passed') passed++; else if (status === 'failed') failed++; else pending++;
+    process.stdout.write((status === 'passed' ? 'ok   ' : status === 'failed' ? 'FAIL ' : 'skip ') + titles.join(' > ') + (err ? '\n' + String(err.stack || err).split('\n').slice(0, 6).join('\n') : '') + '\n');
+  };
+  runner.on('pass', (t) => add(t, 'passed'));
+  runner.on('fail', (t, err) => add(t, 'failed', err));
+  runner.on('pending', (t) => add(t, 'pending'));
+  runner.once('end', () => {
+    const testResults = [...files.entries()].map(([name, assertionResults]) => ({ name, assertionResults, status: assertionResults.some((a) => a.status === 'failed') ? 'failed' : 'passed' }));
+    fs.writeFileSync(opts.output, JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: pending, testResults }));
+  });
+};
+`;
+
+/**
+ * jest, vitest and mocha: the runner writes a JSON report (jest's format;
+ * mocha through a small reporter written by the script) to a fresh file,
+ * which the script prints between lines carrying a nonce drawn at start.
+ * The parser trusts only that block: the tested code cannot know the nonce.
+ */
+function jsReportScript(o: ScriptOptions): string {
+  const args = [...(o.runnerArgs ?? [])];
+  let cmd: string;
+  if (o.runner === 'jest') cmd = `./node_modules/.bin/jest --ci --json --outputFile="$REPORT" --colors=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else if (o.runner === 'vitest') cmd = `./node_modules/.bin/vitest run --reporter=json --outputFile="$REPORT" --silent=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else cmd = `./node_modules/.bin/mocha --reporter "$TMP/ssr-reporter.cjs" --reporter-option output="$REPORT" ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  return (
+    '#!/usr/bin/env bash\n' +
+    `# Runs the ${o.runner} suite from the repository root${o.learnedFrom ? ` (learned from ${o.learnedFrom})` : ''}.\n` +
+    '# The runner writes its JSON report to a fresh file; the script prints it\n' +
+    '# between two lines carrying a nonce drawn here, first line of the log.\n' +
+    "# Written by SSR's bootstrap proposer.\n" +
+    leftOutComments(o) +
+    'NONCE=$(od -An -N12 -tx1 /dev/urandom | tr -d \' \\n\')\n' +
+    'printf \'##SSR-NONCE %s %s\\n\' "$NONCE" "$PWD"\n' +
+    'TMP=$(mktemp -d)\n' +
+    'REPORT="$TMP/report.json"\n' +
+    'export CI=1 FORCE_COLOR=0 NO_COLOR=1\n' +
+    (o.runner === 'mocha' ? `cat > "$TMP/ssr-reporter.cjs" <<'SSR_REPORTER_EOF'\n${MOCHA_REPORTER}SSR_REPORTER_EOF\n` : '') +
+    `${cmd} 2>&1\n` +
+    'rc=$?\n' +
+    'printf \'\\n##SSR-REPORT %s\\n\' "$NONCE"\n' +
+    'cat "$REPORT" 2>/dev/null\n' +
+    'printf \'\\n##SSR-REPORT-END %s\\n\' "$NONCE"\n' +
+    'rm -rf "$TMP"\n' +
+    'exit $rc\n'
+  );
+}
+
+const JS_REPORT_PARSE = String.raw`
+# Only the runner's JSON report counts, in the block marked with the nonce
+# the test script printed on the first line of the log (the tested code
+# cannot know it). Its own tally must agree with the results parsed.
+NONCE = re.compile(r"^##SSR-NONCE ([0-9a-f]{16,}) (.*)$")
+SKIPPED = {"pending", "skipped", "todo", "disabled", "focused"}
+
+
+def parse(text):
+    lines = text.splitlines()
+    m = NONCE.match(lines[0].strip()) if lines else None
+    if not m:
+        raise ParseError("the log does not start with the test script's nonce line")
+    nonce, cwd = m.group(1), m.group(2).rstrip("/") + "/"
+    begin, end = "##SSR-REPORT " + nonce, "##SSR-REPORT-END " + nonce
+    starts = [i for i, line in enumerate(lines) if line.strip() == begin]
+    ends = [i for i, line in enumerate(lines) if line.strip() == end]
+    if not starts or not ends or ends[-1] < starts[-1]:
+        raise ParseError("no report block with the script's nonce")
+    body = "\n".join(lines[starts[-1] + 1:ends[-1]]).strip()
+    if not body:
+        raise ParseError("the runner wrote no JSON report")
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        raise ParseError("the report is not JSON: %s" % e)
+    passed = failed = 0
+    out = []
+    for suite in data.get("testResults") or []:
+        name = str(suite.get("name") or "")
+        rel = name[len(cwd):] if name.startswith(cwd) else name
+        results = suite.get("assertionResults") or []
+        if not results and suite.get("status") == "failed":
+            # The file did not run at all (syntax or import error).
+            out.append((rel, "failed"))
+            continue
+        for a in results:
+            status = a.get("status")
+            if status in SKIPPED:
+                continue
+            # vitest names the file's own root suite "": it is no part of the id.
+            titles = [str(t) for t in (a.get("ancestorTitles") or []) if str(t)] + [str(a.get("title", ""))]
+            if status == "passed":
+                passed += 1
+            else:
+                failed += 1
+            out.append((rel + "::" + " > ".join(titles), "passed" if status == "passed" else "failed"))
+    if data.get("numPassedTests") != passed or data.get("numFailedTests") != failed:
+        raise ParseError("the runner's tally (%s passed, %s failed) disagrees with the %d passed and %d failed tests listed"
+                         % (data.get("numPassedTests"), data.get("numFailedTests"), passed, failed))
+    for item in out:
+        yield item
+`;

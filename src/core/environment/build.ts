@@ -11,7 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import * as tar from 'tar-fs';
-import { docker, DEFAULT_IMAGE } from '../sandbox/docker';
+import { docker, DEFAULT_IMAGE, DEFAULT_REPO_PATH } from '../sandbox/docker';
+
+/** Where sandboxes put the repository: dependencies are installed there, under it. */
+const REPO = DEFAULT_REPO_PATH;
 import { CancelledError, EnvironmentError } from '../errors';
 import { imageName, planEnvironment, type EnvPlan, type EnvSource } from './plan';
 import ENV_PY from './py/ssr_env_py.py';
@@ -149,14 +152,14 @@ function stepScript(step: { name: string; run: string }, withCa: boolean): strin
     // sudo in devcontainer commands: the build runs as root.
     'command -v sudo >/dev/null || sudo() { while [ "${1#-}" != "$1" ]; do shift; done; "$@"; }\n' +
     'export DEBIAN_FRONTEND=noninteractive\n' +
-    'cd /testbed\n' +
+    `cd ${REPO}\n` +
     step.run +
     '\n'
   );
 }
 
 function runLine(step: { name: string }, index: number): string {
-  const label = `${STEP_MARK} ${step.name.replace(/[^\w .,:;/@+=()\-]/g, ' ')}`;
+  const label = `${STEP_MARK} ${step.name.replace(/[^\w .,:;/@+=()*\-]/g, ' ')}`;
   return `RUN echo '${label}' && bash /ssr/env/steps/${index}.sh`;
 }
 
@@ -165,14 +168,14 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   const lines = [
     `FROM ${from}`,
     'USER root',
-    'WORKDIR /testbed',
+    `WORKDIR ${REPO}`,
     'RUN mkdir -p /ssr/env',
   ];
   if (withCa) lines.push('COPY host-ca.crt /ssr/env/host-ca.crt');
   if (plan.needsPyHelper) lines.push('COPY ssr_env_py.py /ssr/env/ssr_env_py.py');
   const scripts: string[] = [];
   const needs = {
-    name: 'the runner\'s needs (bash, python3, git, patch)',
+    name: 'what the runner needs (bash, python3, git, patch)',
     run:
       'missing=""; for t in python3 git patch; do command -v $t >/dev/null || missing="$missing $t"; done; ' +
       'if [ -n "$missing" ]; then if command -v apt-get >/dev/null; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing ca-certificates >/dev/null; ' +
@@ -182,10 +185,10 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   scripts.push(stepScript(needs, withCa));
   lines.push(runLine(needs, 0));
   if (plan.copyRepo) {
-    lines.push('COPY repo/ /testbed/');
+    lines.push(`COPY repo/ ${REPO}/`);
     lines.push('COPY repo-files.txt /ssr/env/repo-files.txt');
   } else if (plan.copyFiles.length) {
-    lines.push('COPY files/ /testbed/');
+    lines.push(`COPY files/ ${REPO}/`);
   }
   for (const s of plan.steps) {
     scripts.push(stepScript(s, withCa));
@@ -193,8 +196,10 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   }
   // The repository is copied in again by every sandbox: leave only what the steps made.
   const cleanup: string[] = [];
-  if (plan.copyRepo) cleanup.push('tr "\\n" "\\0" < /ssr/env/repo-files.txt | (cd /testbed && xargs -0 -r rm -f --)');
-  else if (plan.copyFiles.length) cleanup.push(`cd /testbed && rm -f -- ${plan.copyFiles.map((f) => JSON.stringify(f)).join(' ')}`);
+  if (plan.copyRepo) cleanup.push(`tr "\\n" "\\0" < /ssr/env/repo-files.txt | (cd ${REPO} && xargs -0 -r rm -f --)`);
+  else if (plan.copyFiles.length) cleanup.push(`cd ${REPO} && rm -f -- ${plan.copyFiles.map((f) => JSON.stringify(f)).join(' ')}`);
+  // A lockfile the install wrote where the repository has none would look like a change of the repository.
+  if (!plan.copyRepo && plan.copyFiles.includes('package.json') && !plan.copyFiles.includes('package-lock.json')) cleanup.push(`rm -f ${REPO}/package-lock.json`);
   cleanup.push('rm -rf /ssr/env/host-ca.crt /ssr/env/repo-files.txt /ssr/env/steps');
   // SSR's baseline commit must not take installed folders in.
   cleanup.push('printf "node_modules/\\n__pycache__/\\n.venv/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore');
@@ -219,6 +224,16 @@ function walkRepo(repoDir: string): string[] {
   return out;
 }
 
+/** A build context from a folder of the repository, without .git, .ssr and installed dependencies. */
+function packContext(dir: string): NodeJS.ReadableStream {
+  return tar.pack(dir, {
+    ignore: (name: string) => {
+      const rel = path.relative(dir, name).split(path.sep);
+      return rel.includes('.git') || rel.includes('.ssr') || rel.includes('node_modules');
+    },
+  }) as unknown as NodeJS.ReadableStream;
+}
+
 interface BuildEvent {
   stream?: string;
   error?: string;
@@ -230,7 +245,7 @@ interface BuildEvent {
 async function dockerBuild(
   d: Docker,
   context: NodeJS.ReadableStream,
-  opts: { t: string; dockerfile?: string; buildargs?: Record<string, string>; target?: string; labels?: Record<string, string> },
+  opts: { t: string; dockerfile?: string; buildargs?: Record<string, string>; target?: string; labels?: Record<string, string>; network?: string },
   log: fs.WriteStream,
   logFile: string,
   bo: BuildOptions,
@@ -246,7 +261,7 @@ async function dockerBuild(
     labels: opts.labels,
     rm: true,
     forcerm: true,
-    networkmode: 'default',
+    networkmode: opts.network ?? 'default',
   } as Docker.ImageBuildOptions);
   let step = firstStepName;
   let stepIndex = stepOffset;
@@ -261,6 +276,8 @@ async function dockerBuild(
     if (m) {
       step = m[1].trim();
       bo.onStep?.(step, ++stepIndex, totalSteps);
+    } else if (/^Step \d+\/\d+ : /.test(line)) {
+      step = line.length > 140 ? line.slice(0, 137) + '...' : line;
     }
   };
   const onAbort = () => (stream as unknown as { destroy?: () => void }).destroy?.();
@@ -292,6 +309,25 @@ async function dockerBuild(
     });
   } finally {
     bo.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The build network: the engine's default bridge, or SSR_BUILD_NETWORK. When
+ * the engine cannot attach a build container to its bridge (seen when the
+ * bridge interface is gone), the build is retried once on the host network,
+ * and says so; finished layers come from the engine's cache.
+ */
+async function buildWithFallback(run: (network: string) => Promise<void>, log: fs.WriteStream, onLog?: (l: string) => void): Promise<void> {
+  const first = process.env.SSR_BUILD_NETWORK || 'default';
+  try {
+    await run(first);
+  } catch (err) {
+    if (first !== 'default' || !(err instanceof EnvironmentBuildError) || !/failed to create endpoint|bridge|network .* not found/i.test(err.message)) throw err;
+    const msg = `ssr-env: the engine could not attach the build to its bridge network (${err.message.split('\n')[0].slice(0, 200)}); retrying on the host network`;
+    log.write(msg + '\n');
+    onLog?.(msg);
+    await run('host');
   }
 }
 
@@ -333,22 +369,21 @@ export async function buildEnvironment(bo: BuildOptions): Promise<EnvResult> {
       const ub = plan.userBuild;
       const userTag = `${image.split(':')[0]}-user:${image.split(':')[1]}`;
       bo.onStep?.(`build ${path.relative(plan.repoDir, ub.dockerfile)}`, ++offset, total);
-      const pack = tar.pack(ub.context, {
-        ignore: (name: string) => {
-          const rel = path.relative(ub.context, name).split(path.sep);
-          return rel.includes('.git') || rel.includes('.ssr') || rel.includes('node_modules');
-        },
-      });
-      await dockerBuild(
-        d,
-        pack as unknown as NodeJS.ReadableStream,
-        { t: userTag, dockerfile: path.relative(ub.context, ub.dockerfile).split(path.sep).join('/'), buildargs: { ...proxyArgs(), ...ub.args }, target: ub.target, labels },
+      await buildWithFallback(
+        (network) =>
+          dockerBuild(
+            d,
+            packContext(ub.context),
+            { t: userTag, dockerfile: path.relative(ub.context, ub.dockerfile).split(path.sep).join('/'), buildargs: { ...proxyArgs(), ...ub.args }, target: ub.target, labels, network },
+            log,
+            logFile,
+            bo,
+            total,
+            offset,
+            `build ${path.relative(plan.repoDir, ub.dockerfile)}`,
+          ),
         log,
-        logFile,
-        bo,
-        total,
-        offset,
-        `build ${path.relative(plan.repoDir, ub.dockerfile)}`,
+        bo.onLog,
       );
       from = userTag;
     }
@@ -376,7 +411,12 @@ export async function buildEnvironment(bo: BuildOptions): Promise<EnvResult> {
     fs.mkdirSync(path.join(ctx, 'steps'));
     rendered.scripts.forEach((text, i) => fs.writeFileSync(path.join(ctx, 'steps', `${i}.sh`), text));
     log.write(`# ssr env build: ${plan.source} from ${plan.declaredBy.join(', ') || 'nothing'}\n# ${image}\n`);
-    await dockerBuild(d, tar.pack(ctx) as unknown as NodeJS.ReadableStream, { t: image, buildargs: proxyArgs(), labels }, log, logFile, bo, total, offset, "the runner's needs (bash, python3, git, patch)");
+    await buildWithFallback(
+      (network) =>
+        dockerBuild(d, tar.pack(ctx) as unknown as NodeJS.ReadableStream, { t: image, buildargs: proxyArgs(), labels, network }, log, logFile, bo, total, offset, 'what the runner needs (bash, python3, git, patch)'),
+      log,
+      bo.onLog,
+    );
     return { image, source: plan.source, cached: false, declaredBy: plan.declaredBy, notes: plan.notes, logFile, durationMs: Date.now() - started };
   } finally {
     await new Promise<void>((r) => log.end(r));

@@ -17,12 +17,12 @@ import { UsageError } from '../errors';
 export type EnvSource = 'devcontainer' | 'dockerfile' | 'recipe' | 'base';
 
 /** Bumped when the way images are built changes, so old images are not reused. */
-export const ENV_FORMAT = 1;
+export const ENV_FORMAT = 2;
 
 /** A build step of SSR's layer: one RUN, named in logs and errors. */
 export interface EnvStep {
   name: string;
-  /** bash script run in /testbed. */
+  /** bash script run in /repo. */
   run: string;
 }
 
@@ -44,7 +44,7 @@ export interface EnvPlan {
   fromImage?: string;
   /** A Dockerfile to build first; SSR's layer goes on top of it. */
   userBuild?: UserBuild;
-  /** Repo-relative files copied into /testbed before the steps (manifests). */
+  /** Repo-relative files copied into /repo before the steps (manifests). */
   copyFiles: string[];
   /** Copy the whole repository in for the steps, and remove its files after (lifecycle commands). */
   copyRepo: boolean;
@@ -123,7 +123,7 @@ function addFileInput(inputs: Record<string, string>, repoDir: string, rel: stri
   if (fs.existsSync(file) && fs.statSync(file).isFile()) inputs[`file:${rel}`] = readText(file);
 }
 
-/** Node dependencies: package.json + lockfile with its package manager, installed in /testbed/node_modules. */
+/** Node dependencies: package.json + lockfile with its package manager, installed in /repo/node_modules. */
 function nodeSteps(repoDir: string, notes: string[], copyFiles: string[], inputs: Record<string, string>): EnvStep[] {
   if (!exists(repoDir, 'package.json')) return [];
   copyFiles.push('package.json');

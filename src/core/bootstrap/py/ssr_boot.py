@@ -9,6 +9,7 @@ SKIP_DIRS = {".git", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "ve
              "coverage", ".idea", ".vscode"}
 PY_TEST_DIRS = {"tests", "test", "testing"}
 JS_EXT = (".js", ".cjs", ".mjs")
+JS_TS_EXT = (".js", ".cjs", ".mjs", ".jsx", ".ts", ".cts", ".mts", ".tsx")
 
 
 def walk(root):
@@ -220,6 +221,106 @@ def pytest_collect(root, targets, src_layout):
     return counts, "\n".join(errors)
 
 
+
+JS_RUNNERS = ("jest", "vitest", "mocha")
+JS_TEST_FILE = re.compile(r"(^|/)__tests__/.*\.(c|m)?[jt]sx?$|\.(test|spec)\.(c|m)?[jt]sx?$")
+RUNNER_DROP = {"run", "--typecheck", "--coverage", "--watch", "--watchAll", "--ci", "--silent", "--verbose", "--passWithNoTests",
+               "--runInBand", "-i", "--no-coverage", "--color", "--colors", "--no-color"}
+
+
+def package_json(root):
+    try:
+        return json.loads(read(root, "package.json"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def js_declared_runner(root, pkg):
+    """Follows package.json's test script (through `npm run X`, `pnpm X`, `yarn X`) to the runner it calls."""
+    scripts = (pkg or {}).get("scripts") or {}
+    todo = [("scripts.test", str(scripts.get("test") or ""))]
+    seen = set()
+    while todo:
+        where, cmd = todo.pop(0)
+        if where in seen:
+            continue
+        seen.add(where)
+        for part in re.split(r"&&|\|\||;", cmd):
+            toks = part.split()
+            while toks and (toks[0] in ("npx", "pnpm", "yarn", "exec", "pnpx", "bunx", "cross-env") or re.match(r"^\w+=", toks[0])):
+                if toks[0] in ("pnpm", "yarn") and len(toks) > 1 and toks[1] not in ("exec", "run", "dlx") and toks[1] in scripts:
+                    todo.append(("scripts." + toks[1], str(scripts[toks[1]])))
+                    toks = []
+                    break
+                toks = toks[1:]
+            if not toks:
+                continue
+            if toks[0] in ("npm", "pnpm", "yarn", "bun") and len(toks) > 2 and toks[1] in ("run", "run-script"):
+                if toks[2] in scripts:
+                    todo.append(("scripts." + toks[2], str(scripts[toks[2]])))
+                continue
+            if toks[0] in ("npm",) and len(toks) > 1 and toks[1] in ("test", "t"):
+                continue
+            name = toks[0].rsplit("/", 1)[-1]
+            if name in JS_RUNNERS:
+                args = [t for t in toks[1:] if t not in RUNNER_DROP and not t.startswith(("--reporter", "--outputFile", "--json", "--coverage"))]
+                return name, args, "package.json %s: %s" % (where, part.strip())
+            if name == "node" and "--test" in toks:
+                return "node", [], "package.json %s: %s" % (where, part.strip())
+    deps = dict((pkg or {}).get("devDependencies") or {}, **((pkg or {}).get("dependencies") or {}))
+    for r in JS_RUNNERS:
+        if r in deps:
+            return r, [], "package.json devDependencies (%s)" % r
+    return None, [], None
+
+
+def js_runner_files(root, runner, args, files):
+    """The test files the runner will run: jest lists them itself; vitest and mocha by their default patterns or arguments."""
+    notes = []
+    positional = [a for a in args if not a.startswith("-")]
+    flags = [a for a in args if a.startswith("-")]
+    if runner == "jest":
+        try:
+            r = subprocess.run([os.path.join(root, "node_modules/.bin/jest"), "--listTests"] + args, cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            listed = [os.path.relpath(p.strip(), root).replace(os.sep, "/") for p in r.stdout.decode("utf-8", "replace").splitlines() if p.strip().startswith("/")]
+            if listed:
+                notes.append("jest --listTests names %d test file(s)" % len(listed))
+                return sorted(listed), notes, [a for a in args if a.startswith("-")]
+            notes.append("jest --listTests listed nothing: %s" % r.stderr.decode("utf-8", "replace")[-300:])
+        except (OSError, subprocess.TimeoutExpired) as e:
+            notes.append("jest --listTests failed: %s" % e)
+        return sorted(f for f in files if JS_TEST_FILE.search(f)), notes, flags
+    if runner == "vitest":
+        return sorted(f for f in files if re.search(r"\.(test|spec)\.(c|m)?[jt]sx?$", f)), notes, flags
+    # mocha: the spec arguments, else .mocharc's spec, else ./test/*.{js,cjs,mjs}
+    spec = positional
+    recursive = "--recursive" in args
+    if not spec:
+        for rc in (".mocharc.json", ".mocharc.js", ".mocharc.cjs", ".mocharc.yml", ".mocharc.yaml"):
+            if rc in files:
+                try:
+                    text = read(root, rc)
+                except (OSError, UnicodeDecodeError):
+                    continue
+                spec = re.findall(r"""["']?spec["']?\s*:\s*\[?\s*["']([^"']+)["']""", text)
+                recursive = recursive or bool(re.search(r"recursive\W+true", text))
+                break
+    if not spec:
+        spec = ["test"]
+    out = []
+    for sp in spec:
+        sp = sp.strip("./") if sp.startswith("./") else sp
+        if sp in files:
+            out.append(sp)
+            continue
+        prefix = sp.rstrip("/") + "/"
+        for f in files:
+            if f.startswith(prefix) and f.endswith((".js", ".cjs", ".mjs")) and (recursive or "/" not in f[len(prefix):]):
+                out.append(f)
+    return sorted(set(out)), notes, [a for a in flags if a != "--recursive"]
+
+
 def detect(req):
     root = req["root"]
     files = walk(root)
@@ -309,6 +410,21 @@ def detect(req):
             pkg_test = str((json.loads(read(root, "package.json")).get("scripts") or {}).get("test") or "")
         except (ValueError, OSError, AttributeError):
             pkg_test = ""
+    pkg = package_json(root) if "package.json" in files else None
+    runner_decl, runner_args, learned = js_declared_runner(root, pkg)
+    if runner_decl in JS_RUNNERS and req.get("language") != "python":
+        all_files = [f for f in walk(root) if f.endswith(JS_TS_EXT) and not f.endswith(".d.ts")]
+        run_files, more, flags = js_runner_files(root, runner_decl, runner_args, all_files)
+        notes.extend(more)
+        notes.append("runner %s, learned from %s" % (runner_decl, learned))
+        have = os.path.exists(os.path.join(root, "node_modules/.bin", runner_decl))
+        if not have:
+            notes.append("%s is not installed in the image: build the repository's environment first (ssr env build --repo DIR)" % runner_decl)
+        helpers = [f for f in all_files if (f.split("/")[0] in ("test", "tests", "__tests__", "spec")) and f not in run_files]
+        result.update(language="javascript", framework=runner_decl, runner=runner_decl if have else None,
+                      testFiles=sorted(set(run_files) | set(helpers)), runFiles=run_files, runnerArgs=flags, learnedFrom=learned,
+                      jsTestFiles=len(run_files))
+        return result
     if js_run:
         if "node --test" not in pkg_test and pkg_test:
             notes.append("package.json's test script is %r; SSR runs the node:test files directly" % pkg_test)
@@ -1930,6 +2046,16 @@ def weaken_js(req):
 
 # ------------------------------------------------------------------ main
 
+def js_info(req):
+    root = req["root"]
+    tests = set(req.get("testFiles") or [])
+    covered, have_cov = load_v8_coverage(req.get("covDir"), root)
+    sources = [f for f in walk(root) if f.endswith(JS_TS_EXT) and not f.endswith(".d.ts") and f not in tests
+               and not JS_TEST_FILE.search(f) and not js_is_test_path(f) and f.split("/")[0] not in ("test", "tests", "__tests__", "spec", "bench", "benchmark", "examples", "scripts", "docs")
+               and not re.search(r"(^|/)[\w.-]+\.config\.[cm]?[jt]s$", f) and not f.startswith("eslint")]
+    return {"covered": sorted([list(x) for x in covered]), "coverage": have_cov, "sources": sources}
+
+
 def main():
     cmd = sys.argv[1]
     req = json.loads(sys.stdin.read() or "{}")
@@ -1943,6 +2069,8 @@ def main():
             lang = req["language"]
             f = mutate_py if lang == "python" else mutate_js
             out = f(req["root"], req["file"], req["symbol"], req.get("line", 0), req["strategy"], rng)
+        elif cmd == "jsinfo":
+            out = js_info(req)
         elif cmd == "weaken":
             out = weaken_py(req) if req["language"] == "python" else weaken_js(req)
         else:
