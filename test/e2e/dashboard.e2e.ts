@@ -141,6 +141,14 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     browser = await launch();
   });
 
+  afterEach(async function () {
+    const t = this.currentTest;
+    if (t?.state === 'failed' && page && server) {
+      await wb.screenshot(`d00-failed-${t.title.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(() => undefined);
+      console.log(`      failed: ${t.err?.message?.split('\n').slice(0, 3).join(' / ')}`);
+    }
+  });
+
   after(async function () {
     if (page && server) await wb.screenshot('d99-final').catch(() => undefined);
     await close();
@@ -202,6 +210,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     const bug = await wb.row('Bugs', 'bug r000-injected01');
     const aria = (await bug.getAttribute('aria-label')) ?? '';
     assert.match(aria, /bug r000-injected01, valid$/, `short status first, nothing unknown: ${aria}`);
+    await page.mouse.move(900, 700);
     await wb.screenshot('d06-bugs-all-runs');
   });
 
@@ -210,9 +219,16 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
   it('opens the dashboard of a running session, which updates as rounds arrive', async () => {
     await wb.expandPane('Sessions');
     const session = await wb.row('Sessions', `session ${LIVE_RUN}, running`, 60_000);
-    await wb.expand(session);
+    // A click shows the run (its command); the arrow key expands it.
+    await session.click();
+    await page.keyboard.press('ArrowRight');
+    await poll('the session to expand', async () => (await session.getAttribute('aria-expanded')) === 'true', 15_000);
     await (await wb.row('Sessions', 'Open Dashboard')).click();
     dash = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('h1').innerText()).includes('Self-play, 5 rounds'));
+    await wb.clearNotifications();
+    writeUserSettings(server!.userDataDir, { 'workbench.colorTheme': 'Default Dark Modern' });
+    await poll('the dark theme', async () => (await page.locator('.monaco-workbench.vs-dark').count()) > 0, 30_000);
+    await page.waitForTimeout(1500);
     const charts = await dash.locator('figure[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
     assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-training']);
     assert.equal(await dash.locator('body').getAttribute('data-rounds'), '3');
@@ -228,14 +244,12 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await dash.locator('#chart-histogram .toggle').click();
     assert.ok(await dash.locator('#chart-histogram-table').isVisible());
     assert.match(await dash.locator('#chart-histogram-table').innerText(), /s=0\s+1/);
-    await wb.screenshot('d08-dashboard-updated-table');
+    await wb.screenshot('d08-dashboard-updated-table-dark');
     await dash.locator('#chart-histogram .toggle').click();
     writeUserSettings(server!.userDataDir, { 'workbench.colorTheme': 'Default Light Modern' });
     await poll('the light theme', async () => (await page.locator('.monaco-workbench.vs').count()) > 0, 30_000);
     await page.waitForTimeout(1500);
     await wb.screenshot('d09-dashboard-light');
-    writeUserSettings(server!.userDataDir, {});
-    await poll('the dark theme', async () => (await page.locator('.monaco-workbench.vs-dark').count()) > 0, 30_000);
   });
 
   it('navigates the lineage: dashboard -> second-order bug -> its parent in the Bugs view', async () => {

@@ -16,7 +16,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import Mocha from 'mocha';
 
-const mocha = new Mocha({ reporter: 'spec', timeout: 900_000, bail: false, color: false });
+// SSR_E2E_BAIL=1 stops at the first failure (when working on one test).
+const mocha = new Mocha({ reporter: 'spec', timeout: 900_000, bail: process.env.SSR_E2E_BAIL === '1', color: false });
 const dir = __dirname;
 // SSR_E2E_ONLY=dashboard runs only the files whose name contains it.
 const only = process.env.SSR_E2E_ONLY;

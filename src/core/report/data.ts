@@ -300,7 +300,8 @@ export async function loadRunReport(runDir: string): Promise<RunReportData> {
     throw new Error(`${runDir} is not a run directory (no readable session.json)`);
   }
   const bugs = await store.listBugs();
-  const activeMs = session.metrics?.activeMs && session.status !== 'running' ? session.metrics.activeMs : Math.max(session.activeMs ?? 0, sinceCreated(session));
+  // Session time: what the session recorded (updated at each round's end); a run with none yet counts from its start.
+  const activeMs = session.metrics?.activeMs && session.status !== 'running' ? session.metrics.activeMs : session.activeMs || sinceCreated(session);
   const m: SessionMetrics = await computeMetrics(store, session, activeMs);
   const events = readEvents(store.dir);
   const first = bugs.filter((b) => b.order === 1);

@@ -20,6 +20,7 @@ export class MessageNode extends TreeNode {
     item.iconPath = this.opts.icon ? icon(this.opts.icon, this.opts.color) : undefined;
     item.contextValue = this.revealPath ? 'ssr.message' : 'message';
     item.command = this.opts.command;
+    item.accessibilityInformation = { label: this.opts.description ? `${this.label}, ${this.opts.description}` : this.label };
     return item;
   }
 }
