@@ -118,12 +118,9 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-interface RunnerMessage {
-  id: number | null;
-  error?: string;
-  ready?: boolean;
+/** A command's stdout and stderr as the runner keeps them: head and tail (base64) and the byte counts. */
+interface CapturedOutput {
   code?: number | null;
-  signal?: number | null;
   timedOut?: boolean;
   outHead?: string;
   outTail?: string;
@@ -131,22 +128,21 @@ interface RunnerMessage {
   errHead?: string;
   errTail?: string;
   errTotal?: number;
+}
+
+interface RunnerMessage extends CapturedOutput {
+  id: number | null;
+  error?: string;
+  ready?: boolean;
+  signal?: number | null;
   ms?: number;
   data?: string;
   ok?: boolean;
+  /** testrun: the script's exit code, the log's size and end, the parser's output. */
   scriptCode?: number | null;
   logTotal?: number;
   logTail?: string;
-  parser?: {
-    code: number | null;
-    timedOut: boolean;
-    outHead?: string;
-    outTail?: string;
-    outTotal?: number;
-    errHead?: string;
-    errTail?: string;
-    errTotal?: number;
-  };
+  parser?: CapturedOutput;
 }
 
 /** Sandboxes of this process still alive: removed on SIGINT/SIGTERM and by disposeAll(). */
