@@ -24,11 +24,14 @@ def test_capped_keeps_head_and_tail_and_counts_everything():
     assert total == 20
 
 
-def test_user_env_is_minimal_and_names_the_user():
-    env = runner.user_env("ssrtest", runner.TEST_UID, runner.TEST_HOME, {"EXTRA": "1"})
-    assert env["HOME"] == runner.TEST_HOME and env["USER"] == "ssrtest" and env["TMPDIR"] == "/tmp"
-    assert env["EXTRA"] == "1"
-    assert not any(k.startswith("SSR_") or k in ("PYTHONPATH", "LD_PRELOAD") for k in env)
+def test_user_env_is_minimal_for_the_parser_and_the_image_s_for_tests(monkeypatch):
+    monkeypatch.setenv("JAVA_HOME", "/opt/jdk")
+    env = runner.user_env("ssrparse", runner.PARSER_UID, "/nonexistent", None)
+    assert env["HOME"] == "/nonexistent" and env["USER"] == "ssrparse" and env["TMPDIR"] == "/tmp"
+    assert "JAVA_HOME" not in env
+    env = runner.user_env("ssrtest", runner.TEST_UID, runner.TEST_HOME, {"EXTRA": "1"}, inherit=True)
+    assert env["HOME"] == runner.TEST_HOME and env["USER"] == "ssrtest" and env["EXTRA"] == "1"
+    assert env["JAVA_HOME"] == "/opt/jdk"
 
 
 def test_as_user_drops_to_the_unprivileged_uids():

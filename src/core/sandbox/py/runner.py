@@ -114,10 +114,14 @@ def start_thread(target, args=()):
             time.sleep(0.25)
 
 
-def user_env(name, uid, home, extra):
-    env = {"PATH": os.environ.get("PATH", PATH), "LANG": os.environ.get("LANG", "C.UTF-8"),
-           "HOME": home, "USER": name, "LOGNAME": name, "TMPDIR": "/tmp",
-           "PYTHONDONTWRITEBYTECODE": "1", "GIT_TERMINAL_PROMPT": "0"}
+def user_env(name, uid, home, extra, inherit=False):
+    """The environment of a process of one of SSR's users. The test user keeps
+    the image's environment (an environment image's PATH, PYTHONPATH,
+    JAVA_HOME... which its tests need); the parser gets a minimal one."""
+    env = dict(os.environ) if inherit else {}
+    env.update({"PATH": os.environ.get("PATH", PATH), "LANG": os.environ.get("LANG", "C.UTF-8"),
+                "HOME": home, "USER": name, "LOGNAME": name, "TMPDIR": "/tmp",
+                "PYTHONDONTWRITEBYTECODE": "1", "GIT_TERMINAL_PROMPT": "0"})
     env.update(extra or {})
     return env
 
@@ -202,7 +206,7 @@ def do_exec(rid, req):
         env.update(req.get("env") or {})
     else:
         name, uid = USERS[who]
-        env = user_env(name, uid, TEST_HOME if who == "test" else "/nonexistent", req.get("env"))
+        env = user_env(name, uid, TEST_HOME if who == "test" else "/nonexistent", req.get("env"), inherit=who == "test")
     stdin_data = base64.b64decode(req["stdin"]) if req.get("stdin") is not None else None
     cap = int(req.get("cap") or (1 << 20))
     proc = popen_retry(
@@ -312,7 +316,7 @@ def do_testrun(rid, req):
     proc = popen_retry(
         ["bash", req["script"]],
         cwd=repo,
-        env=user_env("ssrtest", TEST_UID, TEST_HOME, req.get("env")),
+        env=user_env("ssrtest", TEST_UID, TEST_HOME, req.get("env"), inherit=True),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
