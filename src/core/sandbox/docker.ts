@@ -253,7 +253,7 @@ export class DockerSandbox implements SandboxLike {
     }
     const sb = new DockerSandbox(container, container.id.slice(0, 12), repoPath, image);
     live.add(sb);
-    const onAbort = () => void sb.dispose();
+    const onAbort = () => void sb.dispose().catch(() => undefined);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       // The copy goes in while the container starts: the engine accepts archives either way.
@@ -349,7 +349,7 @@ export class DockerSandbox implements SandboxLike {
     this.dead ??= err;
     for (const [, p] of this.pending) p.reject(this.dead);
     this.pending.clear();
-    if (!this.disposed) void this.dispose();
+    if (!this.disposed) void this.dispose().catch(() => undefined);
   }
 
   private request(req: Record<string, unknown>, hostTimeoutMs?: number): Promise<RunnerMessage> {
