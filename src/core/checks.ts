@@ -331,7 +331,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
             // only a container the tested code itself took down (the engine saw an out-of-memory kill) is the artifact's failure.
             const infra = await classifyFailure(err, docker());
             if (infra) throw infra;
-            run = { state: plan.state, ok: false, error: `the tests took their sandbox down twice (out of memory): ${err.message}`, durationMs: 0, repetitions: 0 };
+            run = { state: plan.state, ok: false, error: `the tests took their sandbox down twice (out of memory, or a runner that stopped answering): ${err.message}`, durationMs: 0, repetitions: 0 };
           }
         }
       }
