@@ -14,9 +14,12 @@
  *   false): vLLM's `return_token_ids` gives the prompt's ids
  *   (`prompt_token_ids`) and the completion's (`choices[0].token_ids`), and
  *   `return_tokens_as_token_ids` writes each log-prob entry's token as
- *   `token_id:N`. SGLang's OpenAI endpoint returns no ids (its native
- *   /generate does); a server that ignores these fields gives log-probs
- *   without ids, and the trainer then re-tokenises those turns (on-policy).
+ *   `token_id:N`. SGLang: `return_prompt_token_ids` gives
+ *   `choices[0].prompt_token_ids` and each log-prob entry's `token_id`
+ *   (newer SGLang also knows `return_token_ids`, non-streaming only). Older
+ *   SGLang returns no ids on its OpenAI endpoint; a server that ignores these
+ *   fields gives log-probs without ids, and the trainer then re-tokenises
+ *   those turns (on-policy).
  *   Optional parameters a server rejects with HTTP 400 are dropped and the
  *   request is sent again (once per parameter).
  *   The log-probs are the server's: vLLM reports them per its
@@ -101,6 +104,7 @@ const OPTIONAL_PARAMS = [
   'top_logprobs',
   'stream_options',
   'return_tokens_as_token_ids',
+  'return_prompt_token_ids',
   'return_token_ids',
   'seed',
 ] as const;
@@ -446,8 +450,9 @@ export class OpenAIPolicy implements Policy {
     if (stream) body.stream_options = { include_usage: true };
     if (o.logprobs ?? true) body.logprobs = true;
     if (o.returnTokenIds ?? true) {
-      body.return_tokens_as_token_ids = true;
-      body.return_token_ids = true;
+      body.return_tokens_as_token_ids = true; // vLLM: log-prob tokens as "token_id:N"
+      body.return_token_ids = true; // vLLM, SGLang (newer): prompt_token_ids + choices[0].token_ids
+      body.return_prompt_token_ids = true; // SGLang: choices[0].prompt_token_ids (+ logprobs.content[].token_id)
     }
     if (o.seed !== undefined) body.seed = o.seed;
     if (o.tools?.length) {
@@ -797,6 +802,7 @@ export function parseLogprobs(raw: unknown): { logprobs: number[]; tokenIds?: nu
     logprobs.push(typeof lp === 'number' ? lp : lp === null ? -Infinity : NaN);
     const m = typeof item.token === 'string' ? /^token_id:(\d+)$/.exec(item.token) : null;
     if (m) ids.push(Number(m[1]));
+    else if (Number.isInteger(item.token_id)) ids.push(item.token_id as number); // SGLang
     else allIds = false;
   }
   return allIds && ids.length === logprobs.length && ids.length > 0 ? { logprobs, tokenIds: ids } : { logprobs };
