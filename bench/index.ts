@@ -7,12 +7,14 @@ import { benchCore } from './core';
 import { benchSelfplay } from './selfplay';
 import { benchAgent } from './agent';
 import { benchPolicy } from './policy';
+import { benchRealSize } from './realsize';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
   selfplay: () => benchSelfplay(),
   agent: () => benchAgent() as unknown as Promise<Record<string, unknown>>,
   policy: () => benchPolicy(),
+  realsize: () => benchRealSize(),
 };
 
 async function main(): Promise<void> {
