@@ -5,7 +5,10 @@
  * valid bug divided by T_suite, where T_suite is one run of the session's
  * own test script in a ready container, measured in the same run. "before"
  * turns the per-session suite cache off (SSR_SUITE_CACHE=0: every proposal
- * reruns the original suite twice and the coverage trace); "after" keeps it.
+ * reruns the original suite twice and the coverage trace) and the overlap of
+ * the next proposal with the current validation (SSR_OVERLAP=0); "after"
+ * keeps both. The per-session cache of the original state's results in the
+ * checks is the lead's (src/core/checks.ts) and is on or off alike in all rows.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,11 +33,13 @@ export async function benchRealSize(opts: { rounds?: number; concurrency?: numbe
   const env = await buildEnvironment({ repoDir: repo });
   const rows: Array<Record<string, string | number>> = [];
   let firstArtifact: string | undefined;
-  for (const [label, cache] of [
-    ['before: no suite cache', '0'],
-    ['after: suite learned once per session', '1'],
+  for (const [label, cache, overlap] of [
+    ['before: suite rerun per proposal, rounds in sequence', '0', '0'],
+    ['suite learned once per session', '1', '0'],
+    ['after: + next proposal during validation', '1', '1'],
   ] as const) {
     process.env.SSR_SUITE_CACHE = cache;
+    process.env.SSR_OVERLAP = overlap;
     const out = fs.mkdtempSync(path.join(work, 'run-'));
     const session = await SelfPlaySession.create({ ...DEFAULT_CONFIG, repoDir: repo, image: env.image, rounds, concurrency, seed: 11 }, makePlayers({}), { out });
     const wall = await timeMs(() => session.run());
@@ -44,6 +49,7 @@ export async function benchRealSize(opts: { rounds?: number; concurrency?: numbe
     rows.push({ session: label, rounds, valid: s.metrics.validBugs, 'wall s': wall / 1000, 's per valid bug': s.metrics.validBugs ? wall / 1000 / s.metrics.validBugs : NaN });
   }
   delete process.env.SSR_SUITE_CACHE;
+  delete process.env.SSR_OVERLAP;
   // T_suite: the session's own test script, once, in a ready container (after one warm-up run).
   let tSuite = NaN;
   if (firstArtifact) {
