@@ -8,6 +8,7 @@ import { benchSelfplay } from './selfplay';
 import { benchAgent } from './agent';
 import { benchPolicy } from './policy';
 import { benchMemory } from './memory';
+import { benchRealSize } from './realsize';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
@@ -15,6 +16,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   agent: () => benchAgent() as unknown as Promise<Record<string, unknown>>,
   policy: () => benchPolicy(),
   memory: () => benchMemory(),
+  realsize: () => benchRealSize(),
 };
 
 async function main(): Promise<void> {

@@ -16,6 +16,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { ProposalsAhead, proposeAhead } from './bootstrap/overlap';
 import { type ArtifactFiles, artifactId } from './artifact';
 import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationReport } from './checks';
 import type { Evaluation } from './evaluate';
@@ -261,6 +262,8 @@ export class SelfPlaySession {
   private rssTimer?: NodeJS.Timeout;
   /** The original state's results, run once (several repetitions) per session and reused by every validation. */
   readonly originalCache = new OriginalRunCache();
+  /** Proposals started ahead of their round (overlap.ts). */
+  private readonly ahead = new ProposalsAhead<BugRecord | undefined>();
 
   private constructor(
     readonly store: RunStore,
@@ -416,9 +419,13 @@ export class SelfPlaySession {
   private async runRound(r: number): Promise<void> {
     let bug = (await this.store.listBugs()).find((b) => b.round === r && b.order === 1);
     if (!bug) {
-      const made = await this.propose(r);
+      const made = await this.ahead.take(r, () => this.propose(r));
       if (!made) return; // recorded as no-proposal
       bug = made;
+    }
+    const cfg = this.session.config;
+    if (proposeAhead(cfg, r, Boolean(this.session.rounds[r + 1]))) {
+      this.ahead.start(r + 1, async () => (await this.store.listBugs()).find((b) => b.round === r + 1 && b.order === 1) ?? this.propose(r + 1));
     }
     const children = await this.processBug(bug);
     for (const child of children) await this.processBug(child);

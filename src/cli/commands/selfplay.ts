@@ -13,8 +13,9 @@ import { RunStore, listRuns } from '../../core/store';
 import { exportSwebench } from '../../core/export';
 import { DEFAULT_THRESHOLDS } from '../../core/checks';
 import type { PolicySpec } from '../../core/policy';
-import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
+import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addPolicyFlags, policyChoice, type Opts } from './inject';
+import { StageLines } from '../stages';
 import { repoImage } from '../image';
 import { loadAdapter, readTrainingState, specForState, versionOf } from '../../core/training/loop';
 
@@ -32,6 +33,14 @@ function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpe
   if (proposer !== 'bootstrap' && proposer !== 'policy') fail(`--proposer must be bootstrap or policy (got ${proposer})`);
   if (kind === 'replay' && proposer === 'policy' && !injectorReplay) fail('--proposer policy with --policy replay needs --injector-trajectory FILE');
   return { policy: spec, injectorReplay, proposer };
+}
+
+/** The live line's stage for a session event: proposing, validating, solving. */
+function stageOf(p: StageLines, e: SessionEvent, attempts: number, solving: boolean): void {
+  if (e.type === 'round-started') p.start(`round ${e.round + 1}`, 0, 'proposing (bootstrap: the suite, its coverage, mutants)');
+  else if (e.type === 'proposal') p.update(`validating ${e.bugId} (the seven checks)`);
+  else if (e.type === 'validated' && e.valid && solving) p.update(`solving ${e.bugId}`, 0, attempts);
+  else if (e.type === 'attempt-finished') p.runDone();
 }
 
 function describeEvent(e: SessionEvent): string | undefined {
@@ -148,15 +157,13 @@ export function register(program: Command): void {
   )
     .action(
       action(infrastructureGuard(async (o: Opts) => {
-        const progress = new Progress();
+        const progress = new StageLines();
         const onEvent = (e: SessionEvent) => {
+          if (o.json) return;
           const line = describeEvent(e);
+          stageOf(progress, e, intOption(o.attempts as string, '--attempts', 1) ?? 1, Boolean(specs.policy) || Boolean(o.resume));
           if (e.type === 'attempt-step') progress.update(`${e.bugId} attempt ${e.attempt}: step ${e.step + 1} (${e.tool})`);
-          else if (line) {
-            if (o.json) return;
-            if (process.stderr.isTTY) progress.log(line);
-            else process.stderr.write(line + '\n');
-          }
+          else if (line && e.type !== 'round-started') progress.log(line);
         };
         const ac = new AbortController();
         process.once('SIGINT', () => ac.abort());
@@ -223,7 +230,7 @@ export function register(program: Command): void {
         }
         if (!o.json) process.stderr.write(`run directory: ${session.runDir}\n`);
         const result = await session.run();
-        progress.done();
+        progress.end();
         if (o.json) printJson({ runDir: session.runDir, ...result });
         else process.stdout.write(summary(result, session.runDir) + '\n');
         if (result.status === 'cancelled') return 130;
