@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { loadArtifact } from '../src/core/artifact';
 import { validateArtifact } from '../src/core/checks';
 import { DockerSandbox, DEFAULT_IMAGE, initBaseline } from '../src/core/sandbox';
-import { ARTIFACT_DIR_IN_SANDBOX, installRunner } from '../src/core/testRun';
+import { ARTIFACT_DIR_IN_SANDBOX, installRunner, runTests } from '../src/core/testRun';
 import { dockerCli, median, medianOf, run, table, timeMs } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -38,6 +38,25 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
     await installRunner(sb, a0);
     await sb.exec(`bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > /dev/null 2>&1`); // warm caches
     tSuite = await medianOf(reps, () => sb.exec(`bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > /dev/null 2>&1`));
+    // What the judge's hardening costs per test run (issue #9), interleaved in the same sandbox:
+    // before: script as root into a log, then the parser as root (two round trips);
+    // after: one judged run (test user, scratch wiped, working copy handed over, every process
+    // of the test user killed, the parser as its own user in an empty folder).
+    const before: number[] = [];
+    const after: number[] = [];
+    const n = Math.max(reps, 9);
+    for (let i = 0; i < n; i++) {
+      before.push(
+        await timeMs(async () => {
+          await sb.exec(`bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > /ssr/tmp/bench.log 2>&1`);
+          await sb.exec(`python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < /ssr/tmp/bench.log > /dev/null; rm -f /ssr/tmp/bench.log`);
+        }),
+      );
+      after.push(await timeMs(async () => void (await runTests(sb))));
+    }
+    const b = median(before);
+    const a = median(after);
+    out.hardening = { runs: n, beforeMs: b, afterMs: a, ratio: a / b, costMs: a - b, costOfTSuite: (a - b) / tSuite };
     // Round trip: median of 100 `true`.
     const xs: number[] = [];
     for (let i = 0; i < 100; i++) xs.push(await timeMs(() => sb.exec('true')));
@@ -50,7 +69,6 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
   }
 
   const rows: Array<Record<string, string | number>> = [];
-  for (const layout of ['shared', 'containers'] as const)
   for (const name of ['valid-history', 'valid-removal', 'valid-three-files']) {
     const { artifact, problems } = await loadArtifact(path.join(ART, name));
     const walls: number[] = [];
@@ -59,7 +77,7 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
     let k = 0;
     for (let i = 0; i < reps; i++) {
       let r: Awaited<ReturnType<typeof validateArtifact>> | undefined;
-      walls.push(await timeMs(async () => (r = await validateArtifact({ repoDir: REPO, artifact, problems, layout }))));
+      walls.push(await timeMs(async () => (r = await validateArtifact({ repoDir: REPO, artifact, problems }))));
       if (!r!.valid) throw new Error(`${name} should be valid`);
       runs = r!.runs.length;
       k = r!.bugFiles.length;
@@ -70,7 +88,6 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
     const limit = tStart + Math.ceil(formulaRuns / P) * tSuite;
     const wall = median(walls);
     rows.push({
-      layout,
       artifact: name,
       k,
       runs,
@@ -93,6 +110,14 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
       { 'round trip (median)': 'sandbox runner, `true` x100', ms: rtSandbox },
       { 'round trip (median)': 'docker exec via CLI, `true` x30', ms: rtExec },
     ]),
+    '',
+    (() => {
+      const h = out.hardening as { runs: number; beforeMs: number; afterMs: number; ratio: number; costMs: number; costOfTSuite: number };
+      return (
+        `judge hardening per test run (medians of ${h.runs}, interleaved): before ${h.beforeMs.toFixed(0)} ms, after ${h.afterMs.toFixed(0)} ms, ` +
+        `ratio ${h.ratio.toFixed(2)}x, cost ${h.costMs.toFixed(0)} ms = ${(100 * h.costOfTSuite).toFixed(1)}% of T_suite (target < 10%)`
+      );
+    })(),
   ].join('\n');
   out.text = text;
   return out;

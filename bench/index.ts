@@ -7,12 +7,16 @@ import { benchCore } from './core';
 import { benchSelfplay } from './selfplay';
 import { benchAgent } from './agent';
 import { benchPolicy } from './policy';
+import { benchMemory } from './memory';
+import { benchRealSize } from './realsize';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
   selfplay: () => benchSelfplay(),
   agent: () => benchAgent() as unknown as Promise<Record<string, unknown>>,
   policy: () => benchPolicy(),
+  memory: () => benchMemory(),
+  realsize: () => benchRealSize(),
 };
 
 async function main(): Promise<void> {

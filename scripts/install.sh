@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-APT_PACKAGES=(docker.io debootstrap python3-torch python3-onnx python3-pytest python3-numpy chromium
+APT_PACKAGES=(docker.io debootstrap python3-torch python3-onnx python3-pytest python3-pyflakes python3-numpy chromium
   libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev ripgrep)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -39,6 +39,10 @@ if bash scripts/start-docker.sh && bash scripts/build-image.sh; then
 else
   echo "no Docker engine or image: integration tests cannot run"; status=1; failed=$((failed + 1))
 fi
+# The Python SSR runs inside sandboxes: linted (pyflakes) and unit-tested as Python.
+PY=${SSR_PYTHON:-/usr/bin/python3}
+suite python-lint "$PY" -m pyflakes src/core/sandbox/py
+suite python env "$PY" -m pytest -q -p no:cacheprovider test/python
 if [ -d runtime/tests ]; then
   PY=${SSR_PYTHON:-/usr/bin/python3}
   suite runtime env PYTHONPATH=runtime "$PY" -m pytest -q -p no:cacheprovider runtime/tests

@@ -13,9 +13,12 @@ import * as solve from './cli/commands/solve';
 import * as show from './cli/commands/show';
 import * as selfplay from './cli/commands/selfplay';
 import * as trainCmd from './cli/commands/train';
+import * as envCmd from './cli/commands/env';
 import * as report from './cli/commands/report';
 import { EXIT_CANNOT_RUN } from './cli/util';
 import { VERSION } from './core/version';
+import { infrastructureMessage, isInfrastructureFailure } from './core/errors';
+import { disposeAll } from './core/sandbox/docker';
 
 export function buildProgram(): Command {
   const program = new Command('ssr')
@@ -30,11 +33,34 @@ export function buildProgram(): Command {
   show.register(program);
   selfplay.register(program);
   trainCmd.register(program);
+  envCmd.register(program);
   report.register(program);
   return program;
 }
 
+/**
+ * A promise rejected with no one waiting for it (a sandbox removal that
+ * failed in the background because the engine went away) never ends the
+ * process with a raw stack trace. An infrastructure failure is left to the
+ * command, which meets it on its own path and says so; anything else is
+ * reported in one line (the stack with SSR_DEBUG=1) and ends the command
+ * with exit 2 once its sandboxes are removed.
+ */
+export function guardUnhandledRejections(): void {
+  process.on('unhandledRejection', (reason) => {
+    const debug = Boolean(process.env.SSR_DEBUG);
+    if (isInfrastructureFailure(reason)) {
+      if (debug) process.stderr.write(`ssr: (background) ${infrastructureMessage(reason)}\n`);
+      return;
+    }
+    const text = reason instanceof Error ? (debug ? (reason.stack ?? reason.message) : reason.message) : String(reason);
+    process.stderr.write(`ssr: unexpected error: ${text}\n`);
+    void disposeAll().finally(() => process.exit(EXIT_CANNOT_RUN));
+  });
+}
+
 export async function main(argv = process.argv): Promise<void> {
+  guardUnhandledRejections();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

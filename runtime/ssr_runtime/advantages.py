@@ -8,6 +8,19 @@ proposals of one round share another (`inject:<round>`). Within a group
 A group whose rewards do not vary (including a group of one) carries no
 learning signal: its advantages are all zero, it is skipped and counted.
 
+Roles in `baseline_roles` (the injector by default) get a second chance: a
+group of one, or one whose rewards do not vary, is scored against the
+**run baseline** of its role: the mean of that role's rewards in the other
+groups of the file (leave-group-out, so a proposal's own reward never enters
+its baseline), scaled by the std of all the role's rewards in the file:
+
+    A_i = (r_i - mean_others(r)) / (std_role(r) + eps)
+
+This needs at least one reward of the role outside the group and some
+variance among the role's rewards.
+Such groups are counted as `baselineGroups`, not as zero-variance groups.
+See runtime/README.md ("Injector groups") for why.
+
 Also the paper's reward functions, for reference and for synthetic data.
 Pure Python.
 """
@@ -16,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 ZERO_VAR_TOL = 1e-8
 
@@ -29,6 +42,7 @@ class GroupInfo:
     mean: float
     std: float
     skipped: bool
+    baseline: bool = False  # scored against the run baseline of its role (see the module doc)
 
 
 @dataclass
@@ -48,17 +62,30 @@ class AdvantageResult:
     def by_role(self) -> Dict[str, Dict[str, int]]:
         out: Dict[str, Dict[str, int]] = {}
         for g in self.groups.values():
-            d = out.setdefault(g.role, {"groups": 0, "zeroVarianceGroups": 0})
+            d = out.setdefault(g.role, {"groups": 0, "zeroVarianceGroups": 0, "baselineGroups": 0})
             d["groups"] += 1
             d["zeroVarianceGroups"] += int(g.skipped)
+            d["baselineGroups"] += int(g.baseline)
         return out
 
 
-def group_advantages(groups: Sequence[str], rewards: Sequence[float], roles: Sequence[str] = (), std_norm: bool = True, eps: float = 1e-6) -> AdvantageResult:
+def group_advantages(
+    groups: Sequence[str],
+    rewards: Sequence[float],
+    roles: Sequence[str] = (),
+    std_norm: bool = True,
+    eps: float = 1e-6,
+    baseline_roles: Sequence[str] = ("injector",),
+    include: Optional[Sequence[bool]] = None,
+) -> AdvantageResult:
+    """`include[i]` False: record i gets no advantage (e.g. sampled by another policy version) but its
+    reward still counts in the run baseline of its role."""
     if len(groups) != len(rewards):
         raise ValueError("groups and rewards differ in length")
     members: Dict[str, List[int]] = {}
     for i, g in enumerate(groups):
+        if include is not None and not include[i]:
+            continue
         members.setdefault(g, []).append(i)
     adv = [0.0] * len(rewards)
     trainable = [False] * len(rewards)
@@ -70,6 +97,21 @@ def group_advantages(groups: Sequence[str], rewards: Sequence[float], roles: Seq
         skipped = len(rs) < 2 or std <= ZERO_VAR_TOL
         role = roles[idx[0]] if roles else ""
         info[g] = GroupInfo(name=g, role=role, size=len(rs), mean=mean, std=std, skipped=skipped)
+        if skipped and roles and role in baseline_roles:
+            mine = set(idx)
+            others = [float(rewards[j]) for j in range(len(rewards)) if j not in mine and roles[j] == role]
+            if others:
+                b = sum(others) / len(others)
+                pool = others + rs
+                pm = sum(pool) / len(pool)
+                bs = math.sqrt(sum((x - pm) ** 2 for x in pool) / len(pool))
+                if bs > ZERO_VAR_TOL and any(abs(r - b) > ZERO_VAR_TOL for r in rs):
+                    info[g].skipped = False
+                    info[g].baseline = True
+                    for i, r in zip(idx, rs):
+                        adv[i] = (r - b) / (bs + eps) if std_norm else (r - b)
+                        trainable[i] = True
+                    continue
         if skipped:
             continue
         for i, r in zip(idx, rs):

@@ -40,6 +40,23 @@ class Record:
     reward: float
     messages: List[Dict[str, Any]]
     tokens: List[Dict[str, Any]]
+    # The policy version that sampled this trajectory: {"model": name or path, "step": updates so far}
+    # (src/core/trajectory.ts `PolicyVersion`); None for records written before versions existed.
+    policy_version: Optional[Dict[str, Any]] = None
+    # Temperature of the distribution the rollout log-probs were taken from (the sampling temperature
+    # for the onnx policy; 1.0 for servers that report raw log-probs). The trainer scores tokens at
+    # this temperature so that the PPO ratio compares like with like. 0 (greedy) counts as 1.
+    temperature: float = 1.0
+    # Turns whose log-probs came without token ids (a server that was not asked, or cannot give them):
+    # those turns are re-tokenised and trained on-policy.
+    logprobs_without_ids: int = 0
+
+    @property
+    def version_step(self) -> Optional[int]:
+        v = self.policy_version
+        if isinstance(v, dict) and isinstance(v.get("step"), int):
+            return int(v["step"])
+        return None
 
 
 @dataclass
@@ -51,6 +68,7 @@ class TrainSequence:
     has_old: List[int]  # 1 where old_logprobs[t] is a real rollout log-prob
     retokenised: bool = False
     truncated_tokens: int = 0  # loss tokens dropped by --max-len
+    temperature: float = 1.0  # the record's log-prob temperature (see Record.temperature)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -72,6 +90,7 @@ class BuildStats:
     merged_turns: int = 0
     truncated_sequences: int = 0
     truncated_loss_tokens: int = 0
+    left_truncated_sequences: int = 0  # prompt longer than max_len: cut on the left, completion kept
     dropped_sequences: int = 0  # no loss token left (empty completion, or cut by max-len)
     loss_tokens: int = 0
     notes: List[str] = field(default_factory=list)
@@ -88,8 +107,20 @@ def trajectories_path(run: str) -> str:
     return run
 
 
-def read_records(run: str, skip_bad_lines: bool = False, warn: Optional[Callable[[str], None]] = None) -> List[Record]:
-    """Reads and validates trajectories.jsonl; raises BadInput naming the bad line."""
+def count_lines(run: str) -> int:
+    """Complete lines (ending in a newline) of RUN/trajectories.jsonl: the data cursor of an update."""
+    path = trajectories_path(run)
+    if not os.path.exists(path):
+        return 0
+    with open(path, "rb") as fh:
+        return sum(1 for raw in fh if raw.endswith(b"\n"))
+
+
+def read_records(run: str, skip_bad_lines: bool = False, warn: Optional[Callable[[str], None]] = None, max_lines: Optional[int] = None) -> List[Record]:
+    """Reads and validates trajectories.jsonl; raises BadInput naming the bad line.
+
+    `max_lines`: read only the first N lines (a resumed update reads exactly what it started with,
+    even when the session appended more since)."""
     path = trajectories_path(run)
     if not os.path.exists(path):
         if os.path.isdir(run) or not run.endswith(".jsonl"):
@@ -98,6 +129,8 @@ def read_records(run: str, skip_bad_lines: bool = False, warn: Optional[Callable
     records: List[Record] = []
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
+            if max_lines is not None and lineno > max_lines:
+                break
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
@@ -164,6 +197,7 @@ def _validate(obj: Any, lineno: int, path: str) -> Record:
     tokens = obj.get("tokens") or []
     if not isinstance(tokens, list):
         raise _bad(path, lineno, "tokens must be an array")
+    without_ids = 0
     for j, t in enumerate(tokens):
         if not isinstance(t, dict):
             raise _bad(path, lineno, f"tokens[{j}] must be an object")
@@ -182,11 +216,30 @@ def _validate(obj: Any, lineno: int, path: str) -> Record:
         if lp is not None:
             if not isinstance(lp, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in lp):
                 raise _bad(path, lineno, f"tokens[{j}].logprobs must be an array of numbers")
-            if t.get("tokenIds") is None or len(lp) != len(t["tokenIds"]):
-                raise _bad(path, lineno, f"tokens[{j}].logprobs has {len(lp)} entries but tokenIds has {len(t.get('tokenIds') or [])}")
+            if not t.get("tokenIds"):
+                # Log-probs without the ids they belong to (a server that gives none): the turn stays
+                # trainable, re-tokenised from its message and trained on-policy (no PPO ratio).
+                without_ids += 1
+                t.pop("logprobs", None)
+                t.pop("tokenIds", None)
+                continue
+            if len(lp) != len(t["tokenIds"]):
+                raise _bad(path, lineno, f"tokens[{j}].logprobs has {len(lp)} entries but tokenIds has {len(t['tokenIds'])}")
             if any(not math.isfinite(float(x)) or float(x) > 1e-3 for x in lp):
                 raise _bad(path, lineno, f"tokens[{j}].logprobs must be finite log-probabilities (<= 0)")
-    return Record(line=lineno, id=rid, role=role, group=group, reward=float(reward), messages=messages, tokens=tokens)
+    version = obj.get("policyVersion")
+    if version is None and isinstance(obj.get("policy"), dict):
+        version = obj["policy"].get("version")
+    if version is not None and not isinstance(version, dict):
+        version = {"model": str(version)}
+    temperature = 1.0
+    temps = [t.get("temperature") for t in tokens if isinstance(t.get("temperature"), (int, float)) and not isinstance(t.get("temperature"), bool)]
+    if temps:
+        temperature = float(temps[0])
+    if not math.isfinite(temperature) or temperature <= 0:
+        temperature = 1.0
+    return Record(line=lineno, id=rid, role=role, group=group, reward=float(reward), messages=messages, tokens=tokens,
+                  policy_version=version, temperature=temperature, logprobs_without_ids=without_ids)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -332,7 +385,7 @@ def build_sequences(
             else:
                 if cur is not None:
                     rec_seqs.append(cur)
-                cur = TrainSequence(record=ri, input_ids=[], loss_mask=[], old_logprobs=[], has_old=[])
+                cur = TrainSequence(record=ri, input_ids=[], loss_mask=[], old_logprobs=[], has_old=[], temperature=rec.temperature)
                 ext = list(prompt)
             cur.input_ids += ext
             cur.loss_mask += [0] * len(ext)
@@ -355,6 +408,15 @@ def build_sequences(
             if s.loss_mask and s.loss_mask[0]:
                 s.loss_mask[0] = 0  # a first token has no context to be predicted from
                 s.has_old[0] = 0
+            first_loss = next((i for i, m in enumerate(s.loss_mask) if m), None)
+            if len(s.input_ids) > max_len and first_loss is not None and first_loss >= max_len - 1:
+                # The prompt alone is longer than max_len (a long agent prompt): cut it on the left
+                # (the earliest context goes, the completion stays), half a window of context kept.
+                # Positions shift, so rollout log-probs no longer apply: these tokens train on-policy.
+                start = max(0, first_loss - max_len // 2)
+                s.input_ids, s.loss_mask = s.input_ids[start:], s.loss_mask[start:]
+                s.old_logprobs, s.has_old = s.old_logprobs[start:], [0] * (len(s.input_ids))
+                stats.left_truncated_sequences += 1
             if len(s.input_ids) > max_len:
                 dropped = sum(s.loss_mask[max_len:])
                 s.input_ids, s.loss_mask = s.input_ids[:max_len], s.loss_mask[:max_len]

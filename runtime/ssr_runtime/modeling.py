@@ -159,7 +159,15 @@ def _vocab_size(model: Any, cfg: dict) -> Optional[int]:
 
 def apply_lora(pol: Policy, r: int, alpha: int, dropout: float, targets: Optional[List[str]], warn: Warn) -> None:
     if not has_module("peft"):
-        warn("--lora was asked for but peft is not installed (pip install peft): full fine-tuning instead")
+        from . import lora as builtin
+
+        names = builtin.apply(pol.model, r, alpha, dropout, targets or LORA_TARGETS)
+        if not names:
+            builtin.merge(pol.model)
+            warn(f"--lora: no Linear layer named {targets or LORA_TARGETS} in this model: full fine-tuning instead")
+            return
+        pol.lora = True
+        pol.notes.append(f"LoRA: peft is not installed; the built-in LoRA wraps {len(names)} layers (adapter saved in peft's layout)")
         return
     try:
         from peft import LoraConfig, get_peft_model
@@ -271,12 +279,50 @@ def _save_full(model: Any, tokenizer: Any, backend: str, folder: str) -> None:
         tokenizer.save_pretrained(folder)
 
 
-def save_checkpoint(pol: Policy, folder: str, state: dict) -> str:
-    """Model (or LoRA adapter) + trainer_state.json into `folder`, atomically."""
+def load_adapter_weights(pol: Policy, folder: str) -> int:
+    """Loads a saved adapter (peft layout: adapter_model.safetensors or .bin) into the applied LoRA layers."""
+    st = os.path.join(folder, "adapter_model.safetensors")
+    if os.path.exists(st):
+        from safetensors.torch import load_file
+
+        state = load_file(st)
+    else:
+        state = torch.load(os.path.join(folder, "adapter_model.bin"), map_location="cpu")
+    if _builtin_lora(pol):
+        named = dict(pol.model.named_parameters())
+        n = 0
+        with torch.no_grad():
+            for k, v in state.items():
+                name = k[len("base_model.model."):] if k.startswith("base_model.model.") else k
+                if name not in named:
+                    raise ModelLoadError(f"adapter {folder}: {k} does not match this model's LoRA layers")
+                named[name].copy_(v.to(named[name].device, dtype=named[name].dtype))
+                n += 1
+        return n
+    from peft import set_peft_model_state_dict
+
+    set_peft_model_state_dict(pol.model, state)
+    return len(state)
+
+
+def _builtin_lora(pol: Policy) -> bool:
+    return hasattr(pol.model, "_ssr_lora")
+
+
+def save_checkpoint(pol: Policy, folder: str, state: dict, extra: Optional[Callable[[str], None]] = None) -> str:
+    """Model (or LoRA adapter) + trainer_state.json into `folder`, atomically. `extra(tmp)` adds files
+    (the trainer's resume state) before the folder is published."""
     tmp = tmp_sibling(folder)
     os.makedirs(tmp)
     try:
-        if pol.lora:
+        if extra is not None:
+            extra(tmp)
+        if pol.lora and _builtin_lora(pol):
+            from . import lora as builtin
+
+            builtin.save_adapter(pol.model, os.path.join(tmp, "adapter"), os.path.abspath(pol.folder))
+            state = dict(state, adapter="adapter", base_model=os.path.abspath(pol.folder))
+        elif pol.lora:
             pol.model.save_pretrained(os.path.join(tmp, "adapter"))
             if hasattr(pol.tokenizer, "save_pretrained"):
                 pol.tokenizer.save_pretrained(os.path.join(tmp, "adapter"))
@@ -303,16 +349,26 @@ def save_final(pol: Policy, out_dir: str, warn: Warn, before_publish: Optional[C
         adapter = os.path.join(out_dir, "adapter")
         tmp = tmp_sibling(adapter)
         try:
-            pol.model.save_pretrained(tmp)
-            if hasattr(pol.tokenizer, "save_pretrained"):
-                pol.tokenizer.save_pretrained(tmp)
+            if _builtin_lora(pol):
+                from . import lora as builtin
+
+                builtin.save_adapter(pol.model, tmp, os.path.abspath(pol.folder))
+            else:
+                pol.model.save_pretrained(tmp)
+                if hasattr(pol.tokenizer, "save_pretrained"):
+                    pol.tokenizer.save_pretrained(tmp)
             _fsync_tree(tmp)
             publish(tmp, adapter)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         paths["adapter"] = adapter
-        merged = pol.model.merge_and_unload()
+        if _builtin_lora(pol):
+            from . import lora as builtin
+
+            merged = builtin.merge(pol.model)
+        else:
+            merged = pol.model.merge_and_unload()
         pol.model, pol.lora = merged, False
     model_dir = os.path.join(out_dir, "model")
     tmp = tmp_sibling(model_dir)

@@ -27,13 +27,16 @@ from torch.utils.checkpoint import checkpoint
 MAX_LOG_RATIO = 20.0
 
 
-def _chunk_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """log softmax(logits)[targets] in float32 without materialising the full float32 log-softmax."""
+def _chunk_logprobs(logits: torch.Tensor, targets: torch.Tensor, inv_temp: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """log softmax(logits / T)[targets] in float32 without materialising the full float32 log-softmax.
+    `inv_temp`: (B, 1, 1) of 1/T per sequence (None: T = 1)."""
     logits = logits.float()
+    if inv_temp is not None:
+        logits = logits * inv_temp
     return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
 
 
-def logprobs_from_logits(logits: torch.Tensor, input_ids: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+def logprobs_from_logits(logits: torch.Tensor, input_ids: torch.Tensor, chunk: int = 512, inv_temp: Optional[torch.Tensor] = None) -> torch.Tensor:
     """(B, T, V) logits -> (B, T) log p(input_ids[:, t] | input_ids[:, :t]); column 0 is 0 (no context)."""
     b, t = input_ids.shape
     targets = input_ids[:, 1:]
@@ -42,18 +45,18 @@ def logprobs_from_logits(logits: torch.Tensor, input_ids: torch.Tensor, chunk: i
     for s in range(0, t - 1, chunk):
         e = min(t - 1, s + chunk)
         if pred.requires_grad and (e - s) * pred.shape[-1] * b > (1 << 22):
-            parts.append(checkpoint(_chunk_logprobs, pred[:, s:e], targets[:, s:e], use_reentrant=False))
+            parts.append(checkpoint(_chunk_logprobs, pred[:, s:e], targets[:, s:e], inv_temp, use_reentrant=False))
         else:
-            parts.append(_chunk_logprobs(pred[:, s:e], targets[:, s:e]))
+            parts.append(_chunk_logprobs(pred[:, s:e], targets[:, s:e], inv_temp))
     zero = torch.zeros(b, 1, dtype=torch.float32, device=input_ids.device)
     return torch.cat([zero] + parts, dim=1) if parts else zero
 
 
-def _head_chunk(hidden: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
-    return _chunk_logprobs(F.linear(hidden, weight, bias), targets)
+def _head_chunk(hidden: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], targets: torch.Tensor, inv_temp: Optional[torch.Tensor] = None) -> torch.Tensor:
+    return _chunk_logprobs(F.linear(hidden, weight, bias), targets, inv_temp)
 
 
-def logprobs_from_hidden(hidden: torch.Tensor, head: torch.nn.Module, input_ids: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+def logprobs_from_hidden(hidden: torch.Tensor, head: torch.nn.Module, input_ids: torch.Tensor, chunk: int = 512, inv_temp: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Like logprobs_from_logits but applies the LM head chunk by chunk (recomputed in backward),
     so the (B, T, V) logits never exist at once: the memory saver for large vocabularies."""
     b, t = input_ids.shape
@@ -65,9 +68,9 @@ def logprobs_from_hidden(hidden: torch.Tensor, head: torch.nn.Module, input_ids:
     for s in range(0, t - 1, chunk):
         e = min(t - 1, s + chunk)
         if torch.is_grad_enabled():
-            parts.append(checkpoint(_head_chunk, h[:, s:e], weight, bias, targets[:, s:e], use_reentrant=False))
+            parts.append(checkpoint(_head_chunk, h[:, s:e], weight, bias, targets[:, s:e], inv_temp, use_reentrant=False))
         else:
-            parts.append(_head_chunk(h[:, s:e], weight, bias, targets[:, s:e]))
+            parts.append(_head_chunk(h[:, s:e], weight, bias, targets[:, s:e], inv_temp))
     zero = torch.zeros(b, 1, dtype=torch.float32, device=input_ids.device)
     return torch.cat([zero] + parts, dim=1) if parts else zero
 
@@ -108,20 +111,29 @@ def fused_head_parts(model: Any):
     return dec, head
 
 
-def sequence_logprobs(model: Any, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor], fused: bool = True, chunk: int = 512) -> torch.Tensor:
-    """Per-token log-probs (B, T) float32 of input_ids under model (position 0 is 0)."""
+def sequence_logprobs(
+    model: Any, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor], fused: bool = True, chunk: int = 512,
+    temperature: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Per-token log-probs (B, T) float32 of input_ids under softmax(model logits / T) (position 0 is 0).
+
+    `temperature`: (B,) per sequence, the temperature the rollout log-probs were taken at (so the PPO
+    ratio compares the same distribution the tokens were sampled from); None or all ones: T = 1."""
+    inv_temp = None
+    if temperature is not None and bool((temperature != 1.0).any()):
+        inv_temp = (1.0 / temperature.float()).view(-1, 1, 1)
     parts = fused_head_parts(model) if fused else None
     if parts is not None:
         dec, head = parts
         out = dec(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
         hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
-        return logprobs_from_hidden(hidden, head, input_ids, chunk)
+        return logprobs_from_hidden(hidden, head, input_ids, chunk, inv_temp)
     try:
         out = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
     except TypeError:  # models without a use_cache argument (the tiny model)
         out = model(input_ids, attention_mask=attention_mask)
     logits = out.logits if hasattr(out, "logits") else (out[0] if isinstance(out, (tuple, list)) else out)
-    return logprobs_from_logits(logits, input_ids, chunk)
+    return logprobs_from_logits(logits, input_ids, chunk, inv_temp)
 
 
 @dataclass

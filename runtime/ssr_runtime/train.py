@@ -62,8 +62,8 @@ class Emitter:
         self.pending: List[str] = []
         self.t0 = time.time()
 
-    def open(self, path: str) -> None:
-        self.file = open(path, "w", encoding="utf-8")
+    def open(self, path: str, append: bool = False) -> None:
+        self.file = open(path, "a" if append else "w", encoding="utf-8")
         for line in self.pending:
             self.file.write(line + "\n")
         self.pending = []
@@ -127,12 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--lora-alpha", type=int, default=32)
     ap.add_argument("--lora-dropout", type=float, default=0.0)
     ap.add_argument("--lora-targets", default=None, help="comma-separated module names (default: attention + MLP projections)")
+    ap.add_argument("--init-adapter", default=None, help="with --lora: start from this adapter's weights (the previous update's "
+                    "OUT/adapter), so a served base model + the new adapter is the policy that keeps learning")
     ap.add_argument("--grad-checkpointing", default="auto", choices=["auto", "on", "off"], help="activation checkpointing (auto: on for CUDA)")
     ap.add_argument("--no-fused-logprobs", action="store_true", help="compute full logits instead of the chunked LM head")
     ap.add_argument("--checkpoint-every", type=int, default=50, help="checkpoint every K steps (0: only the final model)")
     ap.add_argument("--keep-checkpoints", type=int, default=3, help="keep the newest N checkpoints (0: all)")
     ap.add_argument("--onnx", default="auto", choices=["auto", "yes", "no"], help="add onnx/model.onnx to OUT/model for the onnx policy (auto: Llama models up to 600M parameters, failure is a warning; yes: always, failure is an error)")
     ap.add_argument("--skip-bad-lines", action="store_true", help="skip corrupt lines of trajectories.jsonl instead of failing")
+    ap.add_argument("--from-line", type=int, default=0, help="data cursor: train only on records after this line of trajectories.jsonl "
+                    "(the records since the last update; earlier ones still count in the injector's run baseline)")
+    ap.add_argument("--policy-step", type=int, default=None, help="the current policy version (updates so far): records whose "
+                    "policyVersion.step differs were sampled by another policy and are refused (see --off-policy)")
+    ap.add_argument("--off-policy", default="refuse", choices=["refuse", "keep"], help="records of another policy version: refuse "
+                    "(default: left out and counted) or keep (trained, with the PPO ratio where they carry log-probs)")
+    ap.add_argument("--resume", default="auto", choices=["auto", "no"], help="auto: continue from OUT/checkpoints/latest.json "
+                    "(weights, optimizer state, step, data cursor) when it exists; no: start over")
+    ap.add_argument("--updates-file", default=None, help="append one line of per-update metrics here "
+                    "(default RUN_DIR/train/updates.jsonl; 'none' disables)")
     ap.add_argument("--seed", type=int, default=0)
     return ap
 
@@ -152,6 +164,8 @@ def _validate_args(a: argparse.Namespace) -> None:
         raise BadInput("--kl-coef must be >= 0")
     if a.checkpoint_every < 0 or a.keep_checkpoints < 0:
         raise BadInput("--checkpoint-every and --keep-checkpoints must be >= 0")
+    if a.from_line < 0 or (a.policy_step is not None and a.policy_step < 0):
+        raise BadInput("--from-line and --policy-step must be >= 0")
 
 
 def _is_oom(err: BaseException) -> bool:
@@ -190,6 +204,15 @@ class _Sampler:
         self.n = n
         self.rng = random.Random(seed)
         self.queue: List[int] = []
+
+    def state(self) -> Dict[str, Any]:
+        st = self.rng.getstate()
+        return {"rng": [st[0], list(st[1]), st[2]], "queue": list(self.queue)}
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        v, inner, g = state["rng"]
+        self.rng.setstate((v, tuple(inner), g))
+        self.queue = [int(i) for i in state["queue"]]
 
     def take(self, k: int) -> List[int]:
         """k distinct indices (k <= n), continuing the current epoch's order."""
@@ -242,8 +265,8 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
     import torch
 
     from .advantages import group_advantages
-    from .data import build_sequences, read_records, trajectories_path
-    from .modeling import (apply_lora, enable_checkpointing, export_onnx_into, load_policy, resolve_dtype,
+    from .data import build_sequences, count_lines, read_records, trajectories_path
+    from .modeling import (apply_lora, enable_checkpointing, export_onnx_into, load_adapter_weights, load_policy, resolve_dtype,
                            save_checkpoint, save_final)
     from .objective import LossStats, policy_loss, sequence_logprobs
 
@@ -251,9 +274,32 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
     random.seed(a.seed)
     torch.manual_seed(a.seed)
 
-    # 1. Input first: a corrupt file should fail before minutes of model loading.
-    records = read_records(a.run, skip_bad_lines=a.skip_bad_lines, warn=em.warn)
-    adv = group_advantages([r.group for r in records], [r.reward for r in records], [r.role for r in records], std_norm=a.adv_norm == "std")
+    # 0. A checkpoint to resume from (weights, optimizer state, step, sampler, data cursor)?
+    resume = _find_resume(a, em) if a.resume == "auto" else None
+
+    # 1. Input first: a corrupt file should fail before minutes of model loading. The data cursor
+    # (lines of trajectories.jsonl this update reads) is fixed at the start, and a resumed update
+    # reads exactly the lines it started with.
+    cursor = int(resume["cursor"]) if resume else count_lines(a.run)
+    records = read_records(a.run, skip_bad_lines=a.skip_bad_lines, warn=em.warn, max_lines=cursor or None)
+    window = [r.line > a.from_line for r in records]
+    other_version = [
+        a.policy_step is not None and r.version_step is not None and r.version_step != a.policy_step for r in records
+    ]
+    include = [w and not (o and a.off_policy == "refuse") for w, o in zip(window, other_version)]
+    off_policy = {role: sum(1 for r, w, o in zip(records, window, other_version) if w and o and r.role == role) for role in ("solver", "injector")}
+    if sum(off_policy.values()):
+        n_off = sum(off_policy.values())
+        if a.off_policy == "refuse":
+            em.warn(f"{n_off} trajectories were sampled by another policy version than --policy-step {a.policy_step}: refused "
+                    "(not trained; pass --off-policy keep to train them with the PPO ratio)")
+        else:
+            em.warn(f"{n_off} trajectories were sampled by another policy version than --policy-step {a.policy_step}: kept (--off-policy keep)")
+    if a.from_line:
+        em.log(f"data cursor: training on lines {a.from_line + 1}..{cursor} of trajectories.jsonl "
+               f"({sum(window)} of {len(records)} records; the earlier ones only enter the injector's run baseline)")
+    adv = group_advantages([r.group for r in records], [r.reward for r in records], [r.role for r in records],
+                           std_norm=a.adv_norm == "std", include=include)
 
     # 2. Device.
     dev_name = a.device
@@ -277,7 +323,7 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         raise BadInput(f"--device must be cpu, cuda, cuda:N or auto, got {a.device!r}")
 
     os.makedirs(a.out, exist_ok=True)
-    em.open(os.path.join(a.out, "metrics.jsonl"))
+    em.open(os.path.join(a.out, "metrics.jsonl"), append=resume is not None)
 
     dtype = resolve_dtype(a.dtype, device, em.warn)
     autocast = device.type == "cuda" and dtype == torch.bfloat16
@@ -296,10 +342,19 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         if _is_oom(err):
             raise OutOfMemory(_oom_message(a, dev_name, "while loading the model", 0)) from None
         raise
-    lr = a.lr if a.lr is not None else (2e-5 if a.lora else 1e-6)
     if a.lora:
         targets = [t.strip() for t in a.lora_targets.split(",")] if a.lora_targets else None
         apply_lora(pol, a.lora_r, a.lora_alpha, a.lora_dropout, targets, em.warn)
+    if a.init_adapter:
+        if not pol.lora:
+            raise BadInput("--init-adapter needs --lora (and LoRA applied to this model)")
+        n = load_adapter_weights(pol, a.init_adapter)
+        em.log(f"LoRA starts from {a.init_adapter} ({n} tensors)")
+    # The default learning rate follows what is actually trained: LoRA may have fallen back to full
+    # fine-tuning (no peft, or it could not be applied), and full fine-tuning at LoRA's 2e-5 diverges.
+    lr = a.lr if a.lr is not None else (2e-5 if pol.lora else 1e-6)
+    if a.lora and not pol.lora and a.lr is None:
+        em.warn(f"--lora fell back to full fine-tuning: default learning rate {lr:g} (full fine-tuning's), not LoRA's 2e-5")
     ckpt = a.grad_checkpointing == "on" or (a.grad_checkpointing == "auto" and device.type == "cuda")
     if ckpt:
         ckpt = enable_checkpointing(pol.model, em.warn)
@@ -313,6 +368,12 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
     # 4. Sequences from the policy's own tokens (only groups with reward variance).
     src = trajectories_path(a.run)
     seqs, bstats = build_sequences(records, pol.tokenizer, max_len, pol.vocab_size, include=lambda i: adv.trainable[i], warn=em.warn, source=src)
+    no_ids = sum(1 for i, r in enumerate(records) if adv.trainable[i] and r.logprobs_without_ids)
+    if no_ids:
+        em.warn(
+            f"{no_ids} trajectories carry log-probs without token ids (the server was not asked for ids, or cannot give them): "
+            "re-tokenised with the model's tokenizer and trained on-policy, without the PPO ratio"
+        )
     if bstats.retokenised_turns:
         em.warn(
             f"{bstats.retokenised_turns} of {bstats.turns} assistant turns ({bstats.retokenised_records} trajectories) carry no token ids: "
@@ -320,6 +381,9 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         )
     if bstats.turns_without_prompt_ids:
         em.log(f"{bstats.turns_without_prompt_ids} turns have sampled token ids but no prompt ids: prompts re-tokenised with the chat template")
+    if bstats.left_truncated_sequences:
+        em.warn(f"{bstats.left_truncated_sequences} sequences have a prompt longer than --max-len {max_len}: cut on the left "
+                "(earliest context dropped, completion kept; trained without the PPO ratio)")
     if bstats.truncated_sequences:
         em.warn(f"{bstats.truncated_sequences} sequences were longer than --max-len {max_len}: {bstats.truncated_loss_tokens} completion tokens beyond it are not trained")
     zero_var = adv.zero_variance_groups
@@ -328,19 +392,28 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
 
     per_step = a.batch_size * a.grad_accum
     steps = a.steps if a.steps is not None else (math.ceil(len(seqs) / per_step) if seqs else 0)
+    if resume and resume.get("steps") is not None and seqs:
+        steps = int(resume["steps"])
     if not seqs:
         em.warn(f"nothing to learn: no trajectory is in a group with reward variance ({zero_var} of {adv.n_groups} groups have none); the model is written out unchanged")
         steps = 0
     total_params, trainable_params = pol.params()
     roles = {}
+    by_role = adv.by_role()
     for role in ("solver", "injector"):
-        rs = [r.reward for r in records if r.role == role]
-        roles[role] = {"trajectories": len(rs), "meanReward": (sum(rs) / len(rs)) if rs else None}
+        rs = [r.reward for r, w in zip(records, window) if r.role == role and w]
+        roles[role] = {
+            "trajectories": len(rs), "meanReward": (sum(rs) / len(rs)) if rs else None,
+            "zeroVarianceGroups": by_role.get(role, {}).get("zeroVarianceGroups", 0),
+            "baselineGroups": by_role.get(role, {}).get("baselineGroups", 0),
+            "offPolicy": off_policy[role], "used": 0,
+        }
     em.emit({
         "type": "start", "run": os.path.abspath(a.run), "model": os.path.abspath(a.model), "outDir": os.path.abspath(a.out),
         "device": str(device), "dtype": str(dtype).replace("torch.", ""), "backend": pol.backend, "lora": pol.lora,
         "gradientCheckpointing": bool(ckpt), "params": total_params, "trainableParams": trainable_params,
-        "records": len(records), "groups": adv.n_groups, "zeroVarianceGroups": zero_var, "groupsByRole": adv.by_role(),
+        "records": len(records), "cursor": cursor, "fromLine": a.from_line, "policyStep": a.policy_step,
+        "resumedFrom": resume["step"] if resume else None, "groups": adv.n_groups, "zeroVarianceGroups": zero_var, "groupsByRole": adv.by_role(),
         "roles": roles, "sequences": len(seqs), "lossTokens": bstats.loss_tokens, "retokenisedTurns": bstats.retokenised_turns,
         "turns": bstats.turns, "turnsWithLogprobs": bstats.turns_with_logprobs, "steps": steps, "lr": lr,
         "batchSize": a.batch_size, "gradAccum": a.grad_accum, "maxLen": max_len, "clip": a.clip, "klCoef": a.kl_coef,
@@ -363,6 +436,7 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         has = torch.zeros((B, T), dtype=torch.float32)
         advs = torch.zeros((B, 1), dtype=torch.float32)
         refl = torch.zeros((B, T), dtype=torch.float32) if ref is not None else None
+        temp = torch.ones((B,), dtype=torch.float32)
         for row, i in enumerate(idxs):
             s = seqs[i]
             n = len(s)
@@ -372,9 +446,10 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
             old[row, :n] = torch.tensor(s.old_logprobs, dtype=torch.float32)
             has[row, :n] = torch.tensor(s.has_old, dtype=torch.float32)
             advs[row, 0] = seq_adv[i]
+            temp[row] = s.temperature
             if refl is not None:
                 refl[row, :n] = ref[i]
-        out = [ids, attn, mask, old, has, advs, refl]
+        out = [ids, attn, mask, old, has, advs, refl, temp]
         return [t.to(device, non_blocking=True) if t is not None else None for t in out]
 
     # 5. Reference log-probs for the KL penalty: computed once, so no second model stays in memory.
@@ -389,10 +464,10 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         with torch.no_grad():
             for s0 in range(0, len(seqs), a.batch_size):
                 idxs = list(range(s0, min(len(seqs), s0 + a.batch_size)))
-                ids, attn, *_ = collate(idxs)
+                ids, attn, *_rest, temp = collate(idxs)
                 try:
                     with amp():
-                        lp = sequence_logprobs(ref_pol.model, ids, attn, fused=fused).float().cpu()
+                        lp = sequence_logprobs(ref_pol.model, ids, attn, fused=fused, temperature=temp).float().cpu()
                 except Exception as err:
                     if _is_oom(err):
                         raise OutOfMemory(_oom_message(a, dev_name, "while computing reference log-probs", max(len(seqs[i]) for i in idxs))) from None
@@ -411,8 +486,20 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
     ckpt_root = os.path.join(a.out, "checkpoints")
     checkpoints: List[str] = []
     last: Optional[Dict[str, Any]] = None
+    used_records = set()
+    first_step = 1
+    if resume:
+        first_step = _restore(resume, pol, opt, sampler, em, torch)
+        used_records.update(int(i) for i in resume.get("usedRecords", []))
+        checkpoints.append(resume["path"])
+    totals = {"loss": 0.0, "kl": [], "clipFrac": [], "tokensPerSec": [], "klRollout": [], "ratioTokens": 0, "lossTokens": 0, "tokens": 0, "sec": 0.0}
     pol.model.train()
-    for step in range(1, steps + 1):
+    # Started by the TypeScript driver (its own process group, so a kill -9 of the driver does not reach
+    # us): stop when the driver is gone instead of training on as an orphan; the checkpoint resumes it.
+    watch_parent = os.environ.get("SSR_TRAIN_PARENT_PID")
+    for step in range(first_step, steps + 1):
+        if watch_parent and str(os.getppid()) != watch_parent:
+            raise RuntimeFailure(f"the driver process {watch_parent} is gone; stopping at step {step - 1} (rerun to resume from the last checkpoint)")
         t0 = time.time()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -430,9 +517,9 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
         longest = max(len(seqs[i]) for i in idxs)
         try:
             for mb in micro:
-                ids, attn, mask, old, has, advs, refl = collate(mb, ref_lp)
+                ids, attn, mask, old, has, advs, refl, temp = collate(mb, ref_lp)
                 with amp():
-                    logp = sequence_logprobs(pol.model, ids, attn, fused=fused)
+                    logp = sequence_logprobs(pol.model, ids, attn, fused=fused, temperature=temp)
                 loss, s = policy_loss(logp.float(), old, has, advs, mask, refl, clip_eps=a.clip, clip_eps_high=a.clip_high, kl_coef=a.kl_coef, norm_tokens=norm)
                 if params:
                     loss.backward()
@@ -470,11 +557,23 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
             "stepSec": dt, "elapsedSec": time.time() - t_start,
         }
         last = em.emit(ev)
+        used_records.update(seqs[i].record for i in idxs if seq_adv[i] != 0.0)
+        totals["loss"] += loss_sum
+        totals["tokens"] += tokens
+        totals["lossTokens"] += int(st.tokens)
+        totals["ratioTokens"] += int(summ.get("ratioTokens") or 0)
+        totals["sec"] += dt
+        for k in ("kl", "clipFrac", "klRollout"):
+            if summ.get(k) is not None:
+                totals[k].append(summ[k])
         if a.checkpoint_every and step % a.checkpoint_every == 0 and step < steps:
             path = os.path.join(ckpt_root, f"step-{step:06d}")
             os.makedirs(ckpt_root, exist_ok=True)
-            save_checkpoint(pol, path, {"step": step, "steps": steps, "lr": cur_lr, "loss": loss_sum, "seed": a.seed,
-                                        "run": os.path.abspath(a.run), "model": os.path.abspath(a.model), "time": time.time()})
+            state = {"step": step, "steps": steps, "lr": cur_lr, "loss": loss_sum, "seed": a.seed,
+                     "run": os.path.abspath(a.run), "model": os.path.abspath(a.model), "time": time.time(),
+                     "cursor": cursor, "fromLine": a.from_line, "policyStep": a.policy_step,
+                     "sampler": sampler.state(), "usedRecords": sorted(used_records), "lora": pol.lora}
+            save_checkpoint(pol, path, state, extra=_resume_blob(pol, opt, torch))
             _write_json_atomic(os.path.join(ckpt_root, "latest.json"), {"step": step, "path": path})
             checkpoints.append(path)
             em.emit({"type": "checkpoint", "step": step, "path": path})
@@ -520,14 +619,115 @@ def _run(a: argparse.Namespace, em: Emitter) -> None:
     if onnx_path:
         onnx_path = os.path.join(paths["model"], onnx_path)
         em.emit({"type": "export", "kind": "onnx", "path": paths["model"], "file": onnx_path})
+    for role in ("solver", "injector"):
+        roles[role]["used"] = sum(1 for i in used_records if records[i].role == role)
+    retokenised = sum(1 for s in seqs if s.retokenised and s.record in used_records)
+    retok_records = len({s.record for s in seqs if s.retokenised and s.record in used_records})
+    update = {
+        "time": round(time.time(), 3), "out": os.path.abspath(a.out), "model": os.path.abspath(a.model), "policyStep": a.policy_step,
+        "fromLine": a.from_line, "cursor": cursor, "steps": steps, "resumedFrom": resume["step"] if resume else None,
+        "roles": {r: {k: roles[r][k] for k in ("trajectories", "used", "meanReward", "zeroVarianceGroups", "baselineGroups", "offPolicy")} for r in roles},
+        "solveRate": _share([r.reward > 0 for r, w in zip(records, window) if w and r.role == "solver"]),
+        "validShare": _share([r.reward > -1.0 + 1e-9 for r, w in zip(records, window) if w and r.role == "injector"]),
+        "loss": (totals["loss"] / max(1, steps - first_step + 1)) if steps >= first_step else None,
+        "kl": _mean(totals["kl"]), "klRollout": _mean(totals["klRollout"]), "clipFrac": _mean(totals["clipFrac"]),
+        "tokensPerSec": (totals["tokens"] / totals["sec"]) if totals["sec"] > 0 else None,
+        "ratioTokens": totals["ratioTokens"], "lossTokens": totals["lossTokens"], "retokenised": retok_records,
+    }
+    updates_path = _updates_path(a)
+    if updates_path:
+        os.makedirs(os.path.dirname(updates_path), exist_ok=True)
+        with open(updates_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(_clean(update), separators=(",", ":")) + "\n")
     em.emit({
-        "type": "done", "outDir": os.path.abspath(a.out), "steps": steps, "final": last,
+        "type": "done", "outDir": os.path.abspath(a.out), "out": os.path.abspath(a.out), "steps": steps, "final": last,
+        "roles": {r: {"trajectories": roles[r]["trajectories"], "used": roles[r]["used"], "zeroVarianceGroups": roles[r]["zeroVarianceGroups"],
+                      "baselineGroups": roles[r]["baselineGroups"], "offPolicy": roles[r]["offPolicy"], "meanReward": roles[r]["meanReward"]}
+                  for r in roles},
+        "retokenised": retok_records, "retokenisedSequences": retokenised,
+        "ppoRatio": {"tokens": totals["ratioTokens"], "used": totals["ratioTokens"] > 0},
+        "update": update, "updatesFile": updates_path, "resumedFrom": resume["step"] if resume else None,
         "model": paths.get("model"), "adapter": paths.get("adapter"), "onnx": paths["model"] if onnx_path else None,
         "onnxFile": onnx_path, "onnxError": onnx_error,
         "checkpoints": checkpoints, "metrics": os.path.join(a.out, "metrics.jsonl"),
         "zeroVarianceGroups": zero_var, "groups": adv.n_groups, "sequences": len(seqs),
         "elapsedSec": time.time() - t_start,
     })
+
+
+def _share(xs: List[bool]) -> Optional[float]:
+    return (sum(1 for x in xs if x) / len(xs)) if xs else None
+
+
+def _mean(xs: List[float]) -> Optional[float]:
+    return (sum(xs) / len(xs)) if xs else None
+
+
+def _updates_path(a: argparse.Namespace) -> Optional[str]:
+    if a.updates_file == "none":
+        return None
+    if a.updates_file:
+        return os.path.abspath(a.updates_file)
+    run_dir = a.run if os.path.isdir(a.run) else os.path.dirname(os.path.abspath(a.run))
+    return os.path.join(os.path.abspath(run_dir), "train", "updates.jsonl")
+
+
+RESUME_FILE = "resume.pt"
+
+
+def _resume_blob(pol: Any, opt: Any, torch: Any) -> Callable[[str], None]:
+    """Writes what a resumed update needs beyond trainer_state.json: the trainable parameters (the full
+    weights, or the LoRA weights), the optimizer state and the torch RNG state."""
+
+    def write(folder: str) -> None:
+        trainable = {n: p.detach().cpu() for n, p in pol.model.named_parameters() if p.requires_grad}
+        torch.save({"trainable": trainable, "optimizer": opt.state_dict() if opt else None,
+                    "torch_rng": torch.get_rng_state()}, os.path.join(folder, RESUME_FILE))
+
+    return write
+
+
+def _find_resume(a: argparse.Namespace, em: "Emitter") -> Optional[Dict[str, Any]]:
+    latest = os.path.join(a.out, "checkpoints", "latest.json")
+    if not os.path.exists(latest):
+        return None
+    try:
+        with open(latest, encoding="utf-8") as f:
+            ptr = json.load(f)
+        path = ptr["path"]
+        with open(os.path.join(path, "trainer_state.json"), encoding="utf-8") as f:
+            state = json.load(f)
+    except Exception as err:  # noqa: BLE001
+        em.warn(f"cannot resume from {latest} ({type(err).__name__}: {err}); starting over")
+        return None
+    if not os.path.exists(os.path.join(path, RESUME_FILE)) or "cursor" not in state:
+        em.warn(f"{path} has no optimizer state (written by an older version); starting over")
+        return None
+    if state.get("run") != os.path.abspath(a.run) or state.get("model") != os.path.abspath(a.model):
+        em.warn(f"{path} belongs to another run or model ({state.get('run')}, {state.get('model')}); starting over")
+        return None
+    state["path"] = path
+    return state
+
+
+def _restore(resume: Dict[str, Any], pol: Any, opt: Any, sampler: "_Sampler", em: "Emitter", torch: Any) -> int:
+    blob = torch.load(os.path.join(resume["path"], RESUME_FILE), map_location="cpu")
+    named = dict(pol.model.named_parameters())
+    missing = [n for n in blob["trainable"] if n not in named]
+    if missing:
+        raise RuntimeFailure(f"cannot resume from {resume['path']}: the checkpoint holds parameters the model lacks ({missing[:3]}); "
+                             "remove OUT/checkpoints or pass --resume no")
+    with torch.no_grad():
+        for n, t in blob["trainable"].items():
+            named[n].copy_(t.to(named[n].device, dtype=named[n].dtype))
+    if opt is not None and blob.get("optimizer") is not None:
+        opt.load_state_dict(blob["optimizer"])
+    if blob.get("torch_rng") is not None:
+        torch.set_rng_state(blob["torch_rng"])
+    sampler.restore(resume["sampler"])
+    em.log(f"resuming from {resume['path']}: step {resume['step']} of {resume['steps']} (weights, optimizer state, sampler, "
+           f"data cursor {resume['cursor']} lines)")
+    return int(resume["step"]) + 1
 
 
 def _rss_mb() -> Optional[float]:

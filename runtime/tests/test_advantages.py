@@ -38,14 +38,20 @@ def test_zero_variance_groups_are_skipped_and_counted():
     groups = ["solve:a"] * 3 + ["solve:b"] * 3 + ["solve:c"] * 2 + ["inject:0"] * 2 + ["inject:1"]
     rewards = [1, 1, 1, -1, -1, -1, 1, -1, -0.8, -0.8, 0.55]
     roles = ["solver"] * 8 + ["injector"] * 3
-    res = group_advantages(groups, rewards, roles)
+    res = group_advantages(groups, rewards, roles, baseline_roles=())
     assert res.n_groups == 5
     # all-solved, all-failed, identical injector rewards, and a group of one carry no signal
     assert res.zero_variance_groups == 4
-    assert res.by_role() == {"solver": {"groups": 3, "zeroVarianceGroups": 2}, "injector": {"groups": 2, "zeroVarianceGroups": 2}}
+    assert res.by_role() == {"solver": {"groups": 3, "zeroVarianceGroups": 2, "baselineGroups": 0},
+                             "injector": {"groups": 2, "zeroVarianceGroups": 2, "baselineGroups": 0}}
     assert res.trainable == [False] * 6 + [True, True] + [False] * 3
     assert res.advantages[:6] == [0.0] * 6 and res.advantages[8:] == [0.0] * 3
     assert res.advantages[6:8] == pytest.approx([1.0, -1.0], rel=1e-5)
+    # With the injector's run baseline (the default), its two groups are scored against each other.
+    res = group_advantages(groups, rewards, roles)
+    assert res.zero_variance_groups == 2
+    assert res.by_role()["injector"] == {"groups": 2, "zeroVarianceGroups": 0, "baselineGroups": 2}
+    assert res.advantages[8] == res.advantages[9] < 0 < res.advantages[10]
 
 
 def test_groups_are_independent_of_order_and_each_other():
@@ -59,3 +65,31 @@ def test_reward_functions():
     assert injector_reward(True, 0.0) == -0.8 and injector_reward(True, 1.0) == -0.8
     assert injector_reward(True, 0.5) == pytest.approx(1 - 1.8 * 0.5)
     assert injector_reward(True, 0.5, alpha=0.5) == pytest.approx(0.25)
+
+
+def test_injector_group_of_one_is_scored_against_the_run_baseline():
+    # A real session: one proposal per round, each in its own group (rounds 0..3), rewards differ.
+    rs = [-1.0, 0.55, -0.8, 0.1]
+    groups = [f"inject:{i}" for i in range(4)]
+    res = group_advantages(groups, rs, ["injector"] * 4)
+    assert res.zero_variance_groups == 0
+    assert res.by_role()["injector"]["baselineGroups"] == 4
+    m = sum(rs) / 4
+    s = math.sqrt(sum((x - m) ** 2 for x in rs) / 4)
+    for i, r in enumerate(rs):
+        b = sum(x for j, x in enumerate(rs) if j != i) / 3  # leave-group-out: own reward not in b
+        assert res.advantages[i] == pytest.approx((r - b) / s, rel=1e-5)
+    # Two rounds are enough: a valid proposal and an invalid one.
+    two = group_advantages(["inject:0", "inject:1"], [0.1, -1.0], ["injector"] * 2)
+    assert two.trainable == [True, True] and two.advantages[0] > 0 > two.advantages[1]
+    assert res.advantages[1] > 0 > res.advantages[0]
+    # The solver keeps plain GRPO: a one-attempt group carries nothing.
+    solo = group_advantages(["solve:a", "solve:b"], [1.0, -1.0], ["solver"] * 2)
+    assert solo.trainable == [False, False]
+
+
+def test_excluded_records_count_in_the_baseline_but_get_no_advantage():
+    rs = [-1.0, 0.55, -0.8]
+    res = group_advantages(["inject:0", "inject:1", "inject:2"], rs, ["injector"] * 3, include=[False, True, True])
+    assert res.trainable == [False, True, True]
+    assert res.advantages[0] == 0.0 and res.n_groups == 2

@@ -157,11 +157,13 @@ def test_hf_backend_code_path_with_a_stand_in_transformers(tmp_path, tiny_dir, r
         assert start["backend"] == "hf" and start["gradientCheckpointing"] is True
         assert ("gc", {"use_reentrant": False}) in transformers.CALLS
         assert os.path.exists(os.path.join(out, "model", "pytorch_model.bin"))
-        # --lora without peft: a warning, then full fine-tuning
-        rc, events = _main(_args(run_dir, tiny_dir, str(tmp_path / "out2"), "--backend", "hf", "--lora", "--onnx", "no"))
+        # --lora without peft: the built-in LoRA, an adapter in peft's layout, and the merged model
+        out2 = str(tmp_path / "out2")
+        rc, events = _main(_args(run_dir, tiny_dir, out2, "--backend", "hf", "--lora", "--onnx", "no"))
         assert rc == 0
-        assert any("full fine-tuning instead" in e.get("message", "") for e in events)
-        assert next(e for e in events if e["type"] == "start")["lora"] is False
+        assert next(e for e in events if e["type"] == "start")["lora"] is True
+        assert {"adapter_config.json", "adapter_model.bin"} <= set(os.listdir(os.path.join(out2, "adapter")))
+        assert os.path.exists(os.path.join(out2, "model", "pytorch_model.bin"))
     finally:
         sys.modules.pop("transformers", None)
 

@@ -1,7 +1,7 @@
 /** Shared CLI plumbing: exit codes, errors that say how to fix them, progress on a terminal. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CancelledError, EnvironmentError, SandboxError, UsageError, isCancelled } from '../core/errors';
+import { CancelledError, EnvironmentError, InfrastructureError, SandboxError, UsageError, isCancelled } from '../core/errors';
 
 export const EXIT_OK = 0;
 export const EXIT_NEGATIVE = 1;
@@ -43,7 +43,7 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export function messageFor(err: unknown): string {
-  if (err instanceof UsageError || err instanceof EnvironmentError || err instanceof SandboxError) return err.message;
+  if (err instanceof UsageError || err instanceof EnvironmentError || err instanceof SandboxError || err instanceof InfrastructureError) return err.message;
   if (err instanceof CancelledError) return 'cancelled';
   const e = err as Error;
   return `unexpected error: ${e?.stack ?? String(err)}`;

@@ -21,10 +21,11 @@ import type { Evaluation } from './evaluate';
 import { runSolveEpisode } from './episodes';
 import { makePlayers } from './players';
 import { createPolicy, type PolicySpec } from './policy';
-import { DEFAULT_ALPHA, injectorReward } from './rewards';
+import { DEFAULT_ALPHA } from './rewards';
 import { DEFAULT_CONFIG, SelfPlaySession, computeMetrics, type Players, type SelfPlayConfig, type SessionEvent, type SessionFile } from './selfplay';
-import { DEFAULT_IMAGE, pidAlive } from './sandbox/docker';
-import { JsonlFile, RUNS_SUBDIR, RunStore, readJson, writeFileAtomic, writeJsonAtomic, type BugRecord } from './store';
+import { DEFAULT_IMAGE, docker, pidAlive } from './sandbox/docker';
+import { type AttemptEvent, runSolveAttempt, updateBugRewards } from './solveAttempt';
+import { JsonlFile, RUNS_SUBDIR, RunStore, readJson, writeJsonAtomic, type BugRecord } from './store';
 import type { Trajectory, TrajectoryRecord, TrajectoryStep } from './trajectory';
 import type { StrategyChoice } from './prompts';
 import { readerAfter, type FileReader } from './review';
@@ -343,7 +344,7 @@ export async function solveBug(opts: SolveBugOptions): Promise<SolveBugResult> {
     const solve = opts.solve ?? runSolveEpisode;
     const aid = artifactId(artifact);
     const repoDir = run.session.config.repoDir;
-    const emit = (body: Record<string, unknown>) => {
+    const emit = (body: AttemptEvent) => {
       const e = { ts: new Date().toISOString(), ...body } as SessionEvent;
       store.events.append(e);
       opts.onEvent?.(e);
@@ -353,79 +354,42 @@ export async function solveBug(opts: SolveBugOptions): Promise<SolveBugResult> {
     for (let k = 0; k < count; k++) {
       if (opts.signal?.aborted) throw new CancelledError();
       const n = (await listAttempts(opts.runDir, bug.id)).reduce((m, a) => Math.max(m, a.n + 1), 0);
-      const dir = store.attemptDir(bug.id, n);
-      await fsp.mkdir(dir, { recursive: true });
-      emit({ type: 'attempt-started', bugId: bug.id, attempt: n });
-      const policy = await createPolicy(opts.policy);
-      let res: Awaited<ReturnType<typeof runSolveEpisode>>;
-      try {
-        res = await solve({
-          repoDir,
-          image,
-          policy,
-          artifact,
-          attempt: n,
-          original: report?.original,
-          maxTurns: opts.maxTurns ?? run.session.config.maxTurns,
-          testTimeoutMs: opts.testTimeoutMs ?? run.session.config.testTimeoutMs,
-          signal: opts.signal,
-          id: `${bug.id}-s${n}`,
-          artifactId: aid,
-          labels: { 'ssr.run': run.id },
-          onStep: (step, t) => {
-            emit({ type: 'attempt-step', bugId: bug.id, attempt: n, step: step.index, tool: step.tool });
-            opts.onStep?.(n, step, t);
-          },
-        });
-      } finally {
-        await policy.dispose?.();
-      }
-      const trajectoryFile = path.join(dir, 'trajectory.json');
-      await writeJsonAtomic(trajectoryFile, { ...res.trajectory, reward: res.reward });
-      if (res.trajectory.status === 'cancelled' || opts.signal?.aborted) {
-        // Keep what was done for people to look at; no reward: it is not a judged attempt.
-        await writeJsonAtomic(path.join(dir, 'evaluation.json'), { solved: false, status: 'cancelled', error: 'cancelled' });
-        emit({ type: 'attempt-finished', bugId: bug.id, attempt: n, solved: false, detail: 'cancelled' });
-        throw new CancelledError();
-      }
-      const solved = res.evaluation?.solved === true;
-      if (res.patch !== undefined) await writeFileAtomic(path.join(dir, 'pred_patch.diff'), res.patch);
-      await writeJsonAtomic(path.join(dir, 'evaluation.json'), {
-        solved,
-        reward: res.reward,
-        evaluation: res.evaluation,
-        status: res.trajectory.status,
-        error: res.trajectory.error,
+      const res = await runSolveAttempt({
+        store,
+        bug,
+        artifact,
+        artifactId: aid,
+        attempt: n,
+        signal: opts.signal,
+        engine: docker(),
+        unfinished: 'mark',
+        emit,
+        policy: () => createPolicy(opts.policy),
+        episode: ({ policy, id, onStep }) =>
+          solve({
+            repoDir,
+            image,
+            policy,
+            artifact,
+            attempt: n,
+            original: report?.original,
+            maxTurns: opts.maxTurns ?? run.session!.config.maxTurns,
+            testTimeoutMs: opts.testTimeoutMs ?? run.session!.config.testTimeoutMs,
+            signal: opts.signal,
+            id,
+            artifactId: aid,
+            labels: { 'ssr.run': run.id },
+            onStep: (step, t) => {
+              onStep(step.index, step.tool);
+              opts.onStep?.(n, step, t);
+            },
+          }),
       });
-      if (res.reward !== undefined) {
-        const rec: TrajectoryRecord = {
-          id: res.trajectory.id,
-          role: res.trajectory.role,
-          group: `solve:${bug.id}`,
-          reward: res.reward,
-          bugId: bug.id,
-          round: bug.round,
-          attempt: n,
-          path: path.relative(store.dir, trajectoryFile),
-          messages: res.trajectory.messages,
-          tokens: res.trajectory.tokens,
-          policy: res.trajectory.policy,
-        };
-        store.appendTrajectory(rec);
-      }
-      const detail = res.evaluation?.detail ?? res.trajectory.error ?? res.trajectory.status;
-      emit({ type: 'attempt-finished', bugId: bug.id, attempt: n, solved, reward: res.reward, detail });
-      done.push({ n, solved, reward: res.reward, detail, trajectoryFile });
+      done.push({ n, solved: res.solved, reward: res.reward, detail: res.detail, trajectoryFile: res.trajectoryFile });
     }
     // Solve rate and r_inject over every judged attempt of the bug.
-    const all = (await listAttempts(opts.runDir, bug.id)).filter((a) => a.result && a.result.reward !== undefined);
-    const solved = all.filter((a) => a.result!.solved).length;
-    const s = all.length ? solved / all.length : undefined;
     const alpha = opts.alpha ?? run.session.config.alpha ?? DEFAULT_ALPHA;
-    const rInject = s === undefined || bug.valid !== true ? bug.rInject : injectorReward(true, s, alpha);
-    Object.assign(bug, { status: 'done', attempts: all.length, solved, solveRate: s, rInject, updatedAt: new Date().toISOString() });
-    await store.writeBug(bug);
-    if (s !== undefined && rInject !== undefined) emit({ type: 'reward', bugId: bug.id, solveRate: s, rInject });
+    await updateBugRewards(store, bug, alpha, emit);
     store.close();
     await refreshSessionSummary(opts.runDir);
     return { bug, attempts: done };

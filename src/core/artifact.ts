@@ -29,6 +29,8 @@ export interface ArtifactMeta {
   strategy?: string;
   /** Who made it: a policy kind, 'bootstrap', 'higher-order', 'fixture'... */
   source?: string;
+  /** Tests whose outcome changed between runs of the original state (validation found them): left out of evaluation. */
+  flaky?: string[];
   [k: string]: unknown;
 }
 

@@ -22,8 +22,10 @@ import {
   parseDiff,
   structuralProblems,
 } from './artifact';
-import { SandboxPool, type PoolLayout } from './sandbox/pool';
-import { DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
+import { SandboxPool } from './sandbox/pool';
+import { DEFAULT_IMAGE, docker, ensureEngineAndImage, SandboxLostError, type SandboxLimits } from './sandbox/docker';
+import { isHarnessPath } from './harness';
+import { OriginalRunCache, originalKey } from './originalCache';
 import { applyDiff, existsInBaseline, initBaseline, resetToBaseline, restoreFromBaseline } from './sandbox/baseline';
 import {
   DEFAULT_TEST_TIMEOUT_MS,
@@ -33,7 +35,7 @@ import {
   type TestResults,
   type TestRunResult,
 } from './testRun';
-import { CancelledError } from './errors';
+import { CancelledError, classifyFailure } from './errors';
 import * as os from 'node:os';
 
 export const CHECK_IDS = [
@@ -60,6 +62,9 @@ export interface Thresholds {
   minChangedFiles: number;
   minFailingTests: number;
 }
+
+/** The original state runs this many times by default, to find flaky tests. */
+export const DEFAULT_ORIGINAL_REPEAT = 2;
 
 export const DEFAULT_THRESHOLDS: Thresholds = { minPassingTests: 5, minChangedFiles: 1, minFailingTests: 1 };
 
@@ -94,6 +99,8 @@ export interface StateRun {
   durationMs: number;
   repetitions: number;
   logTail?: string;
+  /** Taken from the session's cache of original-state runs, not run again. */
+  cached?: boolean;
 }
 
 export type ValidationEvent =
@@ -114,16 +121,17 @@ export interface ValidateOptions extends SandboxLimits, Partial<Thresholds> {
   concurrency?: number;
   /** Runs each state N times; tests whose result differs are flaky and left out of every set. */
   repeat?: number;
+  /**
+   * Runs of the original state (default DEFAULT_ORIGINAL_REPEAT, or `repeat`
+   * when larger): tests whose outcome changes between them are flaky.
+   */
+  originalRepeat?: number;
+  /** Results of the original state kept for a session (by tree, script, parser and image). */
+  originalCache?: OriginalRunCache;
   testTimeoutMs?: number;
   signal?: AbortSignal;
   onEvent?: (e: ValidationEvent) => void;
   labels?: Record<string, string>;
-  /**
-   * How the parallel workers are laid out: one container holding K copies of
-   * the repository ('shared', the default for a copied-in repository), or one
-   * container per worker ('containers', the default with repoInImage).
-   */
-  layout?: PoolLayout;
 }
 
 export interface ValidationReport {
@@ -176,6 +184,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
   };
   const a = opts.artifact;
   const repeat = Math.max(1, opts.repeat ?? 1);
+  const originalRepeat = Math.max(repeat, opts.originalRepeat ?? DEFAULT_ORIGINAL_REPEAT);
   const results = new Map<CheckId, CheckResult>();
   const timing = new Map<CheckId, number>();
   const emit = (e: ValidationEvent) => opts.onEvent?.(e);
@@ -220,7 +229,6 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       await initBaseline(sb);
       await installRunner(sb, a);
     },
-    opts.layout ?? (opts.repoInImage ? 'containers' : 'shared'),
   );
 
   const runs = new Map<string, StateRun>();
@@ -234,8 +242,14 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
     const bugUsable = !problemFor('bug_scope').length;
     const weakenUsable = !problemFor('test_files_exist').length;
     const plans: StatePlan[] = [];
+    const cacheKey = canRun && opts.originalCache ? await originalKey({ repoDir: opts.repoDir, repoInImage: opts.repoInImage, image, artifact: a }) : undefined;
+    const cachedOriginal = cacheKey ? opts.originalCache!.get(cacheKey) : undefined;
+    if (cachedOriginal) {
+      runs.set('original', { ...cachedOriginal.run, cached: true });
+      repetitions.set('original', cachedOriginal.repetitions);
+    }
     if (canRun) {
-      plans.push({ state: 'original', diffs: [] });
+      if (!cachedOriginal) plans.push({ state: 'original', diffs: [] });
       if (bugUsable) {
         plans.push({ state: 'buggy', diffs: [{ name: 'bug', text: a.bugInjectDiff }] });
         if (weakenUsable) {
@@ -265,7 +279,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       timing.set('test_files_exist', Date.now() - s);
     }
 
-    const runState = (plan: StatePlan): Promise<StateRun> =>
+    const runOnce = (plan: StatePlan): Promise<StateRun> =>
       pool.use(async (sb) => {
         emit({ type: 'run-started', state: plan.state });
         const s = Date.now();
@@ -275,38 +289,55 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         for (const d of plan.diffs) {
           const applied = await applyDiff(sb, d.text, d.name);
           if (!applied.ok) {
-            const run: StateRun = {
+            return {
               state: plan.state,
               ok: false,
               error: `${d.name === 'bug' ? BUG_INJECT : TEST_WEAKEN} does not apply: ${applied.error}`,
               durationMs: Date.now() - s,
               repetitions: 0,
             };
-            emit({ type: 'run-finished', run });
-            return run;
           }
         }
         if (plan.restore) await restoreFromBaseline(sb, plan.restore);
+        const n = plan.state === 'original' ? originalRepeat : repeat;
         const reps: TestRunResult[] = [];
-        for (let i = 0; i < repeat; i++) {
+        for (let i = 0; i < n; i++) {
           reps.push(await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal }));
           if (!reps[i].ok) break;
         }
+        // One failed repetition makes a failed run; it says nothing about flaky tests.
         const bad = reps.find((r) => !r.ok);
-        const run: StateRun = bad
-          ? { state: plan.state, ok: false, error: bad.error, durationMs: Date.now() - s, repetitions: reps.length, logTail: bad.logTail }
-          : {
-              state: plan.state,
-              ok: true,
-              results: reps[0].results,
-              durationMs: Date.now() - s,
-              repetitions: reps.length,
-              logTail: reps[0].logTail,
-            };
-        repetitions.set(plan.state, reps.map((r) => r.results ?? {}));
-        emit({ type: 'run-finished', run });
-        return run;
+        if (bad) return { state: plan.state, ok: false, error: bad.error, durationMs: Date.now() - s, repetitions: reps.length, logTail: bad.logTail };
+        repetitions.set(plan.state, reps.map((r) => r.results!));
+        return { state: plan.state, ok: true, results: reps[0].results, durationMs: Date.now() - s, repetitions: reps.length, logTail: reps[0].logTail };
       }, opts.signal);
+
+    /**
+     * A state whose sandbox was lost (container stopped or removed, engine
+     * connection broken) runs again on a fresh one. Lost twice: an
+     * infrastructure failure (errors.ts classifyFailure) stops validation with
+     * no verdict; a container the kernel killed for the tested code's memory
+     * use is the artifact's failure.
+     */
+    const runState = async (plan: StatePlan): Promise<StateRun> => {
+      let run: StateRun | undefined;
+      for (let attempt = 0; attempt < 2 && !run; attempt++) {
+        try {
+          run = await runOnce(plan);
+        } catch (err) {
+          if (!(err instanceof SandboxLostError) || opts.signal?.aborted) throw err;
+          if (attempt === 1) {
+            // Infrastructure (engine gone, container removed from outside, disk full) stops validation with no verdict;
+            // only a container the tested code itself took down (the engine saw an out-of-memory kill) is the artifact's failure.
+            const infra = await classifyFailure(err, docker());
+            if (infra) throw infra;
+            run = { state: plan.state, ok: false, error: `the tests took their sandbox down twice (out of memory, or a runner that stopped answering): ${err.message}`, durationMs: 0, repetitions: 0 };
+          }
+        }
+      }
+      emit({ type: 'run-finished', run: run! });
+      return run!;
+    };
 
     const settled = await Promise.allSettled(plans.map(runState));
     if (opts.signal?.aborted) throw new CancelledError();
@@ -314,6 +345,10 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       if (r.status === 'fulfilled') runs.set(plans[i].state, r.value);
       else throw r.reason;
     });
+    const orig0 = runs.get('original');
+    if (cacheKey && !cachedOriginal && orig0?.ok) {
+      opts.originalCache!.set(cacheKey, { run: { ...orig0 }, repetitions: repetitions.get('original') ?? [] });
+    }
   } finally {
     await pool.dispose();
   }
@@ -382,6 +417,13 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         if (own.length) return { status: 'fail', detail: own.join('; ') };
         const inTests = bug.paths.filter((p) => testFileSet.has(p));
         if (inTests.length) return { status: 'fail', detail: `${BUG_INJECT} changes test file(s) listed in ${TEST_FILES}: ${list(inTests)}` };
+        const harness = bug.paths.map((p) => [p, isHarnessPath(p, a.testScript)] as const).filter(([, why]) => why);
+        if (harness.length) {
+          return {
+            status: 'fail',
+            detail: `${BUG_INJECT} changes the test harness, not code: ${list(harness.map(([p, why]) => `${p} (${why})`))}`,
+          };
+        }
         if (bugFiles.length < t.minChangedFiles) {
           return { status: 'fail', detail: `${BUG_INJECT} changes ${bugFiles.length} file(s); at least ${t.minChangedFiles} required` };
         }
@@ -400,15 +442,17 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       }
       case 'weaken_hides_bug': {
         if (!weakened?.ok) return { status: 'fail', detail: `with the bug and the weakening applied: ${weakened?.error ?? 'the tests did not run'}` };
-        const failedBuggy = Object.entries(buggy!.results!).filter(([, v]) => v === 'failed').map(([k]) => k);
-        hidden = failedBuggy.filter((id) => weakened.results![id] !== 'failed');
+        // Only tests of the broken set count: passed on the original and fail with the bug.
+        const brokenFailing = [...P0].filter((id) => buggy!.results![id] === 'failed');
+        hidden = brokenFailing.filter((id) => weakened.results![id] !== 'failed');
+        const rule = 'counted among the tests that pass on the original and fail with the bug';
         if (hidden.length === 0) {
-          return { status: 'fail', detail: `none of the ${failedBuggy.length} test(s) failing with the bug passes or is gone after ${TEST_WEAKEN}` };
+          return { status: 'fail', detail: `none of the ${brokenFailing.length} test(s) that pass on the original and fail with the bug passes or is gone after ${TEST_WEAKEN}` };
         }
-        const still = failedBuggy.length - hidden.length;
+        const still = brokenFailing.length - hidden.length;
         return {
           status: 'pass',
-          detail: `${hidden.length} failing test(s) hidden by the weakening${still ? `; ${still} still fail` : ''}: ${list(hidden)}`,
+          detail: `${hidden.length} broken test(s) hidden by the weakening (${rule})${still ? `; ${still} still fail` : ''}: ${list(hidden)}`,
         };
       }
       case 'inverse_mutation': {

@@ -5,13 +5,16 @@
  * The workspace is original + bug_inject.diff + test_weaken.diff with all
  * history removed (a fresh repository with one commit) and none of the
  * artifact files, so nothing leaks the fix. A patch is solved iff, once it is
- * applied and every oracle test file is reset to its original content, the
- * parser succeeds, no test fails, and every test that passed on the original
- * code is present and passes.
+ * applied, its changes to the test harness are reverted and every oracle test
+ * file is reset to its original content, the parser succeeds and every test
+ * that passed on the original code (flaky ones left out) is present and
+ * passes. docs/judging.md has the rules and the threat model.
  */
 import { type ArtifactFiles, BUG_INJECT, TEST_WEAKEN, parseDiff, unsafePathReason } from './artifact';
 import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
-import { applyDiff, freshRepo, initBaseline, restoreFromBaseline } from './sandbox/baseline';
+import { applyDiff, freshRepo, initBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from './sandbox/baseline';
+import { harnessReason, isHarnessPath, isSectionedConfig } from './harness';
+import type { SandboxLike } from './sandboxTypes';
 import { SandboxError } from './errors';
 import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type TestResults } from './testRun';
 import { solverReward } from './rewards';
@@ -59,12 +62,29 @@ export async function createSolverWorkspace(opts: SandboxTarget & { artifact: Ar
   try {
     await initBaseline(sb);
     await applyBugAndWeakening(sb, opts.artifact);
+    // No build output or cache made from the original sources: it would leak the fix.
+    await removeDerivedOutputs(sb);
     await freshRepo(sb);
     return sb;
   } catch (err) {
     await sb.dispose();
     throw err;
   }
+}
+
+/** A change of the patch that evaluation reverted before the run (see harness.ts). */
+export interface IgnoredChange {
+  path: string;
+  /** Why it counts as the test harness, in words. */
+  reason: string;
+}
+
+/** Test counts in one group of tests. */
+export interface GroupCounts {
+  total: number;
+  passed: number;
+  failed: number;
+  missing: number;
 }
 
 export interface Evaluation {
@@ -75,15 +95,24 @@ export interface Evaluation {
   /** False when the patch is not a patch or does not apply. */
   applied: boolean;
   results?: TestResults;
+  /** Required tests (passed on the original, not flaky) that fail after the patch. */
   failedTests: string[];
-  /** Tests that passed on the original code and are missing after the patch. */
+  /** Required tests that are missing after the patch. */
   missingTests: string[];
   counts?: { passed: number; failed: number };
+  /**
+   * The tests by group: `required` passed on the original and must pass;
+   * `preexisting` failed on the original and are not required; `flaky`
+   * changed outcome between runs of the original and are left out.
+   */
+  groups?: { required: GroupCounts; preexisting: GroupCounts; flaky: number; other: { passed: number; failed: number } };
+  /** The patch's changes to the test harness, reverted before the run (absent in records older than this field). */
+  ignoredChanges?: IgnoredChange[];
   durationMs: number;
 }
 
-function notSolved(detail: string, started: number, applied = false): Evaluation {
-  return { solved: false, reward: solverReward(false), detail, applied, failedTests: [], missingTests: [], durationMs: Date.now() - started };
+function notSolved(detail: string, started: number, applied = false, ignoredChanges: IgnoredChange[] = []): Evaluation {
+  return { solved: false, reward: solverReward(false), detail, applied, failedTests: [], missingTests: [], ignoredChanges, durationMs: Date.now() - started };
 }
 
 /** Checks that a predicted patch is a diff over safe paths; undefined when fine. */
@@ -103,6 +132,8 @@ export interface EvaluateOptions extends SandboxTarget {
   patch: string;
   /** Results on the original repository, from validation; computed when absent. */
   original?: TestResults;
+  /** Tests known to be flaky on the original (from validation): neither required nor counted. */
+  flaky?: string[];
   testTimeoutMs?: number;
 }
 
@@ -119,6 +150,48 @@ export async function originalResults(opts: SandboxTarget & { artifact: Artifact
   }
 }
 
+/**
+ * Reverts the patch's changes to the test harness (harness.ts) in the
+ * sandbox, back to the original state, and lists them. The oracle test files
+ * are reset separately (and always), so they are not listed.
+ */
+async function revertHarnessChanges(sb: SandboxLike, a: ArtifactFiles, patch: string): Promise<IgnoredChange[]> {
+  const d = parseDiff(patch);
+  const oracle = new Set(a.testFiles);
+  const candidates = [...new Set(d.paths)].filter((p) => !oracle.has(p));
+  const out: IgnoredChange[] = [];
+  for (const p of candidates) {
+    let reason = isHarnessPath(p, a.testScript);
+    if (!reason && isSectionedConfig(p)) {
+      const before = await readBaseline(sb, p);
+      const after = await sb.readFile(p).then((b) => b.toString('utf8'), () => undefined);
+      reason = harnessReason(p, { testScript: a.testScript, before, after });
+    }
+    if (reason) out.push({ path: p, reason });
+  }
+  await restoreFromBaseline(sb, out.map((x) => x.path));
+  return out;
+}
+
+function group(ids: string[], results: TestResults): GroupCounts {
+  const g = { total: ids.length, passed: 0, failed: 0, missing: 0 };
+  for (const id of ids) {
+    const v = results[id];
+    if (v === 'passed') g.passed++;
+    else if (v === 'failed') g.failed++;
+    else g.missing++;
+  }
+  return g;
+}
+
+/**
+ * Judges a predicted patch: it is applied to the buggy, weakened repository;
+ * its changes to the test harness are reverted and every oracle test file is
+ * reset to its original content; the tests run. Solved means the patch
+ * applies, the parse succeeds, and every test that passed on the original
+ * (flaky ones left out) is present and passes. Tests that already failed on
+ * the original are not required to pass.
+ */
 export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> {
   const started = Date.now();
   const problem = patchProblem(opts.patch);
@@ -140,21 +213,55 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     await applyBugAndWeakening(sb, opts.artifact);
     const applied = await applyDiff(sb, opts.patch, 'pred');
     if (!applied.ok) return notSolved(`the patch does not apply to the buggy repository: ${applied.error}`, started);
+    const ignoredChanges = await revertHarnessChanges(sb, opts.artifact, opts.patch);
     await restoreFromBaseline(sb, opts.artifact.testFiles);
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal });
-    if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true);
-    const results = run.results!;
-    const failedTests = Object.entries(results).filter(([, v]) => v === 'failed').map(([k]) => k);
-    const missingTests = [...passing(original)].filter((id) => !(id in results));
-    const p = passing(results).size;
-    const base = { applied: true, results, failedTests, missingTests, counts: { passed: p, failed: failedTests.length } };
-    let detail: string;
-    const solved = failedTests.length === 0 && missingTests.length === 0;
-    if (solved) detail = `solved: all ${p} tests pass with the oracle tests restored`;
-    else if (failedTests.length) detail = `not solved: ${failedTests.length} test(s) fail, e.g. ${failedTests.slice(0, 3).join(', ')}`;
-    else detail = `not solved: ${missingTests.length} test(s) that pass on the original are missing, e.g. ${missingTests.slice(0, 3).join(', ')}`;
-    return { solved, reward: solverReward(solved), detail, ...base, durationMs: Date.now() - started };
+    if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true, ignoredChanges);
+    return judge(run.results!, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);
   } finally {
     await sb.dispose();
   }
+}
+
+/** The flaky tests validation recorded in the bug's metadata. */
+export function flakyOf(a: ArtifactFiles): string[] {
+  const f = a.meta?.flaky;
+  return Array.isArray(f) ? f.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** The solved rule, from the results after the patch and on the original. */
+export function judge(results: TestResults, original: TestResults, flakyList: string[], ignoredChanges: IgnoredChange[], started = Date.now()): Evaluation {
+  const flaky = new Set(flakyList);
+  const required = Object.keys(original).filter((id) => original[id] === 'passed' && !flaky.has(id));
+  const preexisting = Object.keys(original).filter((id) => original[id] === 'failed' && !flaky.has(id));
+  const failedTests = required.filter((id) => results[id] === 'failed');
+  const missingTests = required.filter((id) => !(id in results));
+  const other = Object.keys(results).filter((id) => !(id in original) && !flaky.has(id));
+  const groups = {
+    required: group(required, results),
+    preexisting: group(preexisting, results),
+    flaky: flaky.size,
+    other: { passed: other.filter((id) => results[id] === 'passed').length, failed: other.filter((id) => results[id] === 'failed').length },
+  };
+  const p = passing(results).size;
+  const solved = failedTests.length === 0 && missingTests.length === 0;
+  const ignored = ignoredChanges.length ? `; ${ignoredChanges.length} change(s) to the test harness were reverted (${ignoredChanges.map((c) => c.path).slice(0, 3).join(', ')})` : '';
+  const pre = preexisting.length ? `; ${groups.preexisting.failed + groups.preexisting.missing} of ${preexisting.length} test(s) that already failed on the original still fail (not required)` : '';
+  let detail: string;
+  if (solved) detail = `solved: all ${required.length} test(s) that pass on the original pass with the oracle tests restored${pre}${ignored}`;
+  else if (failedTests.length) detail = `not solved: ${failedTests.length} of ${required.length} required test(s) fail, e.g. ${failedTests.slice(0, 3).join(', ')}${ignored}`;
+  else detail = `not solved: ${missingTests.length} of ${required.length} required test(s) are missing, e.g. ${missingTests.slice(0, 3).join(', ')}${ignored}`;
+  return {
+    solved,
+    reward: solverReward(solved),
+    detail,
+    applied: true,
+    results,
+    failedTests,
+    missingTests,
+    counts: { passed: p, failed: Object.keys(results).length - p },
+    groups,
+    ignoredChanges,
+    durationMs: Date.now() - started,
+  };
 }

@@ -5,13 +5,13 @@
  * tests (test_weaken.diff reversed), FAIL_TO_PASS are the tests the bug
  * breaks, PASS_TO_PASS the tests it leaves passing. The buggy starting state
  * is the original commit plus `ssr_setup_patch` (the bug and the weakening).
- * Reversed diffs are made with git in a temporary copy, so `git apply` takes them.
+ * Reversed diffs are made with git in a private scratch copy (scratchRepo.ts),
+ * after the diffs pass the artifact's path checks, so `git apply` takes them.
  */
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { ArtifactFiles } from './artifact';
+import { withScratchRepo } from './scratchRepo';
 import { RunStore, readJson } from './store';
 import type { ValidationReport } from './checks';
 import { passing } from './testRun';
@@ -45,31 +45,18 @@ async function headCommit(repoDir: string): Promise<string | null> {
 
 /** The fix and the test patch of an artifact, computed with git. */
 export async function reversedDiffs(repoDir: string, a: ArtifactFiles): Promise<{ patch: string; testPatch: string }> {
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ssr-export-'));
-  try {
-    await fs.cp(repoDir, tmp, { recursive: true, filter: (p) => !['.git', '.ssr'].includes(path.relative(repoDir, p).split(path.sep)[0]) });
-    const git = simpleGit(tmp);
-    await git.init().addConfig('user.email', 'ssr@localhost').addConfig('user.name', 'ssr');
-    await git.add(['-A', '-f']).commit('original', { '--allow-empty': null });
+  return withScratchRepo(repoDir, async (scratch) => {
     const apply = async (text: string, name: string) => {
-      const f = path.join(tmp, '..', `${path.basename(tmp)}-${name}.diff`);
-      await fs.writeFile(f, text.endsWith('\n') ? text : text + '\n');
-      try {
-        await git.raw(['apply', '--whitespace=nowarn', f]);
-      } finally {
-        await fs.rm(f, { force: true });
-      }
-      await git.add(['-A', '-f']).commit(name, { '--allow-empty': null });
+      await scratch.apply(text, name);
+      await scratch.commit(name);
     };
     await apply(a.bugInjectDiff, 'bug');
     await apply(a.testWeakenDiff, 'weaken');
     // HEAD = weakened, HEAD~1 = buggy, HEAD~2 = original.
-    const testPatch = await git.raw(['diff', '--no-color', 'HEAD', 'HEAD~1']);
-    const patch = await git.raw(['diff', '--no-color', 'HEAD~1', 'HEAD~2']);
+    const testPatch = await scratch.git.raw(['diff', '--no-color', 'HEAD', 'HEAD~1']);
+    const patch = await scratch.git.raw(['diff', '--no-color', 'HEAD~1', 'HEAD~2']);
     return { patch, testPatch };
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function exportSwebench(runDir: string, repoDir?: string): Promise<SwebenchInstance[]> {

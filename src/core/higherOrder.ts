@@ -4,17 +4,17 @@
  * diff becomes the diff from the original to original + bug + predicted
  * patch over non-test files. Order never goes above 2.
  *
- * The diff is computed with git on the host, in a temporary copy of the
- * repository: the user's folder is only read.
+ * The diff is computed with git on the host, in a private scratch copy of
+ * the repository (scratchRepo.ts), after the model-written patch passes the
+ * same path checks as an artifact: the user's folder is only read, and
+ * nothing outside the scratch folder is written.
  */
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { simpleGit } from 'simple-git';
 import { type ArtifactFiles, artifactId, parseDiff } from './artifact';
 import type { Evaluation } from './evaluate';
 import { patchProblem } from './evaluate';
 import { UsageError } from './errors';
+import { withScratchRepo } from './scratchRepo';
+import { harnessReason, isHarnessPath, isSectionedConfig } from './harness';
 
 export const MAX_ORDER = 2;
 
@@ -24,16 +24,6 @@ export interface HigherOrderOptions {
   patch: string;
   /** The patch's evaluation: a solving patch is refused. */
   evaluation: Pick<Evaluation, 'solved' | 'applied'>;
-}
-
-async function copyRepo(src: string, dst: string): Promise<void> {
-  await fs.cp(src, dst, {
-    recursive: true,
-    filter: (p) => {
-      const rel = path.relative(src, p).split(path.sep)[0];
-      return rel !== '.git' && rel !== '.ssr';
-    },
-  });
 }
 
 export async function buildHigherOrder(opts: HigherOrderOptions): Promise<ArtifactFiles> {
@@ -46,30 +36,35 @@ export async function buildHigherOrder(opts: HigherOrderOptions): Promise<Artifa
   if (opts.evaluation.solved) throw new UsageError('cannot build a higher-order bug from a patch that solves the bug');
   if (!opts.evaluation.applied) throw new UsageError('cannot build a higher-order bug from a patch that does not apply');
 
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ssr-ho-'));
-  try {
-    await copyRepo(opts.repoDir, tmp);
-    const git = simpleGit(tmp);
-    await git.init().addConfig('user.email', 'ssr@localhost').addConfig('user.name', 'ssr');
-    await git.add(['-A', '-f']).commit('original', { '--allow-empty': null, '--no-verify': null });
+  return withScratchRepo(opts.repoDir, async (scratch) => {
     for (const [name, text] of [
       ['bug', opts.artifact.bugInjectDiff],
       ['weaken', opts.artifact.testWeakenDiff],
       ['patch', opts.patch],
     ] as const) {
-      const file = path.join(os.tmpdir(), `ssr-ho-${process.pid}-${name}.diff`);
-      await fs.writeFile(file, text.endsWith('\n') ? text : text + '\n');
       try {
-        await git.raw(['apply', '--whitespace=nowarn', file]);
+        await scratch.apply(text, name);
       } catch (err) {
         throw new UsageError(`cannot build a higher-order bug: the ${name} diff does not apply: ${(err as Error).message.trim()}`);
-      } finally {
-        await fs.rm(file, { force: true });
       }
     }
-    await git.add(['-A', '-f']);
-    const excludes = opts.artifact.testFiles.map((f) => `:(exclude)${f}`);
-    const diff = await git.raw(['diff', '--cached', '--no-color', '--no-ext-diff', 'HEAD', '--', '.', ...excludes]);
+    await scratch.git.add(['-A', '-f']);
+    // The new bug lives in code: the oracle test files and the patch's changes to the test harness
+    // (which evaluation reverted anyway) stay out of it.
+    const changed = (await scratch.git.raw(['diff', '--cached', '--name-only', '-z', 'HEAD'])).split('\0').filter(Boolean);
+    const harness: string[] = [];
+    for (const p of changed) {
+      if (opts.artifact.testFiles.includes(p)) continue;
+      let why = isHarnessPath(p, opts.artifact.testScript);
+      if (!why && isSectionedConfig(p)) {
+        const before = await scratch.git.show([`HEAD:${p}`]).catch(() => undefined);
+        const after = await scratch.git.show([`:${p}`]).catch(() => undefined);
+        why = harnessReason(p, { testScript: opts.artifact.testScript, before, after });
+      }
+      if (why) harness.push(p);
+    }
+    const excludes = [...opts.artifact.testFiles, ...harness].map((f) => `:(exclude,literal)${f}`);
+    const diff = await scratch.git.raw(['diff', '--cached', '--no-color', '--no-ext-diff', 'HEAD', '--', '.', ...excludes]);
     if (!diff.trim()) throw new UsageError('cannot build a higher-order bug: the patch undoes every code change of the bug');
     if (diff === opts.artifact.bugInjectDiff || sameChanges(diff, opts.artifact.bugInjectDiff)) {
       throw new UsageError('cannot build a higher-order bug: the patch changes no code file, so the bug would be the same');
@@ -84,9 +79,7 @@ export async function buildHigherOrder(opts: HigherOrderOptions): Promise<Artifa
         source: 'higher-order',
       },
     };
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Compares two diffs by their changed lines, ignoring index lines and hunk offsets. */

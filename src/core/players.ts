@@ -11,9 +11,9 @@ import type { Policy } from './policy/types';
 import type { Players } from './selfplay';
 import type { StrategyChoice } from './prompts';
 import type { Trajectory, TrajectoryStep } from './trajectory';
-import { train, type TrainEvent } from './trainer';
-import * as path from 'node:path';
-import * as fs from 'node:fs';
+import type { TrainEvent } from './trainer';
+import { runUpdate, updatedAfter } from './training/loop';
+import type { PolicyVersion } from './trajectory';
 
 export interface PlayersOptions {
   /** The shared policy; undefined means no model (bootstrap proposals, no solving). */
@@ -22,11 +22,19 @@ export interface PlayersOptions {
   injectorReplay?: PolicySpec;
   /** Live steps of injector episodes (the extension shows them). */
   onInjectStep?: (step: TrajectoryStep, trajectory: Trajectory) => void;
-  /** Training between rounds (--train-every): the runtime's options. */
-  training?: { device?: string; steps?: number; onEvent?: (e: TrainEvent) => void };
+  /** Training between rounds (--train-every): the runtime's options (see training/loop.ts). */
+  training?: { device?: string; steps?: number; trainModel?: string; extraArgs?: string[]; onEvent?: (e: TrainEvent) => void };
+  /** The policy version the episodes are sampled with (recorded in each trajectory's `policy.version`). */
+  version?: PolicyVersion;
+  /** With training: the session's policy as configured (before any update); default `policy`. */
+  baseSpec?: PolicySpec;
 }
 
-export function makePlayers(opts: PlayersOptions): Players {
+/**
+ * The policy factory of one policy version: one shared model for every episode (parallel attempts
+ * included) of openai and onnx policies, a fresh replay per episode. `release` frees the shared model.
+ */
+function policyFactory(opts: PlayersOptions): { factory: Players['policy']; release: () => Promise<void> } {
   let shared: Promise<Policy> | undefined;
   const factory = opts.policy
     ? async (role: 'injector' | 'solver'): Promise<Policy> => {
@@ -36,32 +44,36 @@ export function makePlayers(opts: PlayersOptions): Players {
         shared ??= createPolicy(spec);
         const p = await shared;
         // The shared model outlives episodes: disposing an episode's handle is a no-op.
-        return { info: p.info, complete: (req) => p.complete(req) };
+        return { info: opts.version ? { ...p.info, version: opts.version } : p.info, complete: (req) => p.complete(req) };
       }
     : undefined;
-  // The model the next training round starts from: the onnx policy's local folder, then each round's output.
-  let current = opts.policy?.kind === 'onnx' ? (opts.policy as { model?: string }).model : undefined;
+  const release = async () => {
+    const old = shared;
+    shared = undefined;
+    if (old) await (await old.catch(() => undefined))?.dispose?.();
+  };
+  return { factory, release };
+}
+
+export function makePlayers(opts: PlayersOptions): Players {
+  const current = policyFactory(opts);
+  let release = current.release;
+  const factory = current.factory;
+  // Updates between rounds: on-policy data since the last update, versions, the new policy back into play.
+  const baseSpec = opts.baseSpec ?? opts.policy!;
   const trainer: Players['train'] =
     opts.policy && opts.training
       ? async (store, round, signal) => {
-          if (!current || !fs.existsSync(path.join(current, 'config.json'))) {
-            throw new UsageError(
-              '--train-every trains a local model folder: use --policy onnx --model FOLDER (a served model is retrained with `ssr train` and reloaded by its server)',
-            );
-          }
-          const r = await train({
-            run: store.dir,
-            model: current,
-            out: path.join(store.dir, 'train', `round-${String(round).padStart(3, '0')}`),
-            device: opts.training!.device,
-            steps: opts.training!.steps,
-            signal,
-            onEvent: opts.training!.onEvent,
-          });
-          if (!r.onnxDir) return undefined;
-          current = r.onnxDir;
-          const next = makePlayers({ ...opts, policy: { ...(opts.policy as PolicySpec & { kind: 'onnx' }), model: r.onnxDir } });
-          return next.policy;
+          if (opts.policy!.kind === 'replay') throw new UsageError('--train-every needs a model: --policy onnx or --policy openai');
+          if (await updatedAfter(store.dir, round)) return undefined; // a resumed session: this update was made
+          const u = await runUpdate({ spec: baseSpec, ...opts.training! }, store, round, signal);
+          if (!u) return undefined;
+          // The reloaded policy replaces the current one: release its model (no episode runs between
+          // rounds), so memory stays flat across reloads.
+          await release();
+          const next = policyFactory({ ...opts, policy: u.spec, version: u.version });
+          release = next.release;
+          return next.factory;
         }
       : undefined;
   return {

@@ -20,6 +20,38 @@ export interface ExecOptions {
    * it ends, so nothing it left behind (a fork bomb, a stray server) lingers.
    */
   keepBackground?: boolean;
+  /**
+   * Who runs the command: 'root' (SSR's own work: git, diffs; the default)
+   * or 'test', the unprivileged user that runs tested code and cannot reach
+   * the judge's files. Processes of 'test' are all killed when it ends.
+   */
+  user?: 'root' | 'test';
+}
+
+/** One judged test run: see JudgedRunResult. */
+export interface JudgedRunOptions {
+  /** The test script (absolute path in the sandbox, root-owned). */
+  script: string;
+  /** The parser (absolute path in the sandbox, root-owned). */
+  parser: string;
+  timeoutMs: number;
+  parserTimeoutMs: number;
+  /** Cap on the parser's output. */
+  parserOutputCap: number;
+  /** Bytes of the log's end to return. */
+  tailBytes: number;
+  signal?: AbortSignal;
+}
+
+export interface JudgedRunResult {
+  scriptExitCode: number | null;
+  timedOut: boolean;
+  /** Bytes the test script printed (stdout and stderr together). */
+  logBytes: number;
+  logTail: string;
+  /** Absent when the script timed out (the parser does not run then). */
+  parser?: { exitCode: number | null; timedOut: boolean; stdout: string; stderr: string; truncated: boolean };
+  durationMs: number;
 }
 
 export interface ExecResult {
@@ -49,6 +81,12 @@ export interface SandboxLike {
   writeFile(path: string, content: string | Buffer, mode?: number): Promise<void>;
   /** Reads a file; a relative path is taken from repoPath. Throws if missing. */
   readFile(path: string): Promise<Buffer>;
+  /**
+   * Runs the test script as the unprivileged test user, kills every process
+   * it left, then runs the parser on the finished log as another
+   * unprivileged user in an empty folder. One round trip.
+   */
+  judgedRun(opts: JudgedRunOptions): Promise<JudgedRunResult>;
   /** Removes the container. Safe to call twice. */
   dispose(): Promise<void>;
 }

@@ -16,16 +16,19 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { ProposalsAhead, proposeAhead } from './bootstrap/overlap';
 import { type ArtifactFiles, artifactId } from './artifact';
 import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationReport } from './checks';
 import type { Evaluation } from './evaluate';
 import { buildHigherOrder, MAX_ORDER } from './higherOrder';
-import { DEFAULT_ALPHA, injectorReward } from './rewards';
-import { type BugRecord, JsonlFile, RunStore, readJson, writeJsonAtomic, writeFileAtomic } from './store';
+import { DEFAULT_ALPHA } from './rewards';
+import { type BugRecord, JsonlFile, RunStore, readJson, writeJsonAtomic } from './store';
+import { type AttemptOutcome, engineFailure, episodeInfrastructureFailure, readFinishedAttempt, runSolveAttempt, updateBugRewards } from './solveAttempt';
 import type { Trajectory, TrajectoryRecord } from './trajectory';
 import type { Policy } from './policy/types';
-import { CancelledError, EnvironmentError, UsageError, isCancelled } from './errors';
-import { DEFAULT_IMAGE, ensureEngineAndImage, pidAlive, reapStale } from './sandbox/docker';
+import { CancelledError, UsageError, classifyFailure, isCancelled } from './errors';
+import { DEFAULT_IMAGE, docker, ensureEngineAndImage, pidAlive, reapStale } from './sandbox/docker';
+import { OriginalRunCache } from './originalCache';
 
 export const SESSION_FORMAT = 'ssr-session/1';
 
@@ -134,6 +137,8 @@ export type SessionEvent = { ts: string } & (
   | { type: 'training'; round: number; detail: string }
   | { type: 'note'; message: string }
   | { type: 'error'; message: string; bugId?: string; round?: number }
+  /** The infrastructure failed (engine, container, disk): the session paused; `resume` is the command that continues it. */
+  | { type: 'interrupted'; message: string; resume: string }
   | { type: 'session-finished'; status: SessionFile['status']; note?: string; metrics: SessionMetrics }
 );
 type EventBody = SessionEvent extends infer E ? (E extends { ts: string } ? Omit<E, 'ts'> : never) : never;
@@ -189,6 +194,20 @@ export interface SessionOptions {
 
 const now = () => new Date().toISOString();
 
+/** The command that resumes a run, with the policy flags it was started with (never a secret). */
+export function resumeCommand(runDir: string, config: Pick<SelfPlayConfig, 'policy' | 'proposer'>): string {
+  const q = (x: string) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
+  const parts = ['ssr', 'selfplay', '--resume', q(runDir)];
+  const p = config.policy;
+  if (p) {
+    parts.push('--policy', q(p.kind));
+    if (p.model) parts.push('--model', q(String(p.model)));
+    if (p.baseUrl) parts.push('--base-url', q(String(p.baseUrl)));
+    if (typeof p.trajectory === 'string') parts.push('--trajectory', q(p.trajectory));
+  }
+  return parts.join(' ');
+}
+
 /** A seeded integer per (seed, round) that stays stable across resumes. */
 export function roundSeed(seed: number, round: number): number {
   let h = (seed ^ 0x9e3779b9) >>> 0;
@@ -197,16 +216,27 @@ export function roundSeed(seed: number, round: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/**
+ * Runs fn over the items, at most `limit` at once. When one fails, no new
+ * item starts, the ones running finish, and then the first error is thrown
+ * (so nothing keeps writing into the run after the caller gave up on it).
+ */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
+  let failed: { err: unknown } | undefined;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      try {
+        out[i] = await fn(items[i]);
+      } catch (err) {
+        failed ??= { err };
+      }
     }
   });
   await Promise.all(workers);
+  if (failed) throw failed.err;
   return out;
 }
 
@@ -230,6 +260,10 @@ export class SelfPlaySession {
   private activeAtStart = 0;
   private peakRss = 0;
   private rssTimer?: NodeJS.Timeout;
+  /** The original state's results, run once (several repetitions) per session and reused by every validation. */
+  readonly originalCache = new OriginalRunCache();
+  /** Proposals started ahead of their round (overlap.ts). */
+  private readonly ahead = new ProposalsAhead<BugRecord | undefined>();
 
   private constructor(
     readonly store: RunStore,
@@ -346,7 +380,7 @@ export class SelfPlaySession {
             this.emit({ type: 'training', round: r, detail: 'nothing to train on yet (no judged episode); training skipped' });
             continue;
           }
-          this.emit({ type: 'training', round: r, detail: 'training on the trajectories so far' });
+          this.emit({ type: 'training', round: r, detail: 'training on the trajectories since the last update' });
           const next = await this.players.train(this.store, r, this.opts.signal);
           if (next) {
             this.players = { ...this.players, policy: next };
@@ -356,9 +390,16 @@ export class SelfPlaySession {
       }
       this.session.status = 'finished';
     } catch (err) {
+      const infra = isCancelled(err) || this.cancelled() ? undefined : await classifyFailure(err, docker());
       if (isCancelled(err) || this.cancelled()) {
         this.session.status = 'cancelled';
         note = 'cancelled; resume with ssr selfplay --resume to continue';
+      } else if (infra) {
+        // Not the policy's fault: nothing was recorded for the work in flight; --resume redoes it.
+        this.session.status = 'interrupted';
+        const resume = resumeCommand(this.store.dir, cfg);
+        note = `paused: ${infra.message.replace(/\.\s*$/, '')}. Nothing was recorded for the interrupted work. Once that is fixed, resume with: ${resume}`;
+        this.emit({ type: 'interrupted', message: infra.message, resume });
       } else {
         this.session.status = 'failed';
         note = (err as Error).message;
@@ -378,9 +419,13 @@ export class SelfPlaySession {
   private async runRound(r: number): Promise<void> {
     let bug = (await this.store.listBugs()).find((b) => b.round === r && b.order === 1);
     if (!bug) {
-      const made = await this.propose(r);
+      const made = await this.ahead.take(r, () => this.propose(r));
       if (!made) return; // recorded as no-proposal
       bug = made;
+    }
+    const cfg = this.session.config;
+    if (proposeAhead(cfg, r, Boolean(this.session.rounds[r + 1]))) {
+      this.ahead.start(r + 1, async () => (await this.store.listBugs()).find((b) => b.round === r + 1 && b.order === 1) ?? this.propose(r + 1));
     }
     const children = await this.processBug(bug);
     for (const child of children) await this.processBug(child);
@@ -432,16 +477,24 @@ export class SelfPlaySession {
         strategy = injector.trajectory.strategy;
       }
     } catch (err) {
-      if (isCancelled(err) || err instanceof EnvironmentError) throw err;
+      if (isCancelled(err) || this.cancelled()) throw err;
+      // A broken engine, a container killed from outside, a full disk: the round is not the proposer's to lose.
+      const infra = await classifyFailure(err, docker());
+      if (infra) throw infra;
       return this.noProposal(r, (err as Error).message);
     }
+    if (this.cancelled() || injector?.trajectory.status === 'cancelled') throw new CancelledError();
     if (!artifact) {
-      // A policy injector that submitted nothing: r_inject = -1, recorded for training.
-      const reason = `the injector submitted no artifact (${injector?.trajectory.status}${injector?.trajectory.error ? `: ${injector.trajectory.error}` : ''})`;
-      if (injector) {
+      const t = injector?.trajectory;
+      const infra = (t ? await episodeInfrastructureFailure(t, injector?.reward, docker()) : undefined) ?? (await engineFailure(docker()));
+      if (infra) throw infra;
+      // A policy injector that submitted nothing: r_inject = -1, recorded for training
+      // (unless the episode could not be judged: the model server failed).
+      const reason = `the injector submitted no artifact (${t?.status}${t?.error ? `: ${t.error}` : ''})`;
+      if (injector && injector.reward !== undefined) {
         const rel = path.join('injector', `r${r}.json`);
         await writeJsonAtomic(path.join(this.store.dir, rel), injector.trajectory);
-        this.store.appendTrajectory(record(injector.trajectory, `inject:${r}`, -1, { round: r }, rel));
+        this.store.appendTrajectory(record(injector.trajectory, `inject:${r}`, injector.reward, { round: r }, rel));
       }
       return this.noProposal(r, reason);
     }
@@ -450,7 +503,9 @@ export class SelfPlaySession {
     await this.store.writeArtifact(id, artifact);
     if (injector) {
       await writeJsonAtomic(path.join(this.store.bugDir(id), 'injector.json'), injector.trajectory);
-      if (injector.validation) await writeJsonAtomic(path.join(this.store.bugDir(id), 'validation.json'), injector.validation);
+      // An invalid verdict reached while the engine went away is not kept: the bug is validated again.
+      const suspect = injector.validation && !injector.validation.valid && (await engineFailure(docker()));
+      if (injector.validation && !suspect) await writeJsonAtomic(path.join(this.store.bugDir(id), 'validation.json'), injector.validation);
     }
     const bug: BugRecord = {
       id,
@@ -490,12 +545,23 @@ export class SelfPlaySession {
         concurrency: cfg.concurrency,
         testTimeoutMs: cfg.testTimeoutMs,
         signal: this.opts.signal,
+        originalCache: this.originalCache,
         labels: { 'ssr.run': this.store.id },
         onEvent: (e) => {
           if (e.type === 'check') this.emit({ type: 'check', bugId: bug.id, check: e.check });
         },
       });
       if (this.cancelled()) throw new CancelledError();
+      // A check that failed while the engine went away is the engine's failure, not the artifact's.
+      if (!validation.valid) {
+        const infra = await engineFailure(docker());
+        if (infra) throw infra;
+      }
+      if (validation.flaky.length) {
+        // Evaluation leaves the flaky tests out: they travel in the bug's metadata.
+        artifact.meta = { ...(artifact.meta ?? {}), flaky: validation.flaky };
+        await this.store.writeArtifact(bug.id, artifact);
+      }
       await writeJsonAtomic(vFile, validation);
     }
     this.emit({ type: 'validated', bugId: bug.id, valid: validation.valid, firstFailure: validation.firstFailure });
@@ -518,16 +584,11 @@ export class SelfPlaySession {
     const aid = artifactId(artifact);
     const results = await mapLimit([...Array(cfg.attempts).keys()], cfg.concurrency, (n) => this.attempt(bug, artifact, aid, n, validation!));
     const judged = results.filter((x) => x.reward !== undefined);
-    const solved = judged.filter((x) => x.solved).length;
-    const s = judged.length ? solved / judged.length : undefined;
-    const rInject = s === undefined ? undefined : injectorReward(true, s, cfg.alpha);
-    Object.assign(bug, { status: 'done', attempts: judged.length, solved, solveRate: s, rInject, updatedAt: now() });
-    await this.store.writeBug(bug);
+    const { rInject } = await updateBugRewards(this.store, bug, cfg.alpha, (e) => this.emit(e));
     if (rInject !== undefined) {
-      this.emit({ type: 'reward', bugId: bug.id, solveRate: s, rInject });
       if (injectorTraj) this.store.appendTrajectory(record(injectorTraj, `inject:${bug.round}`, rInject, { bugId: bug.id, round: bug.round }, path.join('bugs', bug.id, 'injector.json')));
-    } else {
-      this.emit({ type: 'error', bugId: bug.id, message: 'no solver attempt could be judged (the policy or the sandbox failed every time)' });
+    } else if (!judged.length) {
+      this.emit({ type: 'error', bugId: bug.id, message: 'no solver attempt could be judged (the policy failed every time)' });
     }
 
     // Higher-order bugs from the failed attempts.
@@ -573,65 +634,37 @@ export class SelfPlaySession {
     aid: string,
     n: number,
     validation: ValidationReport,
-  ): Promise<{ attempt: number; solved: boolean; reward?: number; patch?: string; evaluation?: Evaluation }> {
+  ): Promise<AttemptOutcome> {
     const cfg = this.session.config;
-    const dir = this.store.attemptDir(bug.id, n);
-    const done = await readJson<{ evaluation?: Evaluation; reward?: number; solved: boolean }>(path.join(dir, 'evaluation.json'));
-    const trajectoryId = `${bug.id}-s${n}`;
-    if (done) {
-      const patch = fs.existsSync(path.join(dir, 'pred_patch.diff')) ? fs.readFileSync(path.join(dir, 'pred_patch.diff'), 'utf8') : undefined;
-      // The record may be missing if the process died between the marker and the append.
-      if (done.reward !== undefined && !this.hasRecord(trajectoryId)) {
-        const t = await readJson<Trajectory>(path.join(dir, 'trajectory.json'));
-        if (t) this.store.appendTrajectory(record(t, `solve:${bug.id}`, done.reward, { bugId: bug.id, round: bug.round, attempt: n }, path.relative(this.store.dir, path.join(dir, 'trajectory.json'))));
-      }
-      return { attempt: n, solved: done.solved, reward: done.reward, patch, evaluation: done.evaluation };
-    }
-    if (this.cancelled()) throw new CancelledError();
-    this.emit({ type: 'attempt-started', bugId: bug.id, attempt: n });
-    const policy = await this.players.policy!('solver', { round: bug.round, bugId: bug.id, attempt: n });
-    let res: Awaited<ReturnType<NonNullable<Players['solve']>>>;
-    try {
-      res = await this.players.solve!({
-        repoDir: cfg.repoDir,
-        image: cfg.image,
-        policy,
-        artifact,
-        attempt: n,
-        original: validation.original,
-        maxTurns: cfg.maxTurns,
-        testTimeoutMs: cfg.testTimeoutMs,
-        signal: this.opts.signal,
-        id: trajectoryId,
-        artifactId: aid,
-        onStep: (step, tool) => this.emit({ type: 'attempt-step', bugId: bug.id, attempt: n, step, tool }),
-      });
-    } finally {
-      await policy.dispose?.();
-    }
-    if (this.cancelled() || res.trajectory.status === 'cancelled') throw new CancelledError();
-    const solved = res.evaluation?.solved === true;
-    await writeJsonAtomic(path.join(dir, 'trajectory.json'), { ...res.trajectory, reward: res.reward });
-    if (res.patch !== undefined) await writeFileAtomic(path.join(dir, 'pred_patch.diff'), res.patch);
-    // The completion marker goes last.
-    await writeJsonAtomic(path.join(dir, 'evaluation.json'), { solved, reward: res.reward, evaluation: res.evaluation, status: res.trajectory.status, error: res.trajectory.error });
-    if (res.reward !== undefined) {
-      this.store.appendTrajectory(record(res.trajectory, `solve:${bug.id}`, res.reward, { bugId: bug.id, round: bug.round, attempt: n }, path.relative(this.store.dir, path.join(dir, 'trajectory.json'))));
-    }
-    this.emit({
-      type: 'attempt-finished',
-      bugId: bug.id,
+    const done = await readFinishedAttempt(this.store, bug, n);
+    if (done) return done;
+    return runSolveAttempt({
+      store: this.store,
+      bug,
+      artifact,
+      artifactId: aid,
       attempt: n,
-      solved,
-      reward: res.reward,
-      detail: res.evaluation?.detail ?? res.trajectory.error ?? res.trajectory.status,
+      signal: this.opts.signal,
+      engine: docker(),
+      unfinished: 'redo',
+      emit: (e) => this.emit(e),
+      policy: () => this.players.policy!('solver', { round: bug.round, bugId: bug.id, attempt: n }),
+      episode: ({ policy, id, onStep }) =>
+        this.players.solve!({
+          repoDir: cfg.repoDir,
+          image: cfg.image,
+          policy,
+          artifact,
+          attempt: n,
+          original: validation.original,
+          maxTurns: cfg.maxTurns,
+          testTimeoutMs: cfg.testTimeoutMs,
+          signal: this.opts.signal,
+          id,
+          artifactId: aid,
+          onStep,
+        }),
     });
-    return { attempt: n, solved, reward: res.reward, patch: res.patch, evaluation: res.evaluation };
-  }
-
-  private hasRecord(id: string): boolean {
-    // appendTrajectory de-duplicates; this only avoids reading the trajectory file needlessly.
-    return JsonlFile.read<TrajectoryRecord>(this.store.trajectories.file).records.some((r) => r.id === id);
   }
 
   private async refreshCounters(): Promise<void> {

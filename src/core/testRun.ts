@@ -7,6 +7,7 @@
 import type { SandboxLike } from './sandboxTypes';
 import type { ArtifactFiles } from './artifact';
 import { SandboxError } from './errors';
+import { SandboxLostError } from './sandbox/docker';
 
 export type TestStatus = 'passed' | 'failed';
 export type TestResults = Record<string, TestStatus>;
@@ -76,8 +77,6 @@ export function parseParserOutput(stdout: string): { results?: TestResults; erro
   return { results: value as TestResults };
 }
 
-let runCounter = 0;
-
 /** Runs the suite in the sandbox's current state. installRunner must have been called. */
 export async function runTests(
   sb: SandboxLike,
@@ -85,56 +84,46 @@ export async function runTests(
 ): Promise<TestRunResult> {
   const started = Date.now();
   try {
-    return await runTestsOnce(sb, opts, started);
+    return await runTestsOnce(sb, opts);
   } catch (err) {
-    if (!(err instanceof SandboxError)) throw err;
-    // The sandbox itself gave out (process limit, container died): a failed run, with the reason.
+    // A lost sandbox (container gone, engine unreachable) is not the tests' result: the caller retries or stops.
+    if (!(err instanceof SandboxError) || err instanceof SandboxLostError) throw err;
+    // The runner could not do the run (process limit reached, processes that cannot be killed): a failed run, with the reason.
     return { ok: false, error: `the tests could not run: ${err.message}`, scriptExitCode: null, timedOut: false, logTail: '', durationMs: Date.now() - started };
   }
 }
 
-async function runTestsOnce(
-  sb: SandboxLike,
-  opts: { timeoutMs?: number; signal?: AbortSignal },
-  started: number,
-): Promise<TestRunResult> {
-  const log = `/ssr/tmp/test-log-${process.pid}-${++runCounter}`;
+/**
+ * The script runs as the sandbox's unprivileged test user with its output
+ * piped into a log only SSR's runner can write; once it ends (or times out)
+ * every process of that user is killed, and only then does the parser read
+ * the log, as another unprivileged user in an empty folder (docs/judging.md).
+ */
+async function runTestsOnce(sb: SandboxLike, opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<TestRunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
-  const script = await sb.exec(`bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${log} 2>&1`, {
+  const r = await sb.judgedRun({
+    script: `${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh`,
+    parser: `${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py`,
     timeoutMs,
+    parserTimeoutMs: PARSER_TIMEOUT_MS,
+    parserOutputCap: PARSER_OUTPUT_CAP,
+    tailBytes: LOG_TAIL_BYTES,
     signal: opts.signal,
   });
-  if (script.timedOut) {
-    const tail = await sb.exec(`tail -c ${LOG_TAIL_BYTES} ${log}; rm -f ${log}`, { timeoutMs: 10_000 });
-    return {
-      ok: false,
-      error: `test_script.sh did not finish within ${Math.round(timeoutMs / 1000)} s and was killed`,
-      scriptExitCode: null,
-      timedOut: true,
-      logTail: tail.stdout,
-      durationMs: Date.now() - started,
-    };
+  const base = { scriptExitCode: r.scriptExitCode, timedOut: r.timedOut, logTail: r.logTail, durationMs: r.durationMs };
+  if (r.timedOut || !r.parser) {
+    return { ...base, ok: false, error: `test_script.sh did not finish within ${Math.round(timeoutMs / 1000)} s and was killed` };
   }
-  // One round trip: the parser's JSON on stdout; the log's tail saved for a read afterwards.
-  const parsed = await sb.exec(
-    `python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${log}; rc=$?; tail -c ${LOG_TAIL_BYTES} ${log} > ${log}.tail; rm -f ${log}; exit $rc`,
-    { timeoutMs: PARSER_TIMEOUT_MS, maxOutputBytes: PARSER_OUTPUT_CAP, signal: opts.signal },
-  );
-  const logTail = (await sb.readFile(`${log}.tail`).catch(() => Buffer.alloc(0))).toString('utf8');
-  void sb.exec(`rm -f ${log}.tail`, { timeoutMs: 10_000 }).catch(() => undefined);
-  const base = { scriptExitCode: script.exitCode, timedOut: false, logTail };
-  const durationMs = Date.now() - started;
-  if (parsed.timedOut) return { ...base, ok: false, error: `test_parser.py did not finish within ${PARSER_TIMEOUT_MS / 1000} s`, durationMs };
-  if (parsed.truncated) {
-    return { ...base, ok: false, error: `test_parser.py printed more than ${PARSER_OUTPUT_CAP} bytes`, durationMs };
-  }
+  const parsed = r.parser;
+  if (parsed.timedOut) return { ...base, ok: false, error: `test_parser.py did not finish within ${PARSER_TIMEOUT_MS / 1000} s` };
+  if (parsed.truncated) return { ...base, ok: false, error: `test_parser.py printed more than ${PARSER_OUTPUT_CAP} bytes` };
   if (parsed.exitCode !== 0) {
     const err = parsed.stderr.trim().split('\n').slice(-3).join(' | ');
-    return { ...base, ok: false, error: `test_parser.py exited with ${parsed.exitCode ?? 'a signal'}${err ? `: ${err}` : ''}`, durationMs };
+    return { ...base, ok: false, error: `test_parser.py exited with ${parsed.exitCode ?? 'a signal'}${err ? `: ${err}` : ''}` };
   }
   const { results, error } = parseParserOutput(parsed.stdout);
-  if (error) return { ...base, ok: false, error, durationMs };
-  return { ...base, ok: true, results, durationMs };
+  if (error) return { ...base, ok: false, error };
+  return { ...base, ok: true, results };
 }
 
 export function passing(r: TestResults | undefined): Set<string> {

@@ -113,9 +113,57 @@ export interface TrainExportEvent {
   time?: number;
 }
 
+/** Per role in the done event and `ssr train --json`. */
+export interface TrainRoleSummary {
+  /** Trajectories of the role in the update's window (after --from-line). */
+  trajectories: number;
+  /** Trajectories whose non-zero advantage reached the loss. */
+  used: number;
+  /** Groups without reward variance (skipped). */
+  zeroVarianceGroups: number;
+  /** Groups of one (or without variance) scored against the role's run baseline (the injector). */
+  baselineGroups: number;
+  /** Trajectories sampled by another policy version (refused unless --off-policy keep). */
+  offPolicy: number;
+  meanReward: number | null;
+}
+
+/** One line of RUN/train/updates.jsonl: the per-update metrics (see runtime/README.md). */
+export interface TrainUpdateLine {
+  time: number;
+  out: string;
+  model: string;
+  policyStep: number | null;
+  fromLine: number;
+  cursor: number;
+  steps: number;
+  resumedFrom: number | null;
+  roles: Record<TrainRole, Omit<TrainRoleSummary, 'meanReward'> & { meanReward: number | null }>;
+  solveRate: number | null;
+  validShare: number | null;
+  loss: number | null;
+  kl: number | null;
+  klRollout: number | null;
+  clipFrac: number | null;
+  tokensPerSec: number | null;
+  ratioTokens: number;
+  lossTokens: number;
+  retokenised: number;
+}
+
 export interface TrainDoneEvent {
   type: 'done';
   outDir: string;
+  out: string;
+  roles: Record<TrainRole, TrainRoleSummary>;
+  /** Trajectories that reached the loss re-tokenised (no token ids: trained on-policy, no PPO ratio). */
+  retokenised: number;
+  retokenisedSequences: number;
+  /** Tokens trained with the PPO ratio (rollout log-probs with their token ids). */
+  ppoRatio: { tokens: number; used: boolean };
+  update: TrainUpdateLine;
+  updatesFile: string | null;
+  resumedFrom: number | null;
   steps: number;
   final: TrainStepEvent | null;
   /** OUT/model: full (merged) weights, Hugging Face layout (vLLM, the next update). */
@@ -174,6 +222,12 @@ export interface TrainOptions extends RuntimeOptions {
   seed?: number;
   /** onnx/model.onnx in the output model folder: auto (default), yes (failure is an error), no. */
   onnx?: 'auto' | 'yes' | 'no';
+  /** Data cursor: train only on records after this line of trajectories.jsonl. */
+  fromLine?: number;
+  /** The current policy version (updates so far); records of other versions are refused. */
+  policyStep?: number;
+  /** Start the LoRA adapter from this one (the previous update's adapter). */
+  initAdapter?: string;
   /** More flags for ssr_runtime.train, passed as they are (e.g. ['--dtype', 'fp32']). */
   extraArgs?: string[];
   /** Every event, as it arrives. */
@@ -280,7 +334,8 @@ export function resolvePython(env: NodeJS.ProcessEnv = process.env): Promise<str
 }
 
 function runtimeEnv(runtimeDir: string, extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const base = { ...process.env, ...extra };
+  // The trainer stops by itself when this process dies (it runs in its own process group).
+  const base: NodeJS.ProcessEnv = { ...process.env, SSR_TRAIN_PARENT_PID: String(process.pid), ...extra };
   const prev = base.PYTHONPATH;
   return {
     ...base,
@@ -313,6 +368,9 @@ export function trainArgs(opts: TrainOptions): string[] {
   num('--checkpoint-every', opts.checkpointEvery);
   num('--seed', opts.seed);
   if (opts.onnx) args.push('--onnx', opts.onnx);
+  num('--from-line', opts.fromLine);
+  num('--policy-step', opts.policyStep);
+  if (opts.initAdapter) args.push('--init-adapter', path.resolve(opts.initAdapter));
   if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
 }
@@ -543,4 +601,46 @@ export async function doctor(opts: RuntimeOptions = {}): Promise<DoctorReport & 
   } catch {
     throw new EnvironmentError(`${python} -m ssr_runtime.doctor printed something that is not JSON: ${text.slice(0, 200)}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The summary `ssr train --json` prints
+
+export interface TrainSummary {
+  steps: number;
+  roles: Record<TrainRole, TrainRoleSummary>;
+  retokenised: number;
+  out: string;
+  /** Whether the PPO ratio was used (rollout log-probs with token ids), and on how many tokens. */
+  ppoRatio: { tokens: number; used: boolean };
+  model: string;
+  onnx: string | null;
+  adapter: string | null;
+  metrics: string;
+  /** RUN/train/updates.jsonl: one line per update (learning curves). */
+  updatesFile: string | null;
+  resumedFrom: number | null;
+  zeroVarianceGroups: number;
+  final: TrainStepEvent | null;
+  warnings: string[];
+}
+
+export function trainSummary(r: TrainResult): TrainSummary {
+  const d = r.done;
+  return {
+    steps: d.steps,
+    roles: d.roles,
+    retokenised: d.retokenised,
+    out: d.out ?? d.outDir,
+    ppoRatio: d.ppoRatio,
+    model: d.model,
+    onnx: d.onnx,
+    adapter: d.adapter,
+    metrics: d.metrics,
+    updatesFile: d.updatesFile,
+    resumedFrom: d.resumedFrom,
+    zeroVarianceGroups: d.zeroVarianceGroups,
+    final: d.final,
+    warnings: r.warnings,
+  };
 }

@@ -69,6 +69,12 @@ export interface TurnTokens {
   logprobs?: number[];
   /** Token ids of the full prompt the completion was sampled from, when known. */
   promptTokenIds?: number[];
+  /**
+   * The temperature of the distribution `logprobs` were taken from: log_softmax(logits / T).
+   * The sampling temperature for the onnx policy; 1 for servers that report raw log-probs
+   * (vLLM's default). The trainer scores tokens at the same T. Absent: 1.
+   */
+  temperature?: number;
   usage?: { promptTokens?: number; completionTokens?: number };
 }
 
@@ -79,6 +85,17 @@ export interface PolicyInfo {
   topP?: number;
   /** Never holds secrets: API keys are not recorded. */
   baseUrl?: string;
+  /** Which version of the policy sampled the episode (set when the session trains: --train-every). */
+  version?: PolicyVersion;
+}
+
+/**
+ * A version of the trained policy: the model folder or served adapter name, and the number of
+ * policy updates behind it (0 = the policy the session started with).
+ */
+export interface PolicyVersion {
+  model: string;
+  step: number;
 }
 
 export interface TaskInfo {
@@ -144,4 +161,6 @@ export interface TrajectoryRecord {
   messages: ChatMessage[];
   tokens: TurnTokens[];
   policy: PolicyInfo;
+  /** The policy version that sampled this trajectory (copied from `policy.version`); the trainer refuses other versions. */
+  policyVersion?: PolicyVersion;
 }

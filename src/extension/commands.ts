@@ -116,7 +116,7 @@ export function registerCommands(env: CommandEnv): vscode.Disposable[] {
 /** The session's failure note as an error the reporter can classify (Docker problems get their buttons). */
 function sessionError(note: string | undefined): Error {
   const e = new Error(note ?? 'the session failed (see the log)');
-  if (note && /Docker engine|sandbox image|docker\.sock|ECONNREFUSED/i.test(note)) e.name = 'EnvironmentError';
+  if (note && /^paused: |Docker engine|container engine|sandbox image|docker\.sock|ECONNREFUSED/i.test(note)) e.name = 'EnvironmentError';
   return e;
 }
 
@@ -258,7 +258,7 @@ class Commands {
       void vscode.window.showInformationMessage('SSR: Inject Bug was cancelled.');
       return;
     }
-    if (res.session.status === 'failed') throw sessionError(res.session.note);
+    if (res.session.status === 'failed' || res.session.status === 'interrupted') throw sessionError(res.session.note);
     const t = await readJson<Trajectory>(injectorFile).catch(() => undefined);
     if (isPolicyFailure(t)) throw new ModelServerError(t?.error ?? 'the model server failed');
     if (!res.bug) {
@@ -418,7 +418,8 @@ class Commands {
 
   private async finished(file: SessionFile, runDir: string, title: string): Promise<void> {
     this.env.model.scheduleRefresh(50);
-    if (file.status === 'failed') throw sessionError(file.note);
+    // 'interrupted': the engine, a container or the disk failed; the note says so and how to resume.
+    if (file.status === 'failed' || file.status === 'interrupted') throw sessionError(file.note);
     const c = file.counters;
     if (file.status === 'cancelled') {
       const b = await vscode.window.showInformationMessage(`SSR: ${title} stopped. Resume it any time.`, 'Resume Session');

@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { registerPrepareSandbox } from './prepareSandbox';
 import { DashboardPanels } from './dashboard/dashboardPanel';
 import { registerInsights } from './insights';
 import { reportError } from './errors';
@@ -73,6 +74,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<SsrApi
     }),
   );
 
+  context.subscriptions.push(registerPrepareSandbox(log));
   const panels = new DashboardPanels(context.extensionUri, model, docs, log);
   context.subscriptions.push(panels);
   context.subscriptions.push(...registerCommands({ context, log, model, jobs, docs, stepper, refreshViews, bugs }));

@@ -80,7 +80,7 @@ describe('SSR extension in VS Code (code-server)', function () {
     });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssr-e2e-'));
     ws = path.join(tmp, 'pyledger');
-    fs.cpSync(FIXTURE_REPO, ws, { recursive: true });
+    fs.cpSync(FIXTURE_REPO, ws, { recursive: true, filter: (p) => !path.relative(FIXTURE_REPO, p).split(path.sep).includes('.ssr') });
     const t0 = Date.now();
     const entry = ensureCodeServer();
     const t1 = Date.now();

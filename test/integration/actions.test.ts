@@ -14,6 +14,7 @@ import { ARTIFACT_FILES } from '../../src/core/artifact';
 import type { SessionEvent } from '../../src/core/selfplay';
 import { assertNoContainers, hashTree } from '../helpers/docker';
 import { PYLEDGER } from '../helpers/paths';
+import { copyFixture } from '../helpers/fixtures';
 
 describe('actions: Inject Bug against Docker', function () {
   this.timeout(600_000);
@@ -22,7 +23,7 @@ describe('actions: Inject Bug against Docker', function () {
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssr-inject-'));
     repo = path.join(tmp, 'pyledger');
-    fs.cpSync(PYLEDGER, repo, { recursive: true });
+    copyFixture(PYLEDGER, repo);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { listSandboxes } from '../../src/core/sandbox';
+import { copyFixture } from '../helpers/fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures');
@@ -70,7 +71,7 @@ describe('ssr inject / solve / show (CLI)', function () {
 
   it('inject: an invalid artifact exits 1 and prints the verdicts; the default output goes to <repo>/.ssr/ only', async () => {
     const repo = path.join(tmp, 'repo');
-    fs.cpSync(REPO, repo, { recursive: true });
+    copyFixture(REPO, repo);
     const git = (...a: string[]) => execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...a], { cwd: repo, encoding: 'utf8' });
     git('init', '-q');
     git('add', '-A');

@@ -246,6 +246,20 @@ describe('agent loop (real sandbox)', function () {
       assert.deepEqual(policy.requests[0].stop, ['</tool>']);
     });
 
+    it('writes what the model wrote byte for byte when the server stopped on </tool> (a diff ending in blank context lines)', async () => {
+      const diff = '--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,2 @@\n-assert x\n \n \n';
+      const policy = scripted([
+        { text: `<tool: create>\nweaken.diff\n${diff}\n`, finishReason: 'stop' },
+        { text: '<tool: bash>\nod -c weaken.diff | tail -3\n', finishReason: 'stop' },
+        '<tool: submit>\n</tool>',
+      ]);
+      const { trajectory: t } = await run(policy, { maxTurns: 3 });
+      assert.equal(t.steps[0].error, undefined, t.steps[0].output);
+      assert.equal(t.steps[0].arguments, `weaken.diff\n${diff}`);
+      assert.equal((await sb!.exec('cat weaken.diff')).stdout, diff);
+      assert.equal(t.messages[2].content, `<tool: create>\nweaken.diff\n${diff}\n</tool>`);
+    });
+
     it('survives a hanging command and a flood inside an episode', async () => {
       const policy = scripted([bash('cd tests; sleep 30'), bash('pwd'), bash('cat /dev/zero | tr "\\0" x'), bash('echo alive'), '<tool: submit>\n</tool>']);
       const { trajectory: t } = await run(policy, { commandTimeoutMs: 1000, maxOutputBytes: 32 * 1024, maxObservationChars: 2000 });

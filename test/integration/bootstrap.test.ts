@@ -267,7 +267,7 @@ describe('bootstrap proposer (real sandbox)', function () {
     }
   });
 
-  it("says 'no-framework' for JavaScript tests that do not use node:test", async () => {
+  it("says 'no-framework' for a jest suite whose runner is not installed, and how to install it", async () => {
     const dir = tmpRepo({
       'package.json': '{"name":"j","scripts":{"test":"jest"}}\n',
       'src/a.js': 'module.exports = (a, b) => a + b;\n',
@@ -277,6 +277,7 @@ describe('bootstrap proposer (real sandbox)', function () {
       await assert.rejects(proposeBug({ repoDir: dir, seed: 1 }), (e: unknown) => {
         assert.ok(e instanceof NoProposalError, String(e));
         assert.equal(e.reason, 'no-framework');
+        assert.match(e.message, /jest[\s\S]*ssr env build --repo DIR/);
         return true;
       });
     } finally {
@@ -317,7 +318,7 @@ describe('bootstrap proposer (real sandbox)', function () {
         'XFAIL tests/test_a.py::test_xf - reason',
         'SKIPPED [1] tests/test_a.py:9: skip',
         'PASSED tests/test_a.py::test_flaky',
-        '=================== 2 failed, 3 passed, 1 error in 0.12s ====================',
+        '=================== 1 failed, 3 passed, 2 errors in 0.12s ====================',
       ].join('\n');
       assert.deepEqual(await parse('pytest', pytestLog, ['tests/test_a.py::test_flaky']), {
         'tests/test_a.py::test_ok': 'passed',

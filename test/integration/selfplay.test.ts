@@ -19,6 +19,7 @@ import type { TrajectoryRecord } from '../../src/core/trajectory';
 import { FIXTURES, PYLEDGER, ROOT, CLI, TEXT_LOADER } from '../helpers/paths';
 import { assertNoContainers, hashTree, ourSandboxes } from '../helpers/docker';
 import { runCli } from '../helpers/cli';
+import { copyFixture } from '../helpers/fixtures';
 
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
 
@@ -182,7 +183,7 @@ describe('self-play session: bootstrap proposer + scripted solver (real engine)'
     }
     // The fix applies to the buggy state and gives back the original code.
     const work = tmp('ssr-exp-');
-    fs.cpSync(PYLEDGER, work, { recursive: true, filter: (p) => !p.includes('.ssr') });
+    copyFixture(PYLEDGER, work);
     const sh = (cmd: string) => new Promise<number>((res) => spawn('bash', ['-c', cmd], { cwd: work, stdio: 'ignore' }).on('close', (c) => res(c ?? 1)));
     fs.writeFileSync(path.join(work, '.setup.diff'), rows[0].ssr_setup_patch);
     fs.writeFileSync(path.join(work, '.fix.diff'), rows[0].patch);

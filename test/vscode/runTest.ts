@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'ssr-vscode-test-'));
-  fs.cpSync(path.join(ROOT, 'test/fixtures/repos/pyledger'), ws, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'test/fixtures/repos/pyledger'), ws, { recursive: true, filter: (p) => !p.split(path.sep).includes('.ssr') });
   writeRecordedRun(path.join(ws, '.ssr', 'runs'), ws);
   try {
     await runTests({

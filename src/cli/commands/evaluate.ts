@@ -6,6 +6,7 @@ import { buildHigherOrder } from '../../core/higherOrder';
 import { writeArtifact } from '../../core/artifact';
 import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir, requireFile } from '../util';
 import { addSandboxFlags } from './validate';
+import { repoImage } from '../image';
 
 export function register(program: Command): void {
   addSandboxFlags(
@@ -22,6 +23,7 @@ export function register(program: Command): void {
       action(async (o: Record<string, string | boolean | undefined>) => {
         if (!o.repo && !o.repoInImage) fail('--repo is required (or --repo-in-image)');
         const repoDir = o.repo ? requireDir(o.repo as string, '--repo') : undefined;
+        o.image = await repoImage(o, repoDir);
         const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
         const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
         const progress = new Progress();
@@ -36,7 +38,19 @@ export function register(program: Command): void {
         });
         progress.done();
         if (o.json) printJson(ev);
-        else process.stdout.write(`${ev.solved ? color.green('SOLVED') : color.red('NOT SOLVED')}  reward ${ev.reward}  ${ev.detail}\n`);
+        else {
+          const lines = [`${ev.solved ? color.green('SOLVED') : color.red('NOT SOLVED')}  reward ${ev.reward}  ${ev.detail}`];
+          const g = ev.groups;
+          if (g) {
+            lines.push(
+              `  required (passed on the original): ${g.required.passed}/${g.required.total} pass, ${g.required.failed} fail, ${g.required.missing} missing`,
+            );
+            if (g.preexisting.total) lines.push(`  failed on the original (not required): ${g.preexisting.total}, ${g.preexisting.passed} pass now`);
+            if (g.flaky) lines.push(`  flaky (left out): ${g.flaky}`);
+          }
+          for (const c of ev.ignoredChanges ?? []) lines.push(`  reverted before the run: ${c.path} (${c.reason})`);
+          process.stdout.write(lines.join('\n') + '\n');
+        }
         return ev.solved ? EXIT_OK : EXIT_NEGATIVE;
       }),
     );

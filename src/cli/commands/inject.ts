@@ -16,8 +16,10 @@ import { excludeFromGit } from '../../core/store';
 import { DEFAULT_THRESHOLDS } from '../../core/checks';
 import { STRATEGIES, type StrategyChoice } from '../../core/prompts';
 import type { Role, Trajectory, TrajectoryStep } from '../../core/trajectory';
-import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
+import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addSandboxFlags, printReport } from './validate';
+import { repoImage } from '../image';
+import { StageLines } from '../stages';
 
 export type Opts = Record<string, string | boolean | undefined>;
 
@@ -174,6 +176,7 @@ export function register(program: Command): void {
       action(async (o: Opts) => {
         if (o.repoInImage) fail('ssr inject needs --repo (the injector works on a copy of a host folder)');
         const repoDir = requireDir(o.repo as string, '--repo');
+        o.image = await repoImage(o, repoDir);
         const strategy = String(o.strategy ?? 'mix') as StrategyChoice;
         if (!STRATEGIES.includes(strategy)) fail(`--strategy must be one of ${STRATEGIES.join(', ')} (got ${strategy})`);
         const choice = policyChoice(o, 'injector');
@@ -185,12 +188,12 @@ export function register(program: Command): void {
         };
         const id = newEpisodeId('injector');
         const policy = await makePolicy(choice);
-        const progress = new Progress();
+        const progress = new StageLines(process.stderr.isTTY === true && !o.json, o.json ? () => undefined : undefined);
         const ac = new AbortController();
         const onInt = () => ac.abort();
         process.once('SIGINT', onInt);
         try {
-          progress.update(`inject: starting a sandbox (${describePolicy(policy)})`);
+          progress.start('inject', 0, `starting a sandbox (${describePolicy(policy)})`);
           const r = await runInjectEpisode({
             repoDir,
             image: o.image as string | undefined,
@@ -203,7 +206,12 @@ export function register(program: Command): void {
               ...(thresholds.minFailingTests !== undefined ? { minFailingTests: thresholds.minFailingTests } : {}),
             },
             validate: o.validate !== false,
-            validation: { onEvent: (e) => (e.type === 'run-started' ? progress.update(`validating: running the tests (${e.state})`) : undefined) },
+            validation: {
+              onEvent: (e) => {
+                if (e.type === 'run-started') progress.update(`validating: running the ${e.state} state`);
+                if (e.type === 'run-finished') progress.runDone();
+              },
+            },
             toolMode: choice.toolMode,
             temperature: choice.temperature,
             topP: choice.topP,
@@ -212,10 +220,10 @@ export function register(program: Command): void {
             signal: ac.signal,
             onStep: (s) => {
               if (o.verbose) process.stderr.write(stepLine(s) + '\n');
-              progress.update(`inject: ${stepLine(s)}`);
+              progress.update(stepLine(s));
             },
           });
-          progress.done();
+          progress.end();
           const dir = await episodeDir(repoDir, o.out as string | undefined, r.trajectory.id);
           const trajectoryPath = path.join(dir, 'trajectory.json');
           await writeTrajectory(trajectoryPath, r.trajectory);
@@ -269,7 +277,7 @@ export function register(program: Command): void {
           return code;
         } finally {
           process.removeListener('SIGINT', onInt);
-          progress.done();
+          progress.end();
           await policy.dispose?.().catch(() => undefined);
         }
       }),

@@ -5,14 +5,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG, type SelfPlayConfig, SelfPlaySession, type SessionEvent, type SessionFile } from '../../core/selfplay';
+import { DEFAULT_CONFIG, type SelfPlayConfig, SelfPlaySession, type SessionEvent, type SessionFile, resumeCommand } from '../../core/selfplay';
 import { makePlayers } from '../../core/players';
+import { policyDescription } from '../../core/actions';
+import { asInfrastructureError, isCancelled } from '../../core/errors';
 import { RunStore, listRuns } from '../../core/store';
 import { exportSwebench } from '../../core/export';
 import { DEFAULT_THRESHOLDS } from '../../core/checks';
 import type { PolicySpec } from '../../core/policy';
-import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
+import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addPolicyFlags, policyChoice, type Opts } from './inject';
+import { StageLines } from '../stages';
+import { repoImage } from '../image';
+import { loadAdapter, readTrainingState, specForState, versionOf } from '../../core/training/loop';
 
 function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpec; proposer: 'bootstrap' | 'policy' } {
   const kind = String(o.policy ?? 'bootstrap');
@@ -28,6 +33,14 @@ function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpe
   if (proposer !== 'bootstrap' && proposer !== 'policy') fail(`--proposer must be bootstrap or policy (got ${proposer})`);
   if (kind === 'replay' && proposer === 'policy' && !injectorReplay) fail('--proposer policy with --policy replay needs --injector-trajectory FILE');
   return { policy: spec, injectorReplay, proposer };
+}
+
+/** The live line's stage for a session event: proposing, validating, solving. */
+function stageOf(p: StageLines, e: SessionEvent, attempts: number, solving: boolean): void {
+  if (e.type === 'round-started') p.start(`round ${e.round + 1}`, 0, 'proposing (bootstrap: the suite, its coverage, mutants)');
+  else if (e.type === 'proposal') p.update(`validating ${e.bugId} (the seven checks)`);
+  else if (e.type === 'validated' && e.valid && solving) p.update(`solving ${e.bugId}`, 0, attempts);
+  else if (e.type === 'attempt-finished') p.runDone();
 }
 
 function describeEvent(e: SessionEvent): string | undefined {
@@ -50,11 +63,35 @@ function describeEvent(e: SessionEvent): string | undefined {
       return `note: ${e.message}`;
     case 'error':
       return color.red(`error: ${e.message}`);
+    case 'interrupted':
+      return color.red(`interrupted: ${e.message}`);
     case 'training':
       return `training: ${e.detail}`;
     default:
       return undefined;
   }
+}
+
+/**
+ * An infrastructure failure that escapes the session (the engine gone while
+ * the run directory is written, a full disk): its message and exit 2, never a stack trace.
+ */
+function infrastructureGuard<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<number | void> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      const infra = isCancelled(err) ? undefined : asInfrastructureError(err);
+      if (!infra) throw err;
+      process.stderr.write(`ssr: ${infra.message}\n`);
+      return EXIT_CANNOT_RUN;
+    }
+  };
+}
+
+/** What a person reads when a session paused on an infrastructure failure (the note says what happened and how to resume). */
+export function interruptedMessage(s: SessionFile, runDir: string): string {
+  return s.note ?? `paused: the infrastructure failed. Resume with: ${resumeCommand(runDir, s.config)}`;
 }
 
 export function summary(s: SessionFile, runDir: string): string {
@@ -94,7 +131,7 @@ export function register(program: Command): void {
       .command('selfplay')
       .description('run a self-play session: propose, validate, solve, reward, higher-order bugs (resumable)')
       .option('--repo <dir>', 'the repository (copied into sandboxes; only .ssr/ is written in it)')
-      .option('--image <image>', 'sandbox image', DEFAULT_CONFIG.image)
+      .option('--image <image>', `sandbox image (default: the repository's built environment, else ${DEFAULT_CONFIG.image})`)
       .option('--proposer <kind>', 'bootstrap (no model) | policy (the model as injector)')
       .option('--injector-trajectory <file>', 'replay: a recorded injector trajectory')
       .option('--strategy <s>', 'injector strategy: removal | history | direct | mix', 'mix')
@@ -109,37 +146,58 @@ export function register(program: Command): void {
       .option('--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles))
       .option('--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests))
       .option('--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120')
-      .option('--train-every <n>', 'train the policy every N rounds and reload it (--policy onnx with a local model folder)', '0')
+      .option('--train-every <n>', 'train the policy every N rounds on the trajectories since the last update and put it back into play (--policy onnx: reloaded in-process; --policy openai with --train-model: a LoRA adapter loaded into the server)', '0')
       .option('--train-device <d>', 'cuda | cpu | auto, for --train-every', 'auto')
       .option('--train-steps <n>', 'optimizer steps per training round')
+      .option('--train-model <dir>', '--policy openai: the served base model\'s weights (Hugging Face layout); each update trains a LoRA adapter on it and loads it into the server (vLLM runtime LoRA loading)')
       .option('--out <dir>', 'the run directory (default <repo>/.ssr/runs/<id>)')
       .option('--resume <run>', 'continue a run (a run directory, or a run id of --repo)')
       .option('--json', 'print the final session (configuration, counters, metrics) as JSON'),
     { kinds: 'bootstrap (no model) | openai | onnx | replay', default: 'bootstrap' },
   )
     .action(
-      action(async (o: Opts) => {
-        const progress = new Progress();
+      action(infrastructureGuard(async (o: Opts) => {
+        const progress = new StageLines();
         const onEvent = (e: SessionEvent) => {
+          if (o.json) return;
           const line = describeEvent(e);
+          stageOf(progress, e, intOption(o.attempts as string, '--attempts', 1) ?? 1, Boolean(specs.policy) || Boolean(o.resume));
           if (e.type === 'attempt-step') progress.update(`${e.bugId} attempt ${e.attempt}: step ${e.step + 1} (${e.tool})`);
-          else if (line) {
-            if (o.json) return;
-            if (process.stderr.isTTY) progress.log(line);
-            else process.stderr.write(line + '\n');
-          }
+          else if (line && e.type !== 'round-started') progress.log(line);
         };
         const ac = new AbortController();
         process.once('SIGINT', () => ac.abort());
         let session: SelfPlaySession;
         const specs = policySpecs(o);
         const trainEvery = intOption(o.trainEvery as string, '--train-every', 0)!;
+        const training =
+          trainEvery > 0 || o.resume
+            ? {
+                device: o.trainDevice as string,
+                steps: intOption(o.trainSteps as string | undefined, '--train-steps', 1),
+                trainModel: o.trainModel ? requireDir(o.trainModel as string, '--train-model') : undefined,
+              }
+            : undefined;
+        const resumeDir = o.resume ? RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined) : undefined;
+        // A resumed session continues with the latest trained policy (RUN/train/state.json).
+        const state = resumeDir && specs.policy ? await readTrainingState(resumeDir) : undefined;
+        let policy = specs.policy;
+        if (specs.policy && state && state.step > 0) {
+          policy = specForState(specs.policy, state);
+          if (specs.policy.kind === 'openai' && state.served && state.adapter) {
+            await loadAdapter(specs.policy, state.served, state.adapter, ac.signal);
+          }
+          if (!o.json) process.stderr.write(`continuing with the trained policy v${state.step}: ${(policy as { model?: string }).model}\n`);
+        }
         const players = makePlayers({
           ...specs,
-          training: trainEvery > 0 || o.resume ? { device: o.trainDevice as string, steps: intOption(o.trainSteps as string | undefined, '--train-steps', 1) } : undefined,
+          policy,
+          baseSpec: specs.policy,
+          version: specs.policy && (training || state) ? versionOf(specs.policy, state) : undefined,
+          training,
         });
-        if (o.resume) {
-          const runDir = RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined);
+        if (resumeDir) {
+          const runDir = resumeDir;
           session = await SelfPlaySession.resume(runDir, players, { signal: ac.signal, onEvent });
         } else {
           const repoDir = requireDir(o.repo as string | undefined, '--repo');
@@ -147,9 +205,10 @@ export function register(program: Command): void {
           const config: SelfPlayConfig = {
             ...DEFAULT_CONFIG,
             repoDir,
-            image: o.image as string,
+            image: await repoImage(o, repoDir),
             proposer: specs.proposer,
-            policy: specs.policy ? { kind: specs.policy.kind, model: (specs.policy as { model?: string }).model, baseUrl: (specs.policy as { baseUrl?: string }).baseUrl } : undefined,
+            // What the policy is, never a secret (the replay file's path is kept, so the resume command can name it).
+            policy: policyDescription(specs.policy),
             strategy: String(o.strategy),
             rounds: intOption(o.rounds as string, '--rounds', 0)!,
             attempts: intOption(o.attempts as string, '--attempts', 1)!,
@@ -171,13 +230,18 @@ export function register(program: Command): void {
         }
         if (!o.json) process.stderr.write(`run directory: ${session.runDir}\n`);
         const result = await session.run();
-        progress.done();
+        progress.end();
         if (o.json) printJson({ runDir: session.runDir, ...result });
         else process.stdout.write(summary(result, session.runDir) + '\n');
         if (result.status === 'cancelled') return 130;
-        if (result.status === 'failed') return 2;
+        if (result.status === 'interrupted') {
+          // Said last, on stderr, whatever the output format: what happened and the command that continues.
+          process.stderr.write(`ssr: ${interruptedMessage(result, session.runDir)}\n`);
+          return EXIT_CANNOT_RUN;
+        }
+        if (result.status === 'failed') return EXIT_CANNOT_RUN;
         return (result.metrics?.validBugs ?? 0) > 0 ? EXIT_OK : EXIT_NEGATIVE;
-      }),
+      })),
     );
 
   program

@@ -14,6 +14,7 @@ import { injectorReward, solveRate } from '../../core/rewards';
 import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir } from '../util';
 import { addSandboxFlags } from './validate';
 import { addPolicyFlags, budgetOptions, couldNotRun, describeEnd, episodeDir, makePolicy, policyChoice, stepLine, type Opts } from './inject';
+import { repoImage } from '../image';
 
 export function register(program: Command): void {
   addPolicyFlags(
@@ -34,6 +35,7 @@ export function register(program: Command): void {
       action(async (o: Opts) => {
         if (o.repoInImage) fail('ssr solve needs --repo');
         const repoDir = requireDir(o.repo as string, '--repo');
+        o.image = await repoImage(o, repoDir);
         const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
         const attempts = intOption(o.attempts as string, '--attempts', 1) ?? 1;
         const testTimeoutMs = (intOption(o.testTimeout as string, '--test-timeout', 1) ?? 120) * 1000;

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { doctor, train, TrainerError, type TrainEvent } from '../../core/trainer';
+import { doctor, train, trainSummary, TrainerError, type TrainEvent } from '../../core/trainer';
 import { docker, DEFAULT_IMAGE } from '../../core/sandbox/docker';
 import { EXIT_CANNOT_RUN, EXIT_OK, ExitCode, Progress, action, color, fail, intOption, numberOption, printJson, requireDir } from '../util';
 import type { Opts } from './inject';
@@ -39,7 +39,12 @@ export function register(program: Command): void {
     .option('--lr <x>', 'learning rate')
     .option('--lora', 'train a LoRA adapter (needs peft) instead of all weights')
     .option('--kl-coef <x>', 'KL penalty to the reference policy')
-    .option('--out <dir>', 'output folder (default <run>/train/<time>)')
+    .option('--out <dir>', 'output folder (default <run>/train/<time>); an --out with a checkpoint resumes from it')
+    .option('--checkpoint-every <k>', 'checkpoint (weights, optimizer state, step, data cursor) every K steps', '50')
+    .option('--no-resume', 'start over even when --out holds a checkpoint')
+    .option('--max-len <n>', 'tokens per training sequence (default 4096; longer prompts are cut on the left, completions at the end)')
+    .option('--from-line <n>', 'data cursor: train only on records after this line of trajectories.jsonl')
+    .option('--policy-step <n>', 'the current policy version: records sampled by another version are refused')
     .option('--json', 'print the result as JSON')
     .action(
       action(async (o: Opts) => {
@@ -70,18 +75,29 @@ export function register(program: Command): void {
             lr: numberOption(o.lr as string | undefined, '--lr', 0),
             lora: Boolean(o.lora),
             klCoef: numberOption(o.klCoef as string | undefined, '--kl-coef', 0),
+            maxLen: intOption(o.maxLen as string | undefined, '--max-len', 2),
+            checkpointEvery: intOption(o.checkpointEvery as string, '--checkpoint-every', 0),
+            fromLine: intOption(o.fromLine as string | undefined, '--from-line', 0),
+            policyStep: intOption(o.policyStep as string | undefined, '--policy-step', 0),
+            extraArgs: o.resume === false ? ['--resume', 'no'] : undefined,
             signal: ac.signal,
             onEvent,
           });
           progress.done();
-          if (o.json) printJson(r);
+          const sum = trainSummary(r);
+          if (o.json) printJson(sum);
           else {
+            const role = (k: 'solver' | 'injector') =>
+              `${k} ${sum.roles[k].used}/${sum.roles[k].trajectories} used${sum.roles[k].zeroVarianceGroups ? `, ${sum.roles[k].zeroVarianceGroups} zero-variance group(s)` : ''}${sum.roles[k].offPolicy ? `, ${sum.roles[k].offPolicy} off-policy refused` : ''}`;
             process.stdout.write(
               `trained ${r.steps} step(s)${r.zeroVarianceGroups ? ` (${r.zeroVarianceGroups} group(s) without reward variance skipped)` : ''}\n` +
+                `  ${role('solver')}; ${role('injector')}\n` +
+                `  ${sum.ppoRatio.used ? `PPO ratio on ${sum.ppoRatio.tokens} tokens` : 'on-policy gradient (no PPO ratio)'}${sum.retokenised ? `; ${sum.retokenised} trajectories re-tokenised (no token ids)` : ''}\n` +
                 `  model: ${r.modelDir}\n` +
                 (r.onnxDir ? `  onnx policy folder: ${r.onnxDir}  (ssr selfplay --policy onnx --model ${r.onnxDir})\n` : '') +
                 (r.adapterDir ? `  LoRA adapter: ${r.adapterDir}\n` : '') +
-                `  metrics: ${r.metricsFile}\n`,
+                `  metrics: ${r.metricsFile}\n` +
+                (sum.updatesFile ? `  per-update metrics: ${sum.updatesFile}\n` : ''),
             );
           }
           return EXIT_OK;

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { loadArtifact } from '../../core/artifact';
 import { validateArtifact, type ValidationReport } from '../../core/checks';
 import { DEFAULT_IMAGE } from '../../core/sandbox/docker';
-import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir } from '../util';
+import { EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, printJson, requireDir } from '../util';
+import { repoImage } from '../image';
+import { StageLines, plannedRuns } from '../stages';
 
 export interface SandboxFlags {
   image?: string;
@@ -11,7 +13,7 @@ export interface SandboxFlags {
 
 export function addSandboxFlags(cmd: Command): Command {
   return cmd
-    .option('--image <image>', 'sandbox image', DEFAULT_IMAGE)
+    .option('--image <image>', `sandbox image (default: the repository's built environment, else ${DEFAULT_IMAGE})`)
     .option('--repo-in-image <path>', 'the image already holds the repository at PATH (SWE-bench style); --repo is then optional');
 }
 
@@ -45,10 +47,13 @@ export function register(program: Command): void {
       action(async (o: Record<string, string | boolean | undefined>) => {
         if (!o.repo && !o.repoInImage) fail('--repo is required (or --repo-in-image with an image that holds the repository)');
         const repoDir = o.repo ? requireDir(o.repo as string, '--repo') : undefined;
+        o.image = await repoImage(o, repoDir);
         const artifactDir = requireDir(o.artifact as string, '--artifact');
         const { artifact, problems } = await loadArtifact(artifactDir);
-        const progress = new Progress();
-        const states: string[] = [];
+        const concurrency = intOption(o.concurrency as string | undefined, '--concurrency', 1);
+        const repeat = intOption(o.repeat as string, '--repeat', 1) ?? 1;
+        const stages = new StageLines();
+        stages.start('validate', plannedRuns(artifact, repeat), 'the original state');
         const report = await validateArtifact({
           repoDir,
           repoInImage: o.repoInImage as string | undefined,
@@ -58,16 +63,19 @@ export function register(program: Command): void {
           minPassingTests: intOption(o.minPassingTests as string, '--min-passing-tests'),
           minChangedFiles: intOption(o.minChangedFiles as string, '--min-changed-files'),
           minFailingTests: intOption(o.minFailingTests as string, '--min-failing-tests'),
-          concurrency: intOption(o.concurrency as string | undefined, '--concurrency', 1),
-          repeat: intOption(o.repeat as string, '--repeat', 1),
+          concurrency,
+          repeat,
           testTimeoutMs: (intOption(o.testTimeout as string, '--test-timeout', 1) ?? 120) * 1000,
           onEvent: (e) => {
-            if (e.type === 'run-started') states.push(e.state);
-            if (e.type === 'run-finished') progress.log(`  ran ${e.run.state} in ${(e.run.durationMs / 1000).toFixed(1)} s${e.run.ok ? '' : `: ${e.run.error}`}`);
-            if (e.type === 'run-started') progress.update(`validating: running ${states.join(', ')}`);
+            if (e.type === 'run-started') stages.update(`running the ${e.state} state`);
+            if (e.type === 'run-finished') {
+              if (e.run.ok && e.run.state === 'original') stages.suiteTime(e.run.durationMs, concurrency ?? 2);
+              stages.runDone();
+              stages.log(`  ran ${e.run.state} in ${(e.run.durationMs / 1000).toFixed(1)} s${e.run.ok ? '' : `: ${e.run.error}`}`);
+            }
           },
         });
-        progress.done();
+        stages.end(report.valid ? 'valid' : `invalid at ${report.firstFailure ?? '?'}`);
         if (o.json) printJson(report);
         else printReport(report);
         return report.valid ? EXIT_OK : EXIT_NEGATIVE;

@@ -388,8 +388,9 @@ export async function runAgent<T>(opts: AgentOptions<T>): Promise<AgentResult<T>
               error: `Your reply was cut off at the token limit before \`${CLOSE_TAG}\`; nothing was run. Keep replies shorter (e.g. create a large file in parts).`,
             };
           } else {
-            // The server stopped on </tool> and left it out: close the call in the history.
-            assistant.content = text.replace(/\s*$/, '\n') + CLOSE_TAG;
+            // The server stopped on </tool> and left it out: close the call in the history with
+            // exactly the stop string the model sampled (nothing the model wrote is dropped).
+            assistant.content = text + CLOSE_TAG;
           }
         }
       }
@@ -401,6 +402,7 @@ export async function runAgent<T>(opts: AgentOptions<T>): Promise<AgentResult<T>
           ...(res.tokenIds ? { tokenIds: res.tokenIds } : {}),
           ...(res.logprobs ? { logprobs: res.logprobs } : {}),
           ...(res.promptTokenIds ? { promptTokenIds: res.promptTokenIds } : {}),
+          ...(res.logprobs && res.logprobTemperature !== undefined && res.logprobTemperature !== 1 ? { temperature: res.logprobTemperature } : {}),
           ...(res.usage ? { usage: res.usage } : {}),
         });
       }

@@ -14,7 +14,9 @@
  * arguments run up to the newline before `</tool>`. Everything after the
  * first call is ignored (the agent is told when a second call was dropped).
  * Servers that stop on `</tool>` usually strip it: a reply that ends inside
- * a call whose sampling stopped normally is accepted as closed.
+ * a call whose sampling stopped normally is accepted as closed. In both
+ * cases only the protocol's own newline before `</tool>` is dropped; the
+ * arguments are otherwise kept byte for byte (trailing blank lines included).
  *
  * Argument formats:
  *
@@ -107,10 +109,12 @@ export function parseToolCall(text: string): ParseResult {
     args = text.slice(start, closeAt);
     end = closeAt + CLOSE_TAG.length;
   }
-  // The newline before </tool> belongs to the protocol, not to the arguments.
+  // The newline before </tool> belongs to the protocol, not to the arguments: exactly that one
+  // newline is dropped, whether the close tag is there or the server stopped on it. Everything
+  // else the model wrote (blank last lines of a diff, trailing spaces) is kept byte for byte:
+  // what the model wrote is what runs and what the trainer sees.
   if (args.endsWith('\r\n')) args = args.slice(0, -2);
   else if (args.endsWith('\n')) args = args.slice(0, -1);
-  if (unclosed) args = args.replace(/\s+$/, '');
   const rest = text.slice(end);
   let extraCalls = 0;
   const re = new RegExp(OPEN_RE.source, 'g');

@@ -23,6 +23,8 @@ import type { ArtifactFiles } from '../artifact';
 import { CancelledError, SandboxError } from '../errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
+import { jsMutate, jsTargets, jsWeaken } from './js/sandbox';
+import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
 export type Strategy = SingleStrategy | 'multi';
@@ -49,7 +51,7 @@ export class NoProposalError extends Error {
 
 export interface FrameworkInfo {
   language: 'python' | 'javascript';
-  framework: 'pytest' | 'unittest' | 'node:test';
+  framework: 'pytest' | 'unittest' | 'node:test' | 'jest' | 'vitest' | 'mocha';
   /** What the test script runs: python3 -m pytest, python3 -m unittest, or node per file. */
   runner: Runner;
   /** Every test file of the suite (test modules, conftest.py, helpers in test folders). */
@@ -59,6 +61,12 @@ export interface FrameworkInfo {
   /** Python packages under src/ (put on PYTHONPATH by the test script). */
   srcLayout: boolean;
   notes: string[];
+  /** Test files found but not run, and why (said in the script's comments and the proposal's notes). */
+  leftOut?: Array<{ file: string; why: string }>;
+  /** Runner arguments learned from the repository's test command (jest, vitest, mocha). */
+  runnerArgs?: string[];
+  /** Where the test command was learned. */
+  learnedFrom?: string;
 }
 
 export interface ProposalTarget {
@@ -143,14 +151,17 @@ async function helper<T>(sb: SandboxLike, cmd: string, req: Record<string, unkno
 
 interface DetectAnswer {
   language: 'python' | 'javascript' | null;
-  framework: 'pytest' | 'unittest' | 'node:test' | null;
+  framework: FrameworkInfo['framework'] | null;
   runner: Runner | null;
+  runnerArgs?: string[];
+  learnedFrom?: string;
   testFiles: string[];
   runFiles: string[];
   notes: string[];
   pytestAvailable: boolean;
   nodeAvailable: boolean;
   srcLayout?: boolean;
+  leftOut?: Array<{ file: string; why: string }>;
 }
 
 const NO_TESTS_HELP =
@@ -179,6 +190,13 @@ export async function detectFramework(
     }
     throw new NoProposalError('no-tests', NO_TESTS_HELP);
   }
+  if (d.language === 'javascript' && d.framework && d.framework !== 'node:test' && !d.runner) {
+    throw new NoProposalError(
+      'no-framework',
+      `the tests run with ${d.framework} (${d.learnedFrom ?? 'package.json'}), which is not installed in the image: ` +
+        'build the repository\'s environment first (`ssr env build --repo DIR`), then run again.',
+    );
+  }
   if (!d.runner || !d.framework) {
     const why =
       d.language === 'python'
@@ -194,6 +212,9 @@ export async function detectFramework(
     runFiles: d.runFiles,
     srcLayout: Boolean(d.srcLayout),
     notes: d.notes,
+    leftOut: d.leftOut,
+    runnerArgs: d.runnerArgs,
+    learnedFrom: d.learnedFrom,
   };
 }
 
@@ -263,7 +284,15 @@ async function prepareSuite(
     const r = await sb.exec(`find . -name __init__.py -not -path '*/node_modules/*' -printf '%h\\n'`, { timeoutMs: 60_000 });
     for (const l of r.stdout.split('\n')) if (l.trim()) packageDirs.add(l.trim().replace(/^\.\//, ''));
   }
-  const script = testScript({ runner: fw.runner, runFiles: fw.runFiles, packageDirs, srcLayout: fw.srcLayout });
+  const script = testScript({
+    runner: fw.runner,
+    runFiles: fw.runFiles,
+    packageDirs,
+    srcLayout: fw.srcLayout,
+    leftOut: fw.leftOut,
+    runnerArgs: fw.runnerArgs,
+    learnedFrom: fw.learnedFrom,
+  });
   let parser = testParser(fw.runner);
   const timeoutMs = opts.testTimeoutMs ?? 300_000;
   await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
@@ -416,27 +445,45 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
     if (signal?.aborted) throw new CancelledError();
   };
 
+  const image = opts.image ?? DEFAULT_IMAGE;
+  // The suite, its passing tests and the coverage targets are learned once per tree and image.
+  const key = suiteCacheEnabled()
+    ? treeKey(opts.repoDir, [image, opts.language ?? '', String(opts.testTimeoutMs ?? ''), String(opts.minPassing ?? '')])
+    : undefined;
+  const known = key ? getSuite<{ fw: FrameworkInfo; suite: Suite; targets: { targets: Target[]; coverage: boolean } }>(key) : undefined;
   const sb = await DockerSandbox.create({
     repoDir: opts.repoDir,
-    image: opts.image ?? DEFAULT_IMAGE,
+    image,
     signal,
     labels: { 'ssr.role': 'bootstrap' },
   });
   try {
-    const fw = await detectFramework(sb, { signal, language: opts.language });
+    const fw = known?.fw ?? (await detectFramework(sb, { signal, language: opts.language }));
     log(`bootstrap: ${fw.framework} suite (${fw.runFiles.length} test file(s), runner ${fw.runner})`);
     check();
     await initBaseline(sb);
-    const suite = await prepareSuite(sb, fw, opts, log);
+    let suite: Suite;
+    if (known) {
+      suite = known.suite;
+      await installRunner(sb, { testScript: suite.testScript, testParser: suite.testParser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
+      log(`bootstrap: the suite and its coverage trace are known from an earlier proposal on the same tree (${suite.stable.size} passing test(s))`);
+    } else {
+      suite = await prepareSuite(sb, fw, opts, log);
+      log(`bootstrap: ${suite.stable.size} test(s) pass on the original (${Date.now() - started} ms so far)`);
+    }
     check();
-    log(`bootstrap: ${suite.stable.size} test(s) pass on the original (${Date.now() - started} ms so far)`);
 
-    const t = await helper<{ targets: Target[]; coverage: boolean }>(
-      sb,
-      'targets',
-      { language: fw.language, testFiles: fw.testFiles, covDir: suite.covDir },
-      signal,
-    );
+    const t =
+      known?.targets ??
+      (fw.language === 'javascript'
+        ? await jsTargets(sb, (cmd, req) => helper(sb, cmd, req, signal), fw.testFiles, suite.covDir)
+        : await helper<{ targets: Target[]; coverage: boolean }>(
+            sb,
+            'targets',
+            { language: fw.language, testFiles: fw.testFiles, covDir: suite.covDir },
+            signal,
+          ));
+    if (key && !known) putSuite(key, { fw, suite, targets: t });
     const covered = t.targets.filter((x) => x.covered);
     const pool = covered.length ? covered : t.targets.filter((x) => x.referenced);
     const how = covered.length
@@ -471,19 +518,16 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
     /** Mutates one target on the clean baseline and judges it alone. */
     const tryPiece = async (target: Target, strategy: SingleStrategy): Promise<Piece | string> => {
       await resetToBaseline(sb);
-      const m = await helper<MutateAnswer>(
-        sb,
-        'mutate',
-        {
-          language: fw.language,
-          file: target.file,
-          symbol: target.symbol,
-          line: target.line,
-          strategy,
-          seed: Math.floor(rng() * 2 ** 31),
-        },
-        signal,
-      );
+      const mutationSeed = Math.floor(rng() * 2 ** 31);
+      const m =
+        fw.language === 'javascript'
+          ? await jsMutate(sb, target, strategy, mutationSeed)
+          : await helper<MutateAnswer>(
+              sb,
+              'mutate',
+              { language: fw.language, file: target.file, symbol: target.symbol, line: target.line, strategy, seed: mutationSeed },
+              signal,
+            );
       if (!m.ok) return `not applicable: ${m.reason}`;
       const run = await runState();
       if (!run.ok) return `the tests did not run: ${run.error}`;
@@ -521,6 +565,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
         `${fw.framework} suite: ${fw.runFiles.length} test file(s) run with ${fw.runner}; ${suite.stable.size} test(s) pass on the original` +
           (suite.excluded.length ? `, ${suite.excluded.length} failing or flaky left out` : ''),
         `targets: ${how}`,
+        ...fw.notes,
         ...pieces.map((p) => `${p.target.file}: ${p.description}`),
         `the bug breaks ${failing.length + gone.length} test(s): ${failing.concat(gone).slice(0, 8).join(', ')}${failing.length + gone.length > 8 ? ', ...' : ''}`,
         ...notes,
@@ -675,7 +720,10 @@ async function weakenAndVerify(
   const removed = new Set<string>();
   const changed = new Set<string>();
   for (let round = 0; round < 3; round++) {
-    const w = await helper<WeakenAnswer>(sb, 'weaken', { language: fw.language, testFiles: fw.testFiles, ids: toRemove }, ctx.signal);
+    const w =
+      fw.language === 'javascript'
+        ? await jsWeaken(sb, fw.testFiles, toRemove)
+        : await helper<WeakenAnswer>(sb, 'weaken', { language: fw.language, testFiles: fw.testFiles, ids: toRemove }, ctx.signal);
     if (!w.ok) return `cannot weaken the tests: ${w.reason}`;
     w.removed.forEach((x) => removed.add(x));
     w.files.forEach((f) => changed.add(f));

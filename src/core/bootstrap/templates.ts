@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { sh } from '../sandbox/baseline';
 
-export type Runner = 'pytest' | 'unittest' | 'node';
+export type Runner = 'pytest' | 'unittest' | 'node' | 'jest' | 'vitest' | 'mocha';
 
 export interface ScriptOptions {
   runner: Runner;
@@ -17,6 +17,20 @@ export interface ScriptOptions {
   packageDirs?: Set<string>;
   /** Python packages live under src/: put it on PYTHONPATH. */
   srcLayout?: boolean;
+  /** What the script leaves out and why, written as comments at its top. */
+  leftOut?: Array<{ file: string; why: string }>;
+  /** Extra runner arguments learned from the repository's test command (e.g. `--env node`). */
+  runnerArgs?: string[];
+  /** Where the runner's arguments were learned, for the script's comment. */
+  learnedFrom?: string;
+}
+
+function leftOutComments(o: ScriptOptions): string {
+  if (!o.leftOut?.length) return '';
+  return (
+    '# Left out of this run (SSR found them but does not run them):\n' +
+    o.leftOut.map((x) => `#   ${x.file}: ${x.why.replace(/\s+/g, ' ').slice(0, 300)}\n`).join('')
+  );
 }
 
 function pythonEnv(o: ScriptOptions): string {
@@ -33,6 +47,7 @@ export function testScript(o: ScriptOptions): string {
   if (o.runner === 'pytest') {
     const args = [
       '-rA',
+      '--color=no',
       '-p no:cacheprovider',
       '--continue-on-collection-errors',
       '--rootdir=.',
@@ -42,7 +57,9 @@ export function testScript(o: ScriptOptions): string {
       '#!/usr/bin/env bash\n' +
       '# Runs the pytest suite from the repository root; -rA prints one\n' +
       '# PASSED/FAILED/ERROR line per test in the short test summary.\n' +
-      '# Written by SSR\'s bootstrap proposer.\n' +
+      '# Written by SSR\'s bootstrap proposer; the files are the ones pytest\'s own\n' +
+      '# collection (--collect-only) found tests in.\n' +
+      leftOutComments(o) +
       pythonEnv(o) +
       `python3 -m pytest \\\n${wrap(args)}\n`
     );
@@ -76,6 +93,7 @@ export function testScript(o: ScriptOptions): string {
       '\nexit $status\n'
     );
   }
+  if (o.runner === 'jest' || o.runner === 'vitest' || o.runner === 'mocha') return jsReportScript(o);
   return (
     '#!/usr/bin/env bash\n' +
     '# Runs every node:test file on its own with the TAP reporter, between\n' +
@@ -104,6 +122,10 @@ import sys
 
 # Tests left out: failing or flaky on the unmodified repository.
 EXCLUDE = set(json.loads(__EXCLUDE__))
+
+
+class ParseError(Exception):
+    """The log is not a trustworthy report of the runner (no tally, or a tally that disagrees)."""
 `;
 
 const PARSER_TAIL = String.raw`
@@ -111,11 +133,16 @@ const PARSER_TAIL = String.raw`
 def main():
     text = sys.stdin.buffer.read().decode("utf-8", "replace")
     results = {}
-    for test_id, status in parse(text):
-        if test_id in EXCLUDE:
-            continue
-        if status == "failed" or results.get(test_id) != "failed":
-            results[test_id] = status
+    try:
+        for test_id, status in parse(text):
+            if test_id in EXCLUDE:
+                continue
+            # Failure wins: an id reported both passed and failed counts as failed.
+            if status == "failed" or results.get(test_id) != "failed":
+                results[test_id] = status
+    except ParseError as e:
+        sys.stderr.write("test_parser: %s\n" % e)
+        sys.exit(2)
     print(json.dumps(results, sort_keys=True))
 
 
@@ -124,9 +151,16 @@ if __name__ == "__main__":
 `;
 
 const PYTEST_PARSE = String.raw`
+# Only pytest's own report counts: the LAST "short test summary info" section
+# (output the tested code prints comes before it) and the final tally line
+# after it. The tally must agree with the lines parsed, else the log is not
+# trusted and the parser exits non-zero.
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SUMMARY = re.compile(r"^=+ short test summary info =+\s*$")
 SECTION = re.compile(r"^=+ .* =+\s*$")
+TALLY = re.compile(r"^=+ (.*\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?).*) in [\d.]+s(?: \([^)]*\))? =+\s*$")
 LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED) (.+)$")
+WORD = {"PASSED": "passed", "FAILED": "failed", "ERROR": "error", "XFAIL": "xfailed", "XPASS": "xpassed", "SKIPPED": "skipped"}
 
 
 def node_id(rest):
@@ -143,21 +177,34 @@ def node_id(rest):
 
 
 def parse(text):
-    in_summary = False
-    for line in text.splitlines():
-        line = line.rstrip("\r")
-        if SUMMARY.match(line):
-            in_summary = True
+    lines = [ANSI.sub("", line).rstrip("\r") for line in text.splitlines()]
+    starts = [i for i, line in enumerate(lines) if SUMMARY.match(line)]
+    tallies = [i for i, line in enumerate(lines) if TALLY.match(line)]
+    if not tallies:
+        raise ParseError("no pytest tally line (e.g. '== 3 passed in 0.1s ==') in the log")
+    end = tallies[-1]
+    starts = [i for i in starts if i < end]
+    entries = []
+    if starts:
+        for line in lines[starts[-1] + 1:end]:
+            if SECTION.match(line):
+                break
+            m = LINE.match(line)
+            if m:
+                entries.append((m.group(1), node_id(m.group(2))))
+    counts = {}
+    for kind, _ in entries:
+        counts[WORD[kind]] = counts.get(WORD[kind], 0) + 1
+    tally = {}
+    for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)", TALLY.match(lines[end]).group(1)):
+        tally["error" if word.startswith("error") else word] = int(n)
+    for word in ("passed", "failed", "error"):
+        if tally.get(word, 0) != counts.get(word, 0):
+            raise ParseError("pytest's tally says %d %s but the summary lists %d" % (tally.get(word, 0), word, counts.get(word, 0)))
+    for kind, test_id in entries:
+        if kind in ("XFAIL", "XPASS", "SKIPPED"):
             continue
-        if SECTION.match(line):
-            in_summary = False
-            continue
-        if not in_summary:
-            continue
-        m = LINE.match(line)
-        if not m or m.group(1) in ("XFAIL", "XPASS", "SKIPPED"):
-            continue
-        yield node_id(m.group(2)), "passed" if m.group(1) == "PASSED" else "failed"
+        yield test_id, "passed" if kind == "PASSED" else "failed"
 `;
 
 const UNITTEST_PARSE = String.raw`
@@ -257,6 +304,121 @@ def parse(text):
 
 export function testParser(runner: Runner, exclude: string[] = []): string {
   const head = PARSER_HEAD.replace('__EXCLUDE__', JSON.stringify(JSON.stringify([...exclude].sort())));
-  const body = runner === 'pytest' ? PYTEST_PARSE : runner === 'unittest' ? UNITTEST_PARSE : NODE_PARSE;
+  const body =
+    runner === 'pytest' ? PYTEST_PARSE : runner === 'unittest' ? UNITTEST_PARSE : runner === 'node' ? NODE_PARSE : JS_REPORT_PARSE;
   return head + body + PARSER_TAIL;
 }
+
+/** The mocha reporter the script writes next to the report: jest's JSON format, one entry per test. */
+const MOCHA_REPORTER = String.raw`const fs = require('fs');
+const path = require('path');
+module.exports = function SsrReporter(runner, options) {
+  const opts = (options && (options.reporterOptions || options.reporterOption)) || {};
+  const files = new Map();
+  let passed = 0, failed = 0, pending = 0;
+  const add = (t, status, err) => {
+    const file = path.relative(process.cwd(), t.file || (t.parent && t.parent.file) || '');
+    const titles = t.titlePath();
+    if (!files.has(file)) files.set(file, []);
+    files.get(file).push({ ancestorTitles: titles.slice(0, -1), title: titles[titles.length - 1], status, failureMessages: err ? [String(err.stack || err)] : [] });
+    if (status === 'passed') passed++; else if (status === 'failed') failed++; else pending++;
+    process.stdout.write((status === 'passed' ? 'ok   ' : status === 'failed' ? 'FAIL ' : 'skip ') + titles.join(' > ') + (err ? '\n' + String(err.stack || err).split('\n').slice(0, 6).join('\n') : '') + '\n');
+  };
+  runner.on('pass', (t) => add(t, 'passed'));
+  runner.on('fail', (t, err) => add(t, 'failed', err));
+  runner.on('pending', (t) => add(t, 'pending'));
+  runner.once('end', () => {
+    const testResults = [...files.entries()].map(([name, assertionResults]) => ({ name, assertionResults, status: assertionResults.some((a) => a.status === 'failed') ? 'failed' : 'passed' }));
+    fs.writeFileSync(opts.output, JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: pending, testResults }));
+  });
+};
+`;
+
+/**
+ * jest, vitest and mocha: the runner writes a JSON report (jest's format;
+ * mocha through a small reporter written by the script) to a fresh file,
+ * which the script prints between lines carrying a nonce drawn at start.
+ * The parser trusts only that block: the tested code cannot know the nonce.
+ */
+function jsReportScript(o: ScriptOptions): string {
+  const args = [...(o.runnerArgs ?? [])];
+  let cmd: string;
+  if (o.runner === 'jest') cmd = `./node_modules/.bin/jest --ci --json --outputFile="$REPORT" --colors=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else if (o.runner === 'vitest') cmd = `./node_modules/.bin/vitest run --reporter=json --outputFile="$REPORT" --silent=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else cmd = `./node_modules/.bin/mocha --reporter "$TMP/ssr-reporter.cjs" --reporter-option output="$REPORT" ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  return (
+    '#!/usr/bin/env bash\n' +
+    `# Runs the ${o.runner} suite from the repository root${o.learnedFrom ? ` (learned from ${o.learnedFrom})` : ''}.\n` +
+    '# The runner writes its JSON report to a fresh file; the script prints it\n' +
+    '# between two lines carrying a nonce drawn here, first line of the log.\n' +
+    "# Written by SSR's bootstrap proposer.\n" +
+    leftOutComments(o) +
+    'NONCE=$(od -An -N12 -tx1 /dev/urandom | tr -d \' \\n\')\n' +
+    'printf \'##SSR-NONCE %s %s\\n\' "$NONCE" "$PWD"\n' +
+    'TMP=$(mktemp -d)\n' +
+    'REPORT="$TMP/report.json"\n' +
+    'export CI=1 FORCE_COLOR=0 NO_COLOR=1\n' +
+    (o.runner === 'mocha' ? `cat > "$TMP/ssr-reporter.cjs" <<'SSR_REPORTER_EOF'\n${MOCHA_REPORTER}SSR_REPORTER_EOF\n` : '') +
+    `${cmd} 2>&1\n` +
+    'rc=$?\n' +
+    'printf \'\\n##SSR-REPORT %s\\n\' "$NONCE"\n' +
+    'cat "$REPORT" 2>/dev/null\n' +
+    'printf \'\\n##SSR-REPORT-END %s\\n\' "$NONCE"\n' +
+    'rm -rf "$TMP"\n' +
+    'exit $rc\n'
+  );
+}
+
+const JS_REPORT_PARSE = String.raw`
+# Only the runner's JSON report counts, in the block marked with the nonce
+# the test script printed on the first line of the log (the tested code
+# cannot know it). Its own tally must agree with the results parsed.
+NONCE = re.compile(r"^##SSR-NONCE ([0-9a-f]{16,}) (.*)$")
+SKIPPED = {"pending", "skipped", "todo", "disabled", "focused"}
+
+
+def parse(text):
+    lines = text.splitlines()
+    m = NONCE.match(lines[0].strip()) if lines else None
+    if not m:
+        raise ParseError("the log does not start with the test script's nonce line")
+    nonce, cwd = m.group(1), m.group(2).rstrip("/") + "/"
+    begin, end = "##SSR-REPORT " + nonce, "##SSR-REPORT-END " + nonce
+    starts = [i for i, line in enumerate(lines) if line.strip() == begin]
+    ends = [i for i, line in enumerate(lines) if line.strip() == end]
+    if not starts or not ends or ends[-1] < starts[-1]:
+        raise ParseError("no report block with the script's nonce")
+    body = "\n".join(lines[starts[-1] + 1:ends[-1]]).strip()
+    if not body:
+        raise ParseError("the runner wrote no JSON report")
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        raise ParseError("the report is not JSON: %s" % e)
+    passed = failed = 0
+    out = []
+    for suite in data.get("testResults") or []:
+        name = str(suite.get("name") or "")
+        rel = name[len(cwd):] if name.startswith(cwd) else name
+        results = suite.get("assertionResults") or []
+        if not results and suite.get("status") == "failed":
+            # The file did not run at all (syntax or import error).
+            out.append((rel, "failed"))
+            continue
+        for a in results:
+            status = a.get("status")
+            if status in SKIPPED:
+                continue
+            # vitest names the file's own root suite "": it is no part of the id.
+            titles = [str(t) for t in (a.get("ancestorTitles") or []) if str(t)] + [str(a.get("title", ""))]
+            if status == "passed":
+                passed += 1
+            else:
+                failed += 1
+            out.append((rel + "::" + " > ".join(titles), "passed" if status == "passed" else "failed"))
+    if data.get("numPassedTests") != passed or data.get("numFailedTests") != failed:
+        raise ParseError("the runner's tally (%s passed, %s failed) disagrees with the %d passed and %d failed tests listed"
+                         % (data.get("numPassedTests"), data.get("numFailedTests"), passed, failed))
+    for item in out:
+        yield item
+`;

@@ -74,6 +74,10 @@ export interface OnnxPolicyOptions {
   includeStopInText?: boolean;
   /** Use the KV cache (default true). false recomputes the whole sequence per token (slow; for checks). */
   kvCache?: boolean;
+  /** Prompt tokens per forward pass when filling the KV cache (default 512): bounds a turn's peak memory. */
+  prefillChunk?: number;
+  /** onnxruntime's CPU memory arena (default off: memory a long prompt needed is returned after the turn). */
+  memArena?: boolean;
   /** onnxruntime intra-op threads (default: onnxruntime's choice). */
   threads?: number;
 }
@@ -266,7 +270,7 @@ export class OnnxPolicy implements Policy {
       throw new PolicyError(`cannot load the tokenizer of ${where}: ${errText(err)}${hubHint}`);
     }
     try {
-      const sessionOptions: Record<string, unknown> = {};
+      const sessionOptions: Record<string, unknown> = { enableCpuMemArena: this.opts.memArena ?? false };
       if (this.opts.threads) sessionOptions.intraOpNumThreads = this.opts.threads;
       this.model = (await this.tjs.AutoModelForCausalLM.from_pretrained(resolved.ref, {
         ...common,
@@ -302,6 +306,11 @@ export class OnnxPolicy implements Policy {
     }
     if (typeof prompt !== 'string') throw new PolicyError('the model has no usable chat_template in tokenizer_config.json');
     return this.tokenizer.encode(prompt, { add_special_tokens: false });
+  }
+
+  /** Token ids of plain text (no special tokens added). */
+  encodeText(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false });
   }
 
   decode(ids: number[]): string {
@@ -346,6 +355,18 @@ export class OnnxPolicy implements Policy {
     let past: Record<string, Tensor> | undefined;
     let input = promptIds;
     let pastLen = 0;
+    // Chunked prefill: the prompt goes through in chunks of `prefillChunk` tokens on the KV cache, so
+    // attention scores and logits are (chunk x context) at most, not (prompt x prompt): the peak memory
+    // of a turn no longer grows with the square of the conversation's length.
+    const chunk = Math.max(1, this.opts.prefillChunk ?? 512);
+    if (this.opts.kvCache && input.length > chunk && maxNew > 0) {
+      while (input.length > chunk) {
+        const { presents } = await this.forwardAll(input.slice(0, chunk), pastLen, past);
+        past = presents;
+        pastLen += chunk;
+        input = input.slice(chunk);
+      }
+    }
     for (let step = 0; step < maxNew; step++) {
       if (req.signal?.aborted) throw new CancelledError();
       const { logits, vocab, presents } = await this.forwardLast(input, pastLen, past);
@@ -395,6 +416,8 @@ export class OnnxPolicy implements Policy {
       text,
       tokenIds,
       logprobs,
+      // log_softmax(logits / T) of the sampled distribution (T = 0, greedy, is taken as 1): the trainer scores at the same T.
+      logprobTemperature: s.temperature > 0 ? s.temperature : 1,
       promptTokenIds: promptIds,
       usage: { promptTokens: promptIds.length, completionTokens: tokenIds.length },
       finishReason,

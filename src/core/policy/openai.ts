@@ -10,11 +10,27 @@
  * - Streaming via SSE (`stream: true`) when `onToken` is given (or
  *   `stream: true`); `onToken` gets each content delta.
  * - Log-probs are requested (`logprobs: true`) and returned when offered;
- *   token ids come from vLLM's `return_token_ids` / `return_tokens_as_token_ids`
- *   (enable with `returnTokenIds`). Optional parameters a server rejects with
- *   HTTP 400 are dropped and the request is sent again (once per parameter).
+ *   token ids are asked for by default (`returnTokenIds`, on unless set to
+ *   false): vLLM's `return_token_ids` gives the prompt's ids
+ *   (`prompt_token_ids`) and the completion's (`choices[0].token_ids`), and
+ *   `return_tokens_as_token_ids` writes each log-prob entry's token as
+ *   `token_id:N`. SGLang: `return_prompt_token_ids` gives
+ *   `choices[0].prompt_token_ids` and each log-prob entry's `token_id`
+ *   (newer SGLang also knows `return_token_ids`, non-streaming only). Older
+ *   SGLang returns no ids on its OpenAI endpoint; a server that ignores these
+ *   fields gives log-probs without ids, and the trainer then re-tokenises
+ *   those turns (on-policy).
+ *   Optional parameters a server rejects with HTTP 400 are dropped and the
+ *   request is sent again (once per parameter).
  *   The log-probs are the server's: vLLM reports them per its
- *   `--logprobs-mode`; they are not recomputed here.
+ *   `--logprobs-mode` (default `raw_logprobs`: before temperature, i.e. at
+ *   T = 1; `logprobsMode: 'processed'` says the server was started with
+ *   `processed_logprobs`, at the sampling temperature). Each response says
+ *   which (`logprobTemperature`) and the trainer scores tokens the same way.
+ * - vLLM runtime LoRA loading: `loadLoraAdapter(name, path)` (POST
+ *   {baseUrl}/load_lora_adapter, the server needs
+ *   VLLM_ALLOW_RUNTIME_LORA_UPDATING=True), `useModel(name)` switches the
+ *   requests to it.
  * - Native tools mode: pass `tools` (OpenAI function schemas); `toolCalls`
  *   holds the calls.
  * - `text` follows OpenAI semantics: the stop string is not part of it, unless
@@ -61,8 +77,10 @@ export interface OpenAIPolicyOptions {
   stream?: boolean;
   /** Ask for log-probs (default true). */
   logprobs?: boolean;
-  /** vLLM: ask for token ids (return_token_ids, return_tokens_as_token_ids). Default false. */
+  /** vLLM: ask for token ids (return_token_ids, return_tokens_as_token_ids). Default true; servers that reject them get them dropped. */
   returnTokenIds?: boolean;
+  /** What the server's log-probs are: 'raw' (vLLM's default: at T = 1) or 'processed' (at the sampling temperature). Default 'raw'. */
+  logprobsMode?: 'raw' | 'processed';
   /** Native function calling. */
   tools?: OpenAITool[];
   toolChoice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
@@ -86,6 +104,7 @@ const OPTIONAL_PARAMS = [
   'top_logprobs',
   'stream_options',
   'return_tokens_as_token_ids',
+  'return_prompt_token_ids',
   'return_token_ids',
   'seed',
 ] as const;
@@ -430,9 +449,10 @@ export class OpenAIPolicy implements Policy {
     if (stop.length) body.stop = stop;
     if (stream) body.stream_options = { include_usage: true };
     if (o.logprobs ?? true) body.logprobs = true;
-    if (o.returnTokenIds) {
-      body.return_tokens_as_token_ids = true;
-      body.return_token_ids = true;
+    if (o.returnTokenIds ?? true) {
+      body.return_tokens_as_token_ids = true; // vLLM: log-prob tokens as "token_id:N"
+      body.return_token_ids = true; // vLLM, SGLang (newer): prompt_token_ids + choices[0].token_ids
+      body.return_prompt_token_ids = true; // SGLang: choices[0].prompt_token_ids (+ logprobs.content[].token_id)
     }
     if (o.seed !== undefined) body.seed = o.seed;
     if (o.tools?.length) {
@@ -443,6 +463,53 @@ export class OpenAIPolicy implements Policy {
     for (const p of this.#dropped) delete body[p];
     if (this.#dropped.has('logprobs')) delete body.top_logprobs;
     return body;
+  }
+
+  /** The served model (or adapter) name requests go to, once known. */
+  get model(): string | undefined {
+    return this.#model;
+  }
+
+  /** Sends the following requests to `name` (e.g. a LoRA adapter loaded with loadLoraAdapter). */
+  useModel(name: string): void {
+    this.#model = name;
+    this.info.model = name;
+  }
+
+  /**
+   * vLLM's runtime LoRA loading: POST {baseUrl}/load_lora_adapter with `{lora_name, lora_path}`
+   * (the server must run with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True and --enable-lora). `lora_path`
+   * is a folder the server can read. Resolves with the server's answer text.
+   */
+  async loadLoraAdapter(name: string, lora: string, signal?: AbortSignal): Promise<string> {
+    const where = `${this.#displayUrl}/load_lora_adapter`;
+    return this.#withRetries(signal, false, async (sig) => {
+      const res = await this.#fetch(`${this.#baseUrl}/load_lora_adapter`, {
+        method: 'POST',
+        headers: this.#headers(false),
+        body: JSON.stringify({ lora_name: name, lora_path: lora }),
+      }, sig);
+      if (!res.ok) {
+        const a = await this.#httpError(res, where);
+        const hint = res.status === 404 ? ' (start vLLM with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)' : '';
+        throw new Attempt(new PolicyError(`${a.error.message}${hint}`, a.retryable, res.status), a.retryable, a.retryAfterMs);
+      }
+      return res.text();
+    });
+  }
+
+  /** vLLM: POST {baseUrl}/unload_lora_adapter `{lora_name}` (frees the adapter's slot). */
+  async unloadLoraAdapter(name: string, signal?: AbortSignal): Promise<void> {
+    const where = `${this.#displayUrl}/unload_lora_adapter`;
+    await this.#withRetries(signal, false, async (sig) => {
+      const res = await this.#fetch(`${this.#baseUrl}/unload_lora_adapter`, {
+        method: 'POST',
+        headers: this.#headers(false),
+        body: JSON.stringify({ lora_name: name }),
+      }, sig);
+      if (!res.ok) throw await this.#httpError(res, where);
+      await res.text();
+    });
   }
 
   async complete(req: PolicyRequest): Promise<OpenAIPolicyResponse> {
@@ -509,7 +576,11 @@ export class OpenAIPolicy implements Policy {
     }
     const out: OpenAIPolicyResponse = { text, finishReason };
     if (r.toolCalls?.length) out.toolCalls = r.toolCalls;
-    if (r.logprobs && r.logprobs.length) out.logprobs = r.logprobs;
+    if (r.logprobs && r.logprobs.length) {
+      out.logprobs = r.logprobs;
+      const t = req.temperature ?? this.#opts.temperature ?? 1.0;
+      out.logprobTemperature = this.#opts.logprobsMode === 'processed' && t > 0 ? t : 1;
+    }
     if (r.tokenIds && r.tokenIds.length) out.tokenIds = r.tokenIds;
     if (r.promptTokenIds && r.promptTokenIds.length) out.promptTokenIds = r.promptTokenIds;
     if (r.usage) out.usage = r.usage;
@@ -731,6 +802,7 @@ export function parseLogprobs(raw: unknown): { logprobs: number[]; tokenIds?: nu
     logprobs.push(typeof lp === 'number' ? lp : lp === null ? -Infinity : NaN);
     const m = typeof item.token === 'string' ? /^token_id:(\d+)$/.exec(item.token) : null;
     if (m) ids.push(Number(m[1]));
+    else if (Number.isInteger(item.token_id)) ids.push(item.token_id as number); // SGLang
     else allIds = false;
   }
   return allIds && ids.length === logprobs.length && ids.length > 0 ? { logprobs, tokenIds: ids } : { logprobs };

@@ -23,6 +23,8 @@ export interface PolicyResponse {
   tokenIds?: number[];
   logprobs?: number[];
   promptTokenIds?: number[];
+  /** Temperature of the distribution `logprobs` come from (see TurnTokens.temperature); absent: 1. */
+  logprobTemperature?: number;
   usage?: { promptTokens?: number; completionTokens?: number };
   finishReason?: 'stop' | 'length' | 'tool_calls' | 'error' | string;
 }

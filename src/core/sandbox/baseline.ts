@@ -32,19 +32,36 @@ async function must(sb: SandboxLike, what: string, cmd: string, timeoutMs = 120_
   return r;
 }
 
+/**
+ * Ignored files present in the original state (installed dependencies such
+ * as node_modules, a repo-in-image's build of its extensions) are kept in
+ * every state; ignored files a test run makes (caches, build output) are
+ * removed when a state is reset, like any other new file.
+ */
+const PRESERVE_FILE = 'ssr-preserve';
+
 /** Commits the current work tree as the original state. */
 export async function initBaseline(sb: SandboxLike): Promise<void> {
   await must(
     sb,
     'recording the original state',
     `rm -rf ${gitDir(sb)} && git init -q && git add -A && ` +
-      `git commit -q --allow-empty --no-verify -m original && git update-ref ${BASE_REF} HEAD`,
+      `git commit -q --allow-empty --no-verify -m original && git update-ref ${BASE_REF} HEAD && ` +
+      `git ls-files -z --others --ignored --exclude-standard --directory > ${gitDir(sb)}/${PRESERVE_FILE}`,
   );
 }
 
-/** Puts the work tree back to the original state: tracked files reset, new untracked files removed. */
+/** Puts the work tree back to the original state: tracked files reset, new files removed (ignored ones too, except those of the original state). */
 export async function resetToBaseline(sb: SandboxLike): Promise<void> {
-  await must(sb, 'resetting to the original state', `git reset -q --hard ${BASE_REF} && git clean -fdq`);
+  const keep = `${gitDir(sb)}/${PRESERVE_FILE}`;
+  await must(
+    sb,
+    'resetting to the original state',
+    `git reset -q --hard ${BASE_REF} && args=() && ` +
+      `{ [ -f ${keep} ] || : > ${keep}; } && ` +
+      `while IFS= read -r -d '' p; do args+=(-e "/$(printf '%s' "$p" | sed 's/[][*?!#\\ ]/\\&/g')"); done < ${keep} && ` +
+      `git clean -fdqx "\${args[@]}"`,
+  );
 }
 
 export interface ApplyResult {
@@ -102,6 +119,12 @@ export async function diffAgainstBaseline(
   return r.stdout;
 }
 
+/** A file's content in the original state; undefined when it did not exist. */
+export async function readBaseline(sb: SandboxLike, p: string): Promise<string | undefined> {
+  const r = await sb.exec(`git cat-file -p ${sh(`${BASE_REF}:${p}`)}`, { env: gitEnv(sb), timeoutMs: 60_000, maxOutputBytes: 16 << 20 });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
 /** Whether a path exists in the original state. */
 export async function existsInBaseline(sb: SandboxLike, paths: string[]): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>();
@@ -124,6 +147,45 @@ export async function copyWorker(sb: SandboxLike, dir: string): Promise<{ repoPa
   const baseGitDir = `${dir}.git`;
   await must(sb, 'preparing a worker', `rm -rf ${sh(dir)} ${sh(baseGitDir)} && cp -a ${sh(sb.repoPath)} ${sh(dir)} && cp -a ${sh(gitDir(sb))} ${sh(baseGitDir)}`);
   return { repoPath: dir, baseGitDir };
+}
+
+/**
+ * Ignored output derived from the sources (bytecode, build and dist folders,
+ * coverage data, test caches): made from the original code, it would hand
+ * the solver the fix. Installed dependencies (node_modules, virtualenvs)
+ * are not in the list and stay.
+ */
+export const DERIVED_OUTPUT = [
+  '__pycache__', '*.pyc', '*.pyo', 'build', 'dist', '*.egg-info', '.eggs', '.coverage', '.coverage.*', 'coverage', 'htmlcov',
+  '.nyc_output', '.pytest_cache', '.mypy_cache', '.ruff_cache', '.tox', '.nox', '.hypothesis', '*.tsbuildinfo', '.next', '.turbo',
+  '.parcel-cache', '.cache', 'out', 'target', '*.so', '*.o', '*.class', '*.jar',
+];
+
+/** Removes ignored files derived from the sources (see DERIVED_OUTPUT) from the work tree; returns what went. */
+export async function removeDerivedOutputs(sb: SandboxLike): Promise<string[]> {
+  const globs = DERIVED_OUTPUT.map((g) => `'${g}'`).join(' ');
+  const r = await must(
+    sb,
+    'removing build output',
+    `git ls-files -z --others --ignored --exclude-standard --directory | python3 -c '
+import fnmatch, os, shutil, sys
+pats = sys.argv[1:]
+for p in sys.stdin.buffer.read().decode("utf-8", "replace").split("\\0"):
+    if not p:
+        continue
+    parts = p.rstrip("/").split("/")
+    for i, part in enumerate(parts):
+        if any(fnmatch.fnmatch(part, g) for g in pats):
+            target = "/".join(parts[: i + 1])
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target, ignore_errors=True)
+            elif os.path.lexists(target):
+                os.unlink(target)
+            print(target)
+            break
+' ${globs}`,
+  );
+  return r.stdout.split('\n').filter(Boolean);
 }
 
 /**

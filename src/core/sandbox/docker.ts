@@ -12,11 +12,25 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import * as readline from 'node:readline';
 import * as tar from 'tar-fs';
-import type { ExecOptions, ExecResult, SandboxLike } from '../sandboxTypes';
+import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, SandboxLike } from '../sandboxTypes';
 import { RUNNER_PY } from './runnerSource';
+import { ignoreOutside, listRepoFiles } from './repoFiles';
 import { EnvironmentError, CancelledError, SandboxError } from '../errors';
 
 export const DEFAULT_IMAGE = 'ssr-sandbox:bookworm';
+
+/**
+ * The sandbox itself went away (container stopped or removed, engine
+ * connection lost, runner stopped answering), as opposed to an error the
+ * runner reported for one request. Callers retry a lost sandbox's work on a
+ * fresh one, and ask the engine whether it is the infrastructure's fault.
+ */
+export class SandboxLostError extends SandboxError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxLostError';
+  }
+}
 export const DEFAULT_REPO_PATH = '/repo';
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_OUTPUT_CAP = 1 << 20;
@@ -64,11 +78,13 @@ export function envLabels(): Record<string, string> {
   return out;
 }
 
-let sharedDocker: Docker | undefined;
+let sharedDocker: { host: string | undefined; client: Docker } | undefined;
+/** The engine client: one per value of DOCKER_HOST (re-read on each call, so a changed DOCKER_HOST is honoured). */
 export function docker(): Docker {
   // dockerode reads DOCKER_HOST (tcp or unix, podman's socket too) or uses /var/run/docker.sock.
-  sharedDocker ??= new Docker();
-  return sharedDocker;
+  const host = process.env.DOCKER_HOST;
+  if (!sharedDocker || sharedDocker.host !== host) sharedDocker = { host, client: new Docker() };
+  return sharedDocker.client;
 }
 
 function engineHint(): string {
@@ -102,12 +118,9 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-interface RunnerMessage {
-  id: number | null;
-  error?: string;
-  ready?: boolean;
+/** A command's stdout and stderr as the runner keeps them: head and tail (base64) and the byte counts. */
+interface CapturedOutput {
   code?: number | null;
-  signal?: number | null;
   timedOut?: boolean;
   outHead?: string;
   outTail?: string;
@@ -115,9 +128,21 @@ interface RunnerMessage {
   errHead?: string;
   errTail?: string;
   errTotal?: number;
+}
+
+interface RunnerMessage extends CapturedOutput {
+  id: number | null;
+  error?: string;
+  ready?: boolean;
+  signal?: number | null;
   ms?: number;
   data?: string;
   ok?: boolean;
+  /** testrun: the script's exit code, the log's size and end, the parser's output. */
+  scriptCode?: number | null;
+  logTotal?: number;
+  logTail?: string;
+  parser?: CapturedOutput;
 }
 
 /** Sandboxes of this process still alive: removed on SIGINT/SIGTERM and by disposeAll(). */
@@ -228,7 +253,7 @@ export class DockerSandbox implements SandboxLike {
     }
     const sb = new DockerSandbox(container, container.id.slice(0, 12), repoPath, image);
     live.add(sb);
-    const onAbort = () => void sb.dispose();
+    const onAbort = () => void sb.dispose().catch(() => undefined);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       // The copy goes in while the container starts: the engine accepts archives either way.
@@ -236,7 +261,7 @@ export class DockerSandbox implements SandboxLike {
       const start = sb.attachAndStart(d).then(() =>
         sb.exec(
           `git config --global safe.directory '*' && git config --global user.email ssr@localhost && ` +
-            `git config --global user.name ssr && git config --global init.defaultBranch main && mkdir -p /ssr/tmp`,
+            `git config --global user.name ssr && git config --global init.defaultBranch main`,
           { timeoutMs: 30_000, cwd: '/' },
         ),
       );
@@ -277,7 +302,10 @@ export class DockerSandbox implements SandboxLike {
       errText = (errText + c.toString('utf8')).slice(-4000);
     });
     const ready = new Promise<void>((resolve, reject) => {
-      this.pending.set(0, { resolve: () => resolve(), reject });
+      this.pending.set(0, {
+        resolve: (m) => (m.error ? reject(new EnvironmentError(`the image ${this.image} cannot host SSR's runner: ${m.error}`)) : resolve()),
+        reject,
+      });
     });
     readline.createInterface({ input: out, crlfDelay: Infinity }).on('line', (line) => {
       let msg: RunnerMessage;
@@ -292,8 +320,8 @@ export class DockerSandbox implements SandboxLike {
       this.pending.delete(msg.id);
       p.resolve(msg);
     });
-    stream.on('end', () => this.fail(new SandboxError(`sandbox ${this.id} stopped${errText ? `: ${errText.trim()}` : ''}`)));
-    stream.on('error', (e: Error) => this.fail(new SandboxError(`sandbox ${this.id} connection failed: ${e.message}`)));
+    stream.on('end', () => this.fail(new SandboxLostError(`sandbox ${this.id} stopped${errText ? `: ${errText.trim()}` : ''}`)));
+    stream.on('error', (e: Error) => this.fail(new SandboxLostError(`sandbox ${this.id} connection failed: ${e.message}`)));
     await this.container.start();
     const timer = setTimeout(
       () => this.fail(new SandboxError(`sandbox ${this.id} did not start its runner within 60 s (does ${this.image} have python3?)`)),
@@ -312,16 +340,21 @@ export class DockerSandbox implements SandboxLike {
     }
   }
 
+  /** False once the container stopped, was removed or stopped answering. */
+  get alive(): boolean {
+    return !this.dead && !this.disposed;
+  }
+
   private fail(err: Error): void {
     this.dead ??= err;
     for (const [, p] of this.pending) p.reject(this.dead);
     this.pending.clear();
-    if (!this.disposed) void this.dispose();
+    if (!this.disposed) void this.dispose().catch(() => undefined);
   }
 
   private request(req: Record<string, unknown>, hostTimeoutMs?: number): Promise<RunnerMessage> {
     if (this.dead) return Promise.reject(this.dead);
-    if (this.disposed) return Promise.reject(new SandboxError(`sandbox ${this.id} was removed`));
+    if (this.disposed) return Promise.reject(new SandboxLostError(`sandbox ${this.id} was removed`));
     const id = this.nextId++;
     return new Promise<RunnerMessage>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -329,7 +362,7 @@ export class DockerSandbox implements SandboxLike {
         // The runner enforces the command timeout itself; this is the backstop
         // for a runner that cannot kill what it started: then the container goes.
         timer = setTimeout(() => {
-          this.fail(new SandboxError(`sandbox ${this.id} did not answer within ${hostTimeoutMs} ms; container removed`));
+          this.fail(new SandboxLostError(`sandbox ${this.id} did not answer within ${hostTimeoutMs} ms; container removed`));
         }, hostTimeoutMs);
       }
       this.pending.set(id, {
@@ -359,6 +392,7 @@ export class DockerSandbox implements SandboxLike {
       timeout: timeoutMs,
       cap: opts.maxOutputBytes ?? DEFAULT_OUTPUT_CAP,
       keepBackground: opts.keepBackground ?? false,
+      user: opts.user ?? 'root',
     };
     if (opts.stdin !== undefined) req.stdin = Buffer.from(opts.stdin).toString('base64');
     const id = this.nextId; // the id request() will use
@@ -384,6 +418,48 @@ export class DockerSandbox implements SandboxLike {
     }
   }
 
+  async judgedRun(opts: JudgedRunOptions): Promise<JudgedRunResult> {
+    if (opts.signal?.aborted) throw new CancelledError();
+    const started = Date.now();
+    const id = this.nextId; // the id request() will use
+    const onAbort = () => {
+      void this.request({ op: 'kill', target: id }).catch(() => undefined);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const m = await this.request(
+        {
+          op: 'testrun',
+          script: opts.script,
+          parser: opts.parser,
+          cwd: this.repoPath,
+          timeout: opts.timeoutMs,
+          parserTimeout: opts.parserTimeoutMs,
+          cap: opts.parserOutputCap,
+          tail: opts.tailBytes,
+        },
+        opts.timeoutMs + opts.parserTimeoutMs + 60_000,
+      );
+      if (opts.signal?.aborted) throw new CancelledError();
+      const p = m.parser;
+      const out = p ? joinCapped(p.outHead ?? '', p.outTail ?? '', p.outTotal ?? 0) : undefined;
+      const err = p ? joinCapped(p.errHead ?? '', p.errTail ?? '', p.errTotal ?? 0) : undefined;
+      return {
+        scriptExitCode: m.scriptCode ?? null,
+        timedOut: Boolean(m.timedOut),
+        logBytes: m.logTotal ?? 0,
+        logTail: Buffer.from(m.logTail ?? '', 'base64').toString('utf8'),
+        parser:
+          p && !m.timedOut
+            ? { exitCode: p.code ?? null, timedOut: Boolean(p.timedOut), stdout: out!.text, stderr: err!.text, truncated: out!.truncated }
+            : undefined,
+        durationMs: m.ms ?? Date.now() - started,
+      };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   private abs(p: string): string {
     return p.startsWith('/') ? p : path.posix.join(this.repoPath, p);
   }
@@ -401,13 +477,10 @@ export class DockerSandbox implements SandboxLike {
   async copyIn(hostDir: string, targetPath: string, includeGit: boolean): Promise<void> {
     const prefix = targetPath.replace(/^\/+/, '').replace(/\/+$/, '');
     const root = path.resolve(hostDir);
+    // Only what git shows, the dependency folders and what the user declared: never an ignored .env (repoFiles.ts).
+    const files = await listRepoFiles(root, { includeGit });
     const pack = tar.pack(root, {
-      ignore: (name: string) => {
-        const rel = path.relative(root, name).split(path.sep);
-        if (rel[0] === '.ssr') return true;
-        if (!includeGit && rel[0] === '.git') return true;
-        return false;
-      },
+      ignore: ignoreOutside(root, files),
       map: (header) => {
         header.name = header.name === '.' ? prefix : `${prefix}/${header.name}`;
         header.uid = 0;
@@ -446,7 +519,7 @@ export class DockerSandbox implements SandboxLike {
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
-    for (const [, p] of this.pending) p.reject(new SandboxError(`sandbox ${this.id} was removed`));
+    for (const [, p] of this.pending) p.reject(new SandboxLostError(`sandbox ${this.id} was removed`));
     this.pending.clear();
   }
 }

@@ -3,54 +3,14 @@
  * (copy, baseline, setup hook) and reused for many states, so a validation
  * pays for preparation once, in parallel, not once per test run.
  *
- * Two layouts:
- * - 'shared' (the default for a repository copied in): one container; the
- *   first worker is the repository at its path, the others are copies of the
- *   prepared repository inside the same container, each with its own
- *   baseline. One container start, whatever K is.
- * - 'containers' (for images that hold the repository at a fixed path, whose
- *   tests may depend on that path): one container per worker.
+ * Each worker is a container of its own: test runs that happen at the same
+ * time never share a writable /tmp, a home folder, a working copy, the
+ * loopback interface (a suite that binds a fixed port) or the test user whose
+ * processes are all killed when a run ends.
  */
-import * as path from 'node:path';
 import { DockerSandbox, type SandboxOptions } from './docker';
-import { copyWorker } from './baseline';
-import type { ExecOptions, ExecResult, SandboxLike } from '../sandboxTypes';
+import type { SandboxLike } from '../sandboxTypes';
 import { CancelledError } from '../errors';
-
-/** A second (third...) worker inside a container that belongs to the pool. */
-class WorkerView implements SandboxLike {
-  constructor(
-    private readonly parent: DockerSandbox,
-    readonly repoPath: string,
-    readonly baseGitDir: string,
-  ) {}
-
-  get id(): string {
-    return `${this.parent.id}:${path.posix.basename(this.repoPath)}`;
-  }
-
-  private abs(p: string): string {
-    return p.startsWith('/') ? p : path.posix.join(this.repoPath, p);
-  }
-
-  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.parent.exec(command, { ...opts, cwd: opts.cwd ?? this.repoPath });
-  }
-
-  writeFile(p: string, content: string | Buffer, mode?: number): Promise<void> {
-    return this.parent.writeFile(this.abs(p), content, mode);
-  }
-
-  readFile(p: string): Promise<Buffer> {
-    return this.parent.readFile(this.abs(p));
-  }
-
-  async dispose(): Promise<void> {
-    // The container belongs to the pool.
-  }
-}
-
-export type PoolLayout = 'shared' | 'containers';
 
 export class SandboxPool {
   private readonly idle: SandboxLike[] = [];
@@ -64,25 +24,15 @@ export class SandboxPool {
 
   constructor(
     private readonly size: number,
-    private options: SandboxOptions,
+    private readonly options: SandboxOptions,
     /** Prepares a fresh container (baseline, files); runs once per container. */
     private readonly setup: (sb: DockerSandbox) => Promise<void>,
-    readonly layout: PoolLayout = options.repoInImage ? 'containers' : 'shared',
-  ) {
-    // One container hosts every worker: give it room for all of them.
-    if (layout === 'shared' && options.memoryBytes === undefined) {
-      this.options = { ...options, memoryBytes: 4 * 1024 ** 3 * Math.max(1, size) };
-    }
-  }
+  ) {}
 
   /** Prepares `n` workers now, in parallel where the layout allows, instead of on first use. */
   warm(n = this.size): void {
     const want = Math.min(n, this.size) - this.workers;
     if (want <= 0) return;
-    if (this.layout === 'shared') {
-      if (this.workers === 0) this.spawnShared(want);
-      return;
-    }
     for (let i = 0; i < want; i++) this.spawnContainer();
   }
 
@@ -126,35 +76,6 @@ export class SandboxPool {
     );
   }
 
-  private spawnShared(count: number): void {
-    this.workers += count;
-    this.track(
-      (async () => {
-        let main: DockerSandbox;
-        try {
-          main = await this.newContainer();
-        } catch (err) {
-          this.workers -= count;
-          this.failure ??= err as Error;
-          return;
-        }
-        // Copies are made from the pristine tree, before any worker is handed out.
-        const views: SandboxLike[] = [];
-        for (let i = 1; i < count && !this.closed; i++) {
-          try {
-            const w = await copyWorker(main, `/ssr/worker-${i}`);
-            views.push(new WorkerView(main, w.repoPath, w.baseGitDir));
-          } catch (err) {
-            this.workers--;
-            this.failure ??= err as Error;
-          }
-        }
-        this.release(main);
-        for (const v of views) this.release(v);
-      })(),
-    );
-  }
-
   private release(sb: SandboxLike): void {
     const w = this.waiters.shift();
     if (w) w.resolve(sb);
@@ -166,7 +87,7 @@ export class SandboxPool {
     const sb = this.idle.pop();
     if (sb) return Promise.resolve(sb);
     if (this.failure && this.workers === 0 && this.pending === 0) return Promise.reject(this.failure);
-    if (this.workers < this.size) this.warm(this.layout === 'shared' && this.workers === 0 ? this.size : this.workers + 1);
+    if (this.workers < this.size) this.warm(this.workers + 1);
     return new Promise<SandboxLike>((resolve, reject) => {
       const onAbort = () => {
         const i = this.waiters.indexOf(waiter);
@@ -189,7 +110,13 @@ export class SandboxPool {
     try {
       return await fn(sb);
     } finally {
-      if (!this.closed) this.release(sb);
+      if (sb instanceof DockerSandbox && !sb.alive) {
+        // A lost container is replaced on the next acquire, never handed out again.
+        this.workers--;
+        const i = this.containers.indexOf(sb);
+        if (i >= 0) this.containers.splice(i, 1);
+        void sb.dispose().catch(() => undefined);
+      } else if (!this.closed) this.release(sb);
     }
   }
 

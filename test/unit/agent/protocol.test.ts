@@ -41,6 +41,23 @@ describe('agent protocol: parseToolCall', () => {
     assert.equal(r.call.args, 'pytest -q');
   });
 
+  it('keeps the arguments byte for byte when the server stopped on </tool>: only the protocol newline goes', () => {
+    // A diff whose last context line is blank, written with `create` and cut at the stop string.
+    const diff = '--- a/t.py\n+++ b/t.py\n@@ -1,3 +1,2 @@\n-assert x\n \n \n';
+    const stopped = parseToolCall(`<tool: create>\ntest_weaken.diff\n${diff}\n`);
+    const closed = parseToolCall(`<tool: create>\ntest_weaken.diff\n${diff}\n</tool>`);
+    assert.ok(stopped.ok && closed.ok);
+    assert.equal(stopped.call.args, `test_weaken.diff\n${diff}`);
+    assert.equal(stopped.call.args, closed.call.args);
+    const created = parseCreateArgs(stopped.call.args);
+    assert.ok(created.ok);
+    assert.equal(created.value.content, diff);
+    // Trailing spaces on the last line are the model's, not the protocol's.
+    const spaces = parseToolCall('<tool: bash>\necho "a  "  \n');
+    assert.ok(spaces.ok);
+    assert.equal(spaces.call.args, 'echo "a  "  ');
+  });
+
   it('reports a reply with no tool call, with the exact format', () => {
     const r = parseToolCall('I think the bug is in parse().');
     assert.ok(!r.ok);

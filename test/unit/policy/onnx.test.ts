@@ -320,6 +320,22 @@ print(json.dumps({"diff": float((a - b).abs().max()), "diff_st": float((a - c).a
       }
     });
 
+    it('chunked prefill (prompt longer than a chunk) gives the same tokens and log-probs as a full recompute', async () => {
+      const chunked = await OnnxPolicy.create({ model: dir, prefillChunk: 7 });
+      const noCache = await OnnxPolicy.create({ model: dir, kvCache: false });
+      try {
+        const long = [...MESSAGES, { role: 'user' as const, content: 'More context: ' + 'the ledger balances. '.repeat(12) }];
+        assert.ok(chunked.encodeChat(long).length > 7 * 5);
+        const a = await chunked.complete({ messages: long, temperature: 0, maxTokens: 20 });
+        const b = await noCache.complete({ messages: long, temperature: 0, maxTokens: 20 });
+        assert.deepEqual(a.tokenIds, b.tokenIds);
+        a.logprobs!.forEach((x, i) => assert.ok(Math.abs(x - b.logprobs![i]) < 1e-4));
+      } finally {
+        await chunked.dispose();
+        await noCache.dispose();
+      }
+    });
+
     it('a tiny top_p is greedy; max tokens ends with finishReason length', async () => {
       const greedy = await policy.complete({ messages: OPEN_MESSAGES, temperature: 0, maxTokens: 12 });
       const nucleus = await policy.complete({ messages: OPEN_MESSAGES, temperature: 1.0, topP: 1e-9, maxTokens: 12 });

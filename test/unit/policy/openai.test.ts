@@ -343,6 +343,25 @@ describe('openai policy (against a local HTTP server)', function () {
     assert.deepEqual(deltas, ['x', 'y', '</tool>']);
   });
 
+  it('SGLang token ids: return_prompt_token_ids (choices[0].prompt_token_ids) and logprobs.content[].token_id', async () => {
+    const s = await start((_req, res) => {
+      json(
+        res,
+        200,
+        completion('ab', {}, {
+          prompt_token_ids: [7, 8, 9],
+          logprobs: { content: [{ token: 'a', token_id: 64, logprob: -0.25, top_logprobs: [] }, { token: 'b', token_id: 65, logprob: -0.75, top_logprobs: [] }] },
+        }),
+      );
+    });
+    const p = new OpenAIPolicy({ baseUrl: s.base, model: 'm' }); // ids are asked for by default
+    const r = await p.complete({ messages: MESSAGES });
+    assert.equal(s.requests[0].body?.return_prompt_token_ids, true);
+    assert.deepEqual(r.tokenIds, [64, 65]);
+    assert.deepEqual(r.logprobs, [-0.25, -0.75]);
+    assert.deepEqual(r.promptTokenIds, [7, 8, 9]);
+  });
+
   it('drops optional parameters a server rejects (HTTP 400 naming them) and resends', async () => {
     const s = await start((req, res) => {
       if (req.body && 'logprobs' in req.body) json(res, 400, { error: { message: "Unrecognized request argument supplied: logprobs" } });

@@ -1,14 +1,15 @@
 # SSR bootstrap helper. Usage: python3 ssr_boot.py COMMAND < request.json
-# Commands: detect, targets, mutate, weaken. Answers one JSON object on stdout.
-import ast, io, json, os, random, re, shutil, subprocess, sys
+# Commands: detect, targets, mutate, weaken (Python); jsinfo (JavaScript/TypeScript files and
+# their V8 coverage: JS mutation and test deletion run on the host with @babel/parser).
+# Answers one JSON object on stdout.
+import ast, json, os, random, re, shutil, subprocess, sys
 
-BT = chr(96)
-DOLLAR_BRACE = "$" + "{"
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv", "env",
              ".mypy_cache", ".pytest_cache", "site-packages", "build", "dist", ".eggs", ".ssr",
              "coverage", ".idea", ".vscode"}
 PY_TEST_DIRS = {"tests", "test", "testing"}
 JS_EXT = (".js", ".cjs", ".mjs")
+JS_TS_EXT = (".js", ".cjs", ".mjs", ".jsx", ".ts", ".cts", ".mts", ".tsx")
 
 
 def walk(root):
@@ -102,6 +103,224 @@ def js_is_test_path(rel):
     return rel.endswith(JS_EXT) and bool(JS_TEST_NAME.search(rel))
 
 
+
+DECL_SPLIT = re.compile(r"[\s;&|()]+")
+TEST_TOOLS = ("pytest", "py.test", "unittest", "coverage", "python", "python3", "nose2", "tox", "jest", "vitest", "mocha", "node", "npx")
+
+
+def declared_commands(root, files):
+    """The test commands the repository declares: tox/nox, Makefile test targets, CI workflow steps."""
+    out = []
+    fs = set(files)
+    if "tox.ini" in fs:
+        try:
+            in_cmds = False
+            for line in read(root, "tox.ini").splitlines():
+                if re.match(r"^\s*commands\s*[=:]", line):
+                    in_cmds = True
+                    rest = line.split("=", 1)[1] if "=" in line else line.split(":", 1)[1]
+                    if rest.strip():
+                        out.append(("tox.ini", rest.strip()))
+                    continue
+                if in_cmds and line[:1] in (" ", "\t") and line.strip():
+                    out.append(("tox.ini", line.strip()))
+                else:
+                    in_cmds = False
+        except (OSError, UnicodeDecodeError):
+            pass
+    if "noxfile.py" in fs:
+        try:
+            for m in re.finditer(r"session\.run\(([^)]*)\)", read(root, "noxfile.py")):
+                args = re.findall(r"""['"]([^'"]+)['"]""", m.group(1))
+                if args:
+                    out.append(("noxfile.py", " ".join(args)))
+        except (OSError, UnicodeDecodeError):
+            pass
+    for mk in ("Makefile", "makefile", "GNUmakefile"):
+        if mk in fs:
+            try:
+                target = None
+                for line in read(root, mk).splitlines():
+                    m = re.match(r"^([\w.-]+)\s*:", line)
+                    if m:
+                        target = m.group(1)
+                        continue
+                    if target and "test" in target and line.startswith("\t"):
+                        out.append((mk, line.strip().lstrip("@-")))
+            except (OSError, UnicodeDecodeError):
+                pass
+    for wf in files:
+        if wf.startswith(".github/workflows/") and wf.endswith((".yml", ".yaml")):
+            try:
+                text = read(root, wf)
+            except (OSError, UnicodeDecodeError):
+                continue
+            lines = text.splitlines()
+            for i, line in enumerate(lines):
+                m = re.match(r"^(\s*)(?:-\s*)?run:\s*(.*)$", line)
+                if not m:
+                    continue
+                body = m.group(2).strip()
+                if body in ("|", ">", "|-", ">-", ""):
+                    ind = None
+                    for nxt in lines[i + 1:]:
+                        if not nxt.strip():
+                            continue
+                        cur = len(nxt) - len(nxt.lstrip())
+                        if ind is None:
+                            ind = cur
+                        if cur < ind or cur <= len(m.group(1)):
+                            break
+                        out.append((wf, nxt.strip()))
+                else:
+                    out.append((wf, body))
+    return [(src, cmd) for src, cmd in out if any(t in DECL_SPLIT.split(cmd) for t in TEST_TOOLS)]
+
+
+def declared_py_files(root, commands):
+    """Python test files or folders named by the declared test commands (e.g. `coverage run -m pytest test.py`)."""
+    out = []
+    for _src, cmd in commands:
+        toks = DECL_SPLIT.split(cmd)
+        if not any(t in ("pytest", "py.test", "unittest", "coverage", "nose2") or t.endswith(("python", "python3")) for t in toks):
+            continue
+        for t in toks:
+            t = t.strip("'\"")
+            if t.startswith("-") or "$" in t or "{" in t:
+                continue
+            p = os.path.normpath(t).replace(os.sep, "/")
+            if p.startswith(".."):
+                continue
+            full = os.path.join(root, p)
+            if p.endswith(".py") and os.path.isfile(full) and p not in ("setup.py", "noxfile.py") and p not in out:
+                out.append(p)
+            elif os.path.isdir(full) and p not in (".", "") and re.search(r"test", p) and p not in out:
+                out.append(p)
+    return out
+
+
+def pytest_collect(root, targets, src_layout):
+    """pytest's own collection: {file: number of tests} and the errors it reported."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    if src_layout:
+        env["PYTHONPATH"] = "src" + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                            "--continue-on-collection-errors", "--rootdir=."] + targets,
+                           cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    except (subprocess.TimeoutExpired, OSError) as e:
+        return None, str(e)
+    counts = {}
+    errors = []
+    for line in r.stdout.decode("utf-8", "replace").splitlines():
+        if "::" in line and not line.startswith(("ERROR", "FAILED", " ")):
+            f = line.split("::", 1)[0]
+            counts[f] = counts.get(f, 0) + 1
+        elif line.startswith("ERROR "):
+            errors.append(line[6:].strip())
+    return counts, "\n".join(errors)
+
+
+
+JS_RUNNERS = ("jest", "vitest", "mocha")
+JS_TEST_FILE = re.compile(r"(^|/)__tests__/.*\.(c|m)?[jt]sx?$|\.(test|spec)\.(c|m)?[jt]sx?$")
+RUNNER_DROP = {"run", "--typecheck", "--coverage", "--watch", "--watchAll", "--ci", "--silent", "--verbose", "--passWithNoTests",
+               "--runInBand", "-i", "--no-coverage", "--color", "--colors", "--no-color"}
+
+
+def package_json(root):
+    try:
+        return json.loads(read(root, "package.json"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def js_declared_runner(root, pkg):
+    """Follows package.json's test script (through `npm run X`, `pnpm X`, `yarn X`) to the runner it calls."""
+    scripts = (pkg or {}).get("scripts") or {}
+    todo = [("scripts.test", str(scripts.get("test") or ""))]
+    seen = set()
+    while todo:
+        where, cmd = todo.pop(0)
+        if where in seen:
+            continue
+        seen.add(where)
+        for part in re.split(r"&&|\|\||;", cmd):
+            toks = part.split()
+            while toks and (toks[0] in ("npx", "pnpm", "yarn", "exec", "pnpx", "bunx", "cross-env") or re.match(r"^\w+=", toks[0])):
+                if toks[0] in ("pnpm", "yarn") and len(toks) > 1 and toks[1] not in ("exec", "run", "dlx") and toks[1] in scripts:
+                    todo.append(("scripts." + toks[1], str(scripts[toks[1]])))
+                    toks = []
+                    break
+                toks = toks[1:]
+            if not toks:
+                continue
+            if toks[0] in ("npm", "pnpm", "yarn", "bun") and len(toks) > 2 and toks[1] in ("run", "run-script"):
+                if toks[2] in scripts:
+                    todo.append(("scripts." + toks[2], str(scripts[toks[2]])))
+                continue
+            if toks[0] in ("npm",) and len(toks) > 1 and toks[1] in ("test", "t"):
+                continue
+            name = toks[0].rsplit("/", 1)[-1]
+            if name in JS_RUNNERS:
+                args = [t for t in toks[1:] if t not in RUNNER_DROP and not t.startswith(("--reporter", "--outputFile", "--json", "--coverage"))]
+                return name, args, "package.json %s: %s" % (where, part.strip())
+            if name == "node" and "--test" in toks:
+                return "node", [], "package.json %s: %s" % (where, part.strip())
+    deps = dict((pkg or {}).get("devDependencies") or {}, **((pkg or {}).get("dependencies") or {}))
+    for r in JS_RUNNERS:
+        if r in deps:
+            return r, [], "package.json devDependencies (%s)" % r
+    return None, [], None
+
+
+def js_runner_files(root, runner, args, files):
+    """The test files the runner will run: jest lists them itself; vitest and mocha by their default patterns or arguments."""
+    notes = []
+    positional = [a for a in args if not a.startswith("-")]
+    flags = [a for a in args if a.startswith("-")]
+    if runner == "jest":
+        try:
+            r = subprocess.run([os.path.join(root, "node_modules/.bin/jest"), "--listTests"] + args, cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            listed = [os.path.relpath(p.strip(), root).replace(os.sep, "/") for p in r.stdout.decode("utf-8", "replace").splitlines() if p.strip().startswith("/")]
+            if listed:
+                notes.append("jest --listTests names %d test file(s)" % len(listed))
+                return sorted(listed), notes, [a for a in args if a.startswith("-")]
+            notes.append("jest --listTests listed nothing: %s" % r.stderr.decode("utf-8", "replace")[-300:])
+        except (OSError, subprocess.TimeoutExpired) as e:
+            notes.append("jest --listTests failed: %s" % e)
+        return sorted(f for f in files if JS_TEST_FILE.search(f)), notes, flags
+    if runner == "vitest":
+        return sorted(f for f in files if re.search(r"\.(test|spec)\.(c|m)?[jt]sx?$", f)), notes, flags
+    # mocha: the spec arguments, else .mocharc's spec, else ./test/*.{js,cjs,mjs}
+    spec = positional
+    recursive = "--recursive" in args
+    if not spec:
+        for rc in (".mocharc.json", ".mocharc.js", ".mocharc.cjs", ".mocharc.yml", ".mocharc.yaml"):
+            if rc in files:
+                try:
+                    text = read(root, rc)
+                except (OSError, UnicodeDecodeError):
+                    continue
+                spec = re.findall(r"""["']?spec["']?\s*:\s*\[?\s*["']([^"']+)["']""", text)
+                recursive = recursive or bool(re.search(r"recursive\W+true", text))
+                break
+    if not spec:
+        spec = ["test"]
+    out = []
+    for sp in spec:
+        sp = sp.strip("./") if sp.startswith("./") else sp
+        if sp in files:
+            out.append(sp)
+            continue
+        prefix = sp.rstrip("/") + "/"
+        for f in files:
+            if f.startswith(prefix) and f.endswith((".js", ".cjs", ".mjs")) and (recursive or "/" not in f[len(prefix):]):
+                out.append(f)
+    return sorted(set(out)), notes, [a for a in flags if a != "--recursive"]
+
+
 def detect(req):
     root = req["root"]
     files = walk(root)
@@ -131,6 +350,35 @@ def detect(req):
               "pythonTestFiles": len(py_run), "jsTestFiles": 0}
     src_layout = any(f.startswith("src/") and f.count("/") == 2 and f.endswith("/__init__.py") for f in files)
     result["srcLayout"] = src_layout
+    decl = declared_commands(root, files)
+    result["declared"] = ["%s: %s" % d for d in decl][:20]
+    declared_py = declared_py_files(root, decl) if req.get("language") != "javascript" else []
+    if declared_py:
+        notes.append("test files named by the repository's own test commands: " + ", ".join(declared_py))
+        for p in declared_py:
+            if p.endswith(".py") and p not in py_tests:
+                py_tests.append(p)
+            if p.endswith(".py") and p not in py_run:
+                py_run.append(p)
+                plain = True
+    if py_run and result["pytestAvailable"] and req.get("language") != "javascript":
+        # Let pytest collect: a guess from file contents misses TestCase classes whose tests come from mixins.
+        candidates = sorted(set(py_run) | {f for f in py_tests if f.rsplit("/", 1)[-1] != "conftest.py" and
+                                           (f.rsplit("/", 1)[-1].startswith("test") or f.endswith("_test.py"))})
+        counts, errors = pytest_collect(root, candidates, src_layout)
+        if counts is not None and counts:
+            collected = sorted(f for f in candidates if counts.get(f))
+            left = [f for f in candidates if not counts.get(f)]
+            added = [f for f in collected if f not in py_run]
+            if added:
+                notes.append("pytest collects tests the file contents did not show (e.g. from mixins) in: " + ", ".join(added))
+            if left:
+                why = "pytest collects no test from them" + (" (collection errors: %s)" % errors[:300] if errors else "")
+                notes.append("left out: %s: %s" % (", ".join(left), why))
+                result["leftOut"] = [{"file": f, "why": why} for f in left]
+            py_run = collected
+            result["collected"] = sum(counts.values())
+            plain = True
     if py_run and req.get("language") != "javascript":
         cfg = pytest_config(root, files)
         framework = "pytest" if (cfg or plain or uses_pytest) else "unittest"
@@ -162,6 +410,21 @@ def detect(req):
             pkg_test = str((json.loads(read(root, "package.json")).get("scripts") or {}).get("test") or "")
         except (ValueError, OSError, AttributeError):
             pkg_test = ""
+    pkg = package_json(root) if "package.json" in files else None
+    runner_decl, runner_args, learned = js_declared_runner(root, pkg)
+    if runner_decl in JS_RUNNERS and req.get("language") != "python":
+        all_files = [f for f in walk(root) if f.endswith(JS_TS_EXT) and not f.endswith(".d.ts")]
+        run_files, more, flags = js_runner_files(root, runner_decl, runner_args, all_files)
+        notes.extend(more)
+        notes.append("runner %s, learned from %s" % (runner_decl, learned))
+        have = os.path.exists(os.path.join(root, "node_modules/.bin", runner_decl))
+        if not have:
+            notes.append("%s is not installed in the image: build the repository's environment first (ssr env build --repo DIR)" % runner_decl)
+        helpers = [f for f in all_files if (f.split("/")[0] in ("test", "tests", "__tests__", "spec")) and f not in run_files]
+        result.update(language="javascript", framework=runner_decl, runner=runner_decl if have else None,
+                      testFiles=sorted(set(run_files) | set(helpers)), runFiles=run_files, runnerArgs=flags, learnedFrom=learned,
+                      jsTestFiles=len(run_files))
+        return result
     if js_run:
         if "node --test" not in pkg_test and pkg_test:
             notes.append("package.json's test script is %r; SSR runs the node:test files directly" % pkg_test)
@@ -745,708 +1008,7 @@ def mutate_py(root, rel, symbol, line, strategy, rng):
     return {"ok": True, "description": desc}
 
 
-# ------------------------------------------------------------ JS tokenizer
-
-PUNCT = sorted(["}", "{", "(", ")", "[", "]", ";", ",", "<", ">", "+", "-", "*", "%", "&", "|", "^", "!", "~", "?", ":", "=", ".", "/", "@",
-                ">>>=", "...", "===", "!==", "**=", "<<=", ">>=", ">>>", "&&=", "||=", "??=", "=>", "==", "!=", "<=", ">=", "&&", "||",
-                "??", "?.", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "**", "<<", ">>"], key=len, reverse=True)
-REGEX_BEFORE_KW = {"return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void", "throw", "instanceof", "yield", "await"}
-REGEX_AFTER_PUNCT = {"(", ",", "=", ":", "[", "!", "&", "|", "?", "{", "}", ";", "+", "-", "*", "%", "<", ">", "~", "^", "=>", "==", "===",
-                     "!=", "!==", "<=", ">=", "&&", "||", "??", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "**", "<<", ">>", ">>>",
-                     "&&=", "||=", "??=", "**=", "<<=", ">>=", ">>>=", "...", "?."}
-JS_KEYWORDS = {"if", "for", "while", "switch", "catch", "function", "with", "return", "typeof", "new", "delete", "void", "throw",
-               "else", "do", "try", "finally", "case", "default", "var", "let", "const", "class", "extends", "super", "this",
-               "import", "export", "in", "of", "instanceof", "yield", "await", "async", "static", "get", "set", "break", "continue"}
-IDENT_START = re.compile(r"[A-Za-z_$\u0080-\uffff#]")
-IDENT_REST = re.compile(r"[A-Za-z0-9_$\u0080-\uffff]*")
-NUMBER = re.compile(r"(0[xXoObB][0-9a-fA-F_]+n?|(\d[\d_]*)?\.?\d[\d_]*([eE][+-]?\d+)?n?)")
-
-
-class Tok:
-    __slots__ = ("kind", "text", "start", "end", "nl")
-
-    def __init__(self, kind, text, start, end, nl):
-        self.kind, self.text, self.start, self.end, self.nl = kind, text, start, end, nl
-
-    def __repr__(self):
-        return "Tok(%s,%r)" % (self.kind, self.text)
-
-
-class JsError(Exception):
-    pass
-
-
-def js_tokenize(src):
-    """Significant tokens (comments dropped). kinds: ident num str tmpl regex punct.
-    A template with substitutions is split: its literal parts are 'tmpl' tokens and its
-    substitutions are ordinary tokens, so braces stay balanced."""
-    toks = []
-    i, n = 0, len(src)
-    tmpl_depth = []  # brace depth at which each open substitution started
-    depth = 0
-    nl = True
-    if src.startswith("#!"):
-        i = src.find("\n")
-        i = n if i < 0 else i
-
-    def scan_template(j):
-        # j is just after a backtick or a closing substitution brace; returns (end, opened_substitution)
-        while j < n:
-            c = src[j]
-            if c == "\\":
-                j += 2
-                continue
-            if c == BT:
-                return j + 1, False
-            if src.startswith(DOLLAR_BRACE, j):
-                return j + 2, True
-            j += 1
-        raise JsError("unterminated template literal")
-
-    while i < n:
-        c = src[i]
-        if c in " \t\r\n\ufeff\u00a0\u2028\u2029\v\f":
-            if c in "\n\u2028\u2029":
-                nl = True
-            i += 1
-            continue
-        if src.startswith("//", i):
-            j = src.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if src.startswith("/*", i):
-            j = src.find("*/", i + 2)
-            if j < 0:
-                raise JsError("unterminated comment")
-            if "\n" in src[i:j]:
-                nl = True
-            i = j + 2
-            continue
-        start = i
-        if c in "\"'":
-            j = i + 1
-            while j < n and src[j] != c:
-                if src[j] == "\\":
-                    j += 1
-                elif src[j] == "\n":
-                    raise JsError("newline in string")
-                j += 1
-            if j >= n:
-                raise JsError("unterminated string")
-            toks.append(Tok("str", src[i:j + 1], i, j + 1, nl))
-            i = j + 1
-        elif c == BT:
-            j, opened = scan_template(i + 1)
-            toks.append(Tok("tmpl", src[i:j], i, j, nl))
-            if opened:
-                tmpl_depth.append(depth)
-            i = j
-        elif c == "}" and tmpl_depth and tmpl_depth[-1] == depth:
-            tmpl_depth.pop()
-            j, opened = scan_template(i + 1)
-            toks.append(Tok("tmpl", src[i:j], i, j, nl))
-            if opened:
-                tmpl_depth.append(depth)
-            i = j
-        elif c == "/" and regex_allowed(toks):
-            j = i + 1
-            in_class = False
-            while j < n:
-                ch = src[j]
-                if ch == "\\":
-                    j += 2
-                    continue
-                if ch == "\n":
-                    raise JsError("newline in regex literal")
-                if ch == "[":
-                    in_class = True
-                elif ch == "]":
-                    in_class = False
-                elif ch == "/" and not in_class:
-                    break
-                j += 1
-            if j >= n:
-                raise JsError("unterminated regex literal")
-            j += 1
-            while j < n and (src[j].isalnum() or src[j] == "_"):
-                j += 1
-            toks.append(Tok("regex", src[i:j], i, j, nl))
-            i = j
-        elif IDENT_START.match(c) or c == "\\":
-            m = IDENT_REST.match(src, i + 1)
-            j = m.end()
-            toks.append(Tok("ident", src[i:j], i, j, nl))
-            i = j
-        elif c.isdigit() or c == "." and i + 1 < n and src[i + 1].isdigit():
-            m = NUMBER.match(src, i)
-            j = max(m.end(), i + 1)
-            toks.append(Tok("num", src[i:j], i, j, nl))
-            i = j
-        else:
-            for p in PUNCT:
-                if src.startswith(p, i):
-                    break
-            else:
-                raise JsError("unexpected character %r" % c)
-            if p in ("{", "(", "["):
-                depth += 1
-            elif p in ("}", ")", "]"):
-                depth -= 1
-            toks.append(Tok("punct", p, i, i + len(p), nl))
-            i += len(p)
-        nl = False
-    return toks
-
-
-def regex_allowed(toks):
-    if not toks:
-        return True
-    t = toks[-1]
-    if t.kind == "punct":
-        return t.text in REGEX_AFTER_PUNCT
-    if t.kind == "ident":
-        return t.text in REGEX_BEFORE_KW
-    return False
-
-
-def js_match(toks):
-    """Index of the matching bracket for every bracket token."""
-    match = {}
-    stack = []
-    pairs = {")": "(", "]": "[", "}": "{"}
-    for k, t in enumerate(toks):
-        if t.kind != "punct":
-            continue
-        if t.text in ("(", "[", "{"):
-            stack.append(k)
-        elif t.text in pairs:
-            if not stack or toks[stack[-1]].text != pairs[t.text]:
-                raise JsError("unbalanced %r at offset %d" % (t.text, t.start))
-            o = stack.pop()
-            match[o] = k
-            match[k] = o
-    if stack:
-        raise JsError("unbalanced brackets")
-    return match
-
-
-def is_p(t, text):
-    return t is not None and t.kind == "punct" and t.text == text
-
-
-def is_member(jf, k):
-    """The token at k is a property name (after . or ?.), not a keyword."""
-    p = jf.tok(k - 1)
-    return p is not None and p.kind == "punct" and p.text in (".", "?.")
-
-
-class JsFile:
-    def __init__(self, src):
-        self.src = src
-        self.toks = js_tokenize(src)
-        self.match = js_match(self.toks)
-        self.functions = self.find_functions()
-
-    def tok(self, k):
-        return self.toks[k] if 0 <= k < len(self.toks) else None
-
-    def find_functions(self):
-        T = self.toks
-        fns = []
-        for k, t in enumerate(T):
-            if t.kind == "ident" and t.text == "function" and not is_member(self, k):
-                j = k + 1
-                if is_p(self.tok(j), "*"):
-                    j += 1
-                name = None
-                if self.tok(j) is not None and self.tok(j).kind == "ident":
-                    name = T[j].text
-                    j += 1
-                if not is_p(self.tok(j), "("):
-                    continue
-                close = self.match[j]
-                if not is_p(self.tok(close + 1), "{"):
-                    continue
-                head = k - 1 if (self.tok(k - 1) is not None and self.tok(k - 1).text == "async") else k
-                if name is None:
-                    name = self.binding_name(head - 1)
-                fns.append({"name": name, "kind": "function", "head": head, "params": j, "open": close + 1, "close": self.match[close + 1]})
-            elif t.kind == "ident" and t.text not in ("if", "for", "while", "switch", "catch", "function", "with", "return") and is_p(self.tok(k + 1), "("):
-                close = self.match[k + 1]
-                if not is_p(self.tok(close + 1), "{"):
-                    continue
-                prev = self.tok(k - 1)
-                ok = prev is None or (prev.kind == "punct" and prev.text in ("{", "}", ";", ",", "*")) or (prev.kind == "ident" and prev.text in ("static", "async", "get", "set"))
-                if not ok:
-                    continue
-                if prev is not None and prev.text == "," and not self.in_object_literal(k):
-                    continue
-                head = k
-                while self.tok(head - 1) is not None and self.tok(head - 1).text in ("static", "async", "get", "set", "*"):
-                    head -= 1
-                fns.append({"name": t.text, "kind": "method", "head": head, "params": k + 1, "open": close + 1, "close": self.match[close + 1]})
-            elif is_p(t, "=>") and is_p(self.tok(k + 1), "{"):
-                p = k - 1
-                pt = self.tok(p)
-                if pt is None:
-                    continue
-                if is_p(pt, ")"):
-                    p = self.match[p]
-                elif pt.kind != "ident":
-                    continue
-                head = p - 1 if (self.tok(p - 1) is not None and self.tok(p - 1).text == "async") else p
-                name = self.binding_name(head - 1)
-                fns.append({"name": name, "kind": "arrow", "head": head, "params": p, "open": k + 1, "close": self.match[k + 1]})
-        # classes
-        classes = []
-        for k, t in enumerate(T):
-            if t.kind == "ident" and t.text == "class" and not is_member(self, k):
-                j = k + 1
-                name = T[j].text if self.tok(j) is not None and T[j].kind == "ident" and T[j].text != "extends" else self.binding_name(k - 1)
-                extends = False
-                while j < len(T) and not is_p(T[j], "{"):
-                    if T[j].text == "extends":
-                        extends = True
-                    if T[j].kind == "punct" and T[j].text in ("(", "["):
-                        j = self.match[j]
-                    j += 1
-                if j < len(T):
-                    classes.append({"name": name, "open": j, "close": self.match[j], "extends": extends})
-        for f in fns:
-            f["class"] = None
-            for c in classes:
-                if c["open"] < f["head"] < c["close"] and self.enclosing_brace(f["head"]) == c["open"]:
-                    f["class"] = c
-        for f in fns:
-            f["nested"] = any(g is not f and g["open"] < f["head"] and f["close"] < g["close"] for g in fns)
-        return fns
-
-    def enclosing_brace(self, k):
-        depth = 0
-        j = k - 1
-        while j >= 0:
-            t = self.toks[j]
-            if t.kind == "punct":
-                if t.text in ("}", ")", "]"):
-                    j = self.match[j]
-                elif t.text in ("{", "(", "["):
-                    return j if t.text == "{" else None
-            j -= 1
-        return None
-
-    def in_object_literal(self, k):
-        b = self.enclosing_brace(k)
-        if b is None:
-            return False
-        prev = self.tok(b - 1)
-        return prev is not None and (prev.kind == "punct" and prev.text in ("=", "(", ",", ":", "return", "[", "?") or prev.text == "return")
-
-    def binding_name(self, k):
-        """Name bound by 'NAME =' or 'NAME:' ending at token k."""
-        t = self.tok(k)
-        if t is None or not (is_p(t, "=") or is_p(t, ":")):
-            return None
-        n = self.tok(k - 1)
-        if n is not None and n.kind == "ident" and n.text not in JS_KEYWORDS:
-            return n.text
-        if n is not None and n.kind == "str":
-            return n.text[1:-1]
-        return None
-
-    def own_ranges_excluded(self, fn):
-        """Token index ranges of functions nested in fn."""
-        return [(g["open"], g["close"]) for g in self.functions if g is not fn and fn["open"] < g["open"] and g["close"] < fn["close"]]
-
-    def own_tokens(self, fn):
-        ex = self.own_ranges_excluded(fn)
-        for k in range(fn["open"] + 1, fn["close"]):
-            if any(a <= k <= b for a, b in ex):
-                continue
-            yield k
-
-    def line_start(self, off):
-        return self.src.rfind("\n", 0, off) + 1
-
-    def indent_at(self, off):
-        s = self.line_start(off)
-        line = self.src[s:off]
-        return line[: len(line) - len(line.lstrip(" \t"))]
-
-    def statements(self, open_k, close_k):
-        """Top-level statements between a block's braces: list of (first token, last token)."""
-        T = self.toks
-        out = []
-        k = open_k + 1
-        while k < close_k:
-            s = k
-            e = self.stmt_end(k, close_k)
-            if e is None or e < s:
-                return None
-            out.append((s, e))
-            k = e + 1
-        return out
-
-    def skip_group(self, k):
-        return self.match[k] if k in self.match else k
-
-    def stmt_end(self, k, limit):
-        T = self.toks
-        t = T[k]
-        if is_p(t, ";"):
-            return k
-        if is_p(t, "{"):
-            return self.match[k]
-        if t.kind == "ident":
-            w = t.text
-            if w in ("if", "for", "while", "with", "switch") and is_p(self.tok(k + 1), "("):
-                e = self.match[k + 1]
-                if w == "switch":
-                    return self.match[e + 1] if is_p(self.tok(e + 1), "{") else None
-                e = self.stmt_end(e + 1, limit)
-                if e is None:
-                    return None
-                while w == "if" and self.tok(e + 1) is not None and T[e + 1].text == "else":
-                    e = self.stmt_end(e + 2, limit)
-                    if e is None:
-                        return None
-                return e
-            if w == "try" and is_p(self.tok(k + 1), "{"):
-                e = self.match[k + 1]
-                while self.tok(e + 1) is not None and T[e + 1].text in ("catch", "finally"):
-                    j = e + 2
-                    if is_p(self.tok(j), "("):
-                        j = self.match[j] + 1
-                    if not is_p(self.tok(j), "{"):
-                        return None
-                    e = self.match[j]
-                return e
-            if w == "do":
-                e = self.stmt_end(k + 1, limit)
-                if e is None or self.tok(e + 1) is None or T[e + 1].text != "while":
-                    return None
-                e = self.match[e + 2]
-                return e + 1 if is_p(self.tok(e + 1), ";") else e
-            if w in ("function", "async") and any(f["head"] == k and f["kind"] == "function" for f in self.functions):
-                f = [f for f in self.functions if f["head"] == k][0]
-                return f["close"]
-            if w == "class":
-                j = k + 1
-                while j < limit and not is_p(T[j], "{"):
-                    j = self.skip_group(j) + 1
-                return self.match[j] if j < limit else None
-        # a simple statement: up to ';' or an automatic semicolon at a line break
-        j = k
-        while j < limit:
-            tj = T[j]
-            if is_p(tj, ";"):
-                return j
-            if tj.kind == "punct" and tj.text in ("(", "[", "{"):
-                j = self.match[j]
-            nxt = self.tok(j + 1)
-            if nxt is None or j + 1 >= limit:
-                return j
-            if nxt.nl and (T[j].kind in ("ident", "num", "str", "tmpl", "regex") or T[j].text in (")", "]", "}", "++", "--")) \
-                    and (nxt.kind in ("ident", "num", "str") and nxt.text not in ("in", "of", "instanceof") or nxt.text in ("++", "--", "!", "{")):
-                return j
-            j += 1
-        return limit - 1
-
-    def expand_lines(self, a, b):
-        """Grow [a, b) to whole lines when only blanks surround it."""
-        s = self.line_start(a)
-        if self.src[s:a].strip() == "":
-            a = s
-            e = self.src.find("\n", b)
-            e = len(self.src) if e < 0 else e
-            rest = self.src[b:e].strip()
-            if rest == "" or rest.startswith("//"):
-                b = min(len(self.src), e + 1)
-        return a, b
-
-
-JS_STR_METHODS = {"join", "replace", "replaceAll", "trim", "trimStart", "trimEnd", "toLowerCase", "toUpperCase", "padStart",
-                  "padEnd", "toString", "toFixed", "repeat", "substring", "charAt", "stringify", "String"}
-JS_BOOL_METHODS = {"includes", "startsWith", "endsWith", "test", "has", "some", "every", "isArray", "isInteger", "isNaN",
-                   "hasOwnProperty", "Boolean"}
-JS_NUM_METHODS = {"indexOf", "lastIndexOf", "round", "floor", "ceil", "abs", "max", "min", "parseInt", "parseFloat",
-                  "Number", "reduce", "length", "size", "charCodeAt"}
-JS_LIST_METHODS = {"map", "filter", "split", "sort", "keys", "values", "entries", "flat", "flatMap", "from", "reverse"}
-JS_STUBS = {"bool": "return false;", "str": "return '';", "num": "return 0;", "list": "return [];", "dict": "return {};",
-            "this": "return this;", "null": "return null;"}
-
-
-def js_expr_kind(jf, a, limit):
-    """Kind of the expression starting at token a: 'str', 'num', 'bool', 'list', 'dict', 'this', 'null' or None."""
-    T = jf.toks
-    n = jf.tok(a)
-    if n is None:
-        return None
-    if n.kind in ("str", "tmpl"):
-        return "str"
-    if n.kind == "num":
-        return "num"
-    if is_p(n, "["):
-        return "list"
-    if is_p(n, "{"):
-        return "dict"
-    if is_p(n, "!") or n.text in ("true", "false"):
-        return "bool"
-    if n.text == "this" and (is_p(jf.tok(a + 1), ";") or is_p(jf.tok(a + 1), "}")):
-        return "this"
-    if n.text in ("null", "new"):
-        return "null"
-    # scan the expression at depth 0: comparisons make a boolean, the last method called decides otherwise
-    e = a
-    ops = set()
-    last_member = None
-    while e < limit:
-        t = T[e]
-        if is_p(t, ";") or (e > a and t.nl and T[e - 1].kind in ("ident", "num", "str", "tmpl", "regex") and t.kind == "ident"):
-            break
-        if t.kind == "punct" and t.text in ("(", "[", "{"):
-            e = jf.match[e] + 1
-            continue
-        if t.kind == "punct" and t.text in ("}", ")", "]", ","):
-            break
-        if t.kind == "punct":
-            ops.add(t.text)
-        if t.kind == "ident" and (is_p(jf.tok(e - 1), ".") or e == a):
-            last_member = t.text
-        e += 1
-    if ops & {"===", "!==", "==", "!=", "<", ">", "<=", ">="} and not ops & {"?", "??", "+", "-", "*", "/"}:
-        return "bool"
-    if last_member in JS_STR_METHODS:
-        return "str"
-    if last_member in JS_BOOL_METHODS:
-        return "bool"
-    if last_member in JS_NUM_METHODS:
-        return "num"
-    if last_member in JS_LIST_METHODS:
-        return "list"
-    return None
-
-
-def js_stub(jf, fn):
-    T = jf.toks
-    own = list(jf.own_tokens(fn))
-    declared = {}
-    for k in own:
-        t = T[k]
-        if t.kind == "ident" and t.text in ("let", "const", "var") and jf.tok(k + 1) is not None and T[k + 1].kind == "ident" and is_p(jf.tok(k + 2), "="):
-            declared.setdefault(T[k + 1].text, js_expr_kind(jf, k + 3, fn["close"]))
-    kinds = []
-    for k in own:
-        t = T[k]
-        if t.kind == "ident" and t.text == "return" and not is_member(jf, k):
-            n = jf.tok(k + 1)
-            if n is None or is_p(n, ";") or is_p(n, "}") or n.nl:
-                continue
-            kind = js_expr_kind(jf, k + 1, fn["close"])
-            if kind is None and n.kind == "ident" and (is_p(jf.tok(k + 2), ";") or is_p(jf.tok(k + 2), "}")):
-                kind = declared.get(n.text)
-            kinds.append(kind)
-    if not kinds:
-        return ""
-    for k in kinds:
-        if k:
-            return JS_STUBS[k]
-    return "return undefined;"
-
-
-def js_if_variants(jf, fn):
-    T = jf.toks
-    out = []
-    for k in jf.own_tokens(fn):
-        t = T[k]
-        if not (t.kind == "ident" and t.text == "if" and is_p(jf.tok(k + 1), "(")) or is_member(jf, k):
-            continue
-        cond_close = jf.match[k + 1]
-        cons = cond_close + 1
-        out.append(("invert", k))
-        has_block = is_p(jf.tok(cons), "{")
-        cons_end = jf.match[cons] if has_block else jf.stmt_end(cons, fn["close"])
-        if cons_end is None:
-            continue
-        nxt = jf.tok(cons_end + 1)
-        has_else = nxt is not None and nxt.text == "else"
-        is_else_if = jf.tok(k - 1) is not None and T[k - 1].text == "else"
-        if not has_else and not is_else_if:
-            out.append(("drop-if", k))
-        if has_else and has_block:
-            out.append(("drop-then", k))
-            if is_p(jf.tok(cons_end + 2), "{"):
-                out.append(("drop-else", k))
-    return out
-
-
-CMP_FLIP = {"===": "!==", "!==": "===", "==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
-
-
-def js_invert(jf, k):
-    T = jf.toks
-    o = k + 1
-    c = jf.match[o]
-    depth0 = []
-    j = o + 1
-    while j < c:
-        if T[j].kind == "punct" and T[j].text in ("(", "[", "{"):
-            j = jf.match[j] + 1
-            continue
-        depth0.append(j)
-        j += 1
-    ops = [j for j in depth0 if T[j].kind == "punct" and T[j].text not in (".", "?.") or T[j].kind == "ident" and T[j].text in ("in", "instanceof")]
-    a, b = T[o + 1].start, T[c - 1].end
-    cond = jf.src[a:b]
-    if len(ops) == 1 and T[ops[0]].text in CMP_FLIP:
-        op = T[ops[0]]
-        return op.start, op.end, CMP_FLIP[op.text], cond
-    if ops and ops[0] == o + 1 and T[o + 1].text == "!" and len(ops) == 1:
-        return T[o + 1].start, T[o + 1].end, "", cond
-    if not ops:
-        return a, a, "!", cond
-    return a, b, "!(" + cond + ")", cond
-
-
-def js_block_windows(jf, fn):
-    T = jf.toks
-    stmts = jf.statements(fn["open"], fn["close"])
-    if not stmts:
-        return []
-    out = []
-    n = len(stmts)
-    for i in range(n):
-        for j in range(i + 1, min(n, i + 3) + 1):
-            if i == 0 and j == n:
-                continue
-            win = stmts[i:j]
-            if all(is_p(T[s], ";") for s, e in win):
-                continue
-            if any(T[s].kind == "str" and e <= s + 1 for s, e in win):
-                continue  # directives like 'use strict'
-            if any(T[s].text == "super" or any(T[x].text == "super" for x in range(s, e + 1)) for s, e in win):
-                continue
-            declared = set()
-            for s, e in win:
-                if T[s].text in ("const", "let", "var"):
-                    x = s + 1
-                    while x <= e and not is_p(T[x], "="):
-                        if T[x].kind == "ident":
-                            declared.add(T[x].text)
-                        x += 1
-                elif T[s].text in ("function", "class") and jf.tok(s + 1) is not None and T[s + 1].kind == "ident":
-                    declared.add(T[s + 1].text)
-            if declared:
-                later = {T[x].text for x in range(win[-1][1] + 1, fn["close"]) if T[x].kind == "ident"}
-                earlier = {T[x].text for x in range(fn["open"], win[0][0]) if T[x].kind == "ident"}
-                if declared & (later | earlier):
-                    continue
-            out.append((i, j, stmts))
-    return out
-
-
-def mutate_js(root, rel, symbol, line, strategy, rng):
-    src = read(root, rel)
-    try:
-        jf = JsFile(src)
-    except JsError as e:
-        return {"ok": False, "reason": "cannot tokenize: %s" % e}
-    fn = find_js_function(jf, symbol, line)
-    if fn is None:
-        return {"ok": False, "reason": "function %s not found" % symbol}
-    T = jf.toks
-    name = fn["name"]
-    o, c = T[fn["open"]], T[fn["close"]]
-    if strategy == "body":
-        if fn["class"] and fn["class"]["extends"] and name == "constructor":
-            return {"ok": False, "reason": "derived constructors must call super"}
-        stub = js_stub(jf, fn)
-        inner = src[o.end:c.start]
-        if "\n" in inner:
-            ind = jf.indent_at(c.start)
-            first = next((T[k] for k in range(fn["open"] + 1, fn["close"])), None)
-            body_ind = jf.indent_at(first.start) if first is not None and first.nl else ind + "  "
-            new_inner = ("\n" + body_ind + stub + "\n" + ind) if stub else ("\n" + ind)
-        else:
-            new_inner = (" " + stub + " ") if stub else ""
-        new = src[:o.end] + new_inner + src[c.start:]
-        desc = "replaced the body of %s with %s" % (name, stub or "nothing")
-    elif strategy == "branch":
-        variants = js_if_variants(jf, fn)
-        if not variants:
-            return {"ok": False, "reason": "no if statement"}
-        kind, k = rng.choice(variants)
-        ln = src.count("\n", 0, T[k].start) + 1
-        cond_close = jf.match[k + 1]
-        cons = cond_close + 1
-        if kind == "invert":
-            a, b, text, cond = js_invert(jf, k)
-            new = src[:a] + text + src[b:]
-            desc = "inverted the condition (%s) of the if at line %d in %s" % (" ".join(cond.split()), ln, name)
-        elif kind == "drop-if":
-            end = jf.match[cons] if is_p(T[cons], "{") else jf.stmt_end(cons, fn["close"])
-            a, b = jf.expand_lines(T[k].start, T[end].end)
-            new = src[:a] + src[b:]
-            desc = "removed the if statement at line %d in %s" % (ln, name)
-        elif kind == "drop-then":
-            ce = jf.match[cons]
-            new = src[:T[cons].end] + src[T[ce].start:]
-            desc = "emptied the if branch at line %d in %s" % (ln, name)
-        else:
-            ce = jf.match[cons]
-            eo = ce + 2
-            ee = jf.match[eo]
-            new = src[:T[ce].end] + src[T[ee].end:]
-            desc = "removed the else branch of the if at line %d in %s" % (ln, name)
-    else:
-        wins = js_block_windows(jf, fn)
-        if not wins:
-            return {"ok": False, "reason": "no removable statements"}
-        weights = [1 if (j - i == 1 and T[st[i][0]].text == "return") else {1: 3, 2: 2, 3: 1}[j - i] for (i, j, st) in wins]
-        i, j, stmts = rng.choices(wins, weights=weights, k=1)[0]
-        s0, e0 = stmts[i][0], stmts[j - 1][1]
-        a, b = jf.expand_lines(T[s0].start, T[e0].end)
-        removed = " ".join(src[T[s0].start:T[e0].end].split())[:80]
-        ln = src.count("\n", 0, T[s0].start) + 1
-        new = src[:a] + src[b:]
-        desc = "removed %d statement(s) at line %d in %s: %s" % (j - i, ln, name, removed)
-    if new == src:
-        return {"ok": False, "reason": "the mutation changes nothing"}
-    write(root, rel, new)
-    chk = node_check(root, rel)
-    if chk:
-        write(root, rel, src)
-        return {"ok": False, "reason": "the mutation does not parse: %s" % chk}
-    return {"ok": True, "description": desc}
-
-
-def node_check(root, rel):
-    node = shutil.which("node")
-    if not node:
-        return None
-    r = subprocess.run([node, "--check", rel], cwd=root, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        return (r.stderr.strip().splitlines() or ["node --check failed"])[-1][:300]
-    return None
-
-
-def js_symbol(fn):
-    if fn["class"] and fn["class"]["name"]:
-        return fn["class"]["name"] + "." + fn["name"]
-    return fn["name"]
-
-
-def find_js_function(jf, symbol, line):
-    best = None
-    for fn in jf.functions:
-        if fn["nested"] or not fn["name"]:
-            continue
-        if js_symbol(fn) == symbol:
-            ln = jf.src.count("\n", 0, jf.toks[fn["head"]].start) + 1
-            if ln == line:
-                return fn
-            best = best or fn
-    return best
-
+# ------------------------------------------------ javascript coverage
 
 def load_v8_coverage(cov_dir, root):
     covered = set()
@@ -1475,48 +1037,6 @@ def load_v8_coverage(cov_dir, root):
                     name = re.sub(r"^(get|set) ", "", name).split(".")[-1]
                     covered.add((rel, name))
     return covered, found
-
-
-def js_targets(req):
-    root = req["root"]
-    tests = set(req["testFiles"])
-    covered, have_cov = load_v8_coverage(req.get("covDir"), root)
-    refs = set()
-    for f in tests:
-        try:
-            refs |= set(re.findall(r"[A-Za-z_$][\w$]*", read(root, f)))
-        except (OSError, UnicodeDecodeError):
-            pass
-    out = []
-    for rel in walk(root):
-        if not rel.endswith(JS_EXT) or rel in tests or js_is_test_path(rel):
-            continue
-        try:
-            src = read(root, rel)
-            jf = JsFile(src)
-        except (OSError, UnicodeDecodeError, JsError, KeyError, IndexError):
-            continue
-        seen = {}
-        for fn in jf.functions:
-            if fn["nested"] or not fn["name"]:
-                continue
-            if fn["close"] - fn["open"] < 2:
-                continue
-            sym = js_symbol(fn)
-            if sym in seen:
-                continue
-            seen[sym] = True
-            ln = src.count("\n", 0, jf.toks[fn["head"]].start) + 1
-            try:
-                branches = len(js_if_variants(jf, fn))
-                blocks = len(js_block_windows(jf, fn))
-            except (KeyError, IndexError, JsError):
-                branches = blocks = 0
-            is_cov = (rel, fn["name"]) in covered or (fn["name"] == "constructor" and fn["class"] is not None and (rel, fn["class"]["name"]) in covered)
-            out.append({"file": rel, "symbol": sym, "line": ln, "covered": is_cov,
-                        "referenced": fn["name"] in refs, "strategies": {"body": True, "branch": branches, "block": blocks},
-                        "size": src.count("\n", jf.toks[fn["open"]].start, jf.toks[fn["close"]].start) + 1})
-    return {"targets": out, "coverage": have_cov}
 
 
 # ------------------------------------------------------------- weakening
@@ -1666,122 +1186,15 @@ def weaken_py(req):
 JS_CALLEES = {"test", "it", "describe", "suite", "specify", "context"}
 
 
-def js_unquote(tok):
-    t = tok.text
-    if tok.kind == "tmpl":
-        if not (t.startswith(BT) and t.endswith(BT)) or len(t) < 2:
-            return None
-        body = t[1:-1]
-    elif tok.kind == "str":
-        body = t[1:-1]
-    else:
-        return None
-    try:
-        return json.loads('"' + body.replace('"', '\\"').replace("\\'", "'").replace("\\" + BT, BT) + '"')
-    except ValueError:
-        return body
-
-
-def js_test_calls(jf):
-    T = jf.toks
-    calls = []
-    for k, t in enumerate(T):
-        if t.kind != "ident" or t.text not in JS_CALLEES:
-            continue
-        head = k
-        prev = jf.tok(k - 1)
-        if is_p(prev, "."):
-            if jf.tok(k - 2) is None or T[k - 2].kind != "ident":
-                continue
-            head = k - 2
-        elif prev is not None and prev.kind == "ident" and prev.text in ("function", "const", "let", "var"):
-            continue
-        j = k + 1
-        if is_p(jf.tok(j), ".") and jf.tok(j + 1) is not None and T[j + 1].text in ("only", "skip", "todo"):
-            j += 2
-        if not is_p(jf.tok(j), "("):
-            continue
-        name = js_unquote(T[j + 1]) if jf.tok(j + 1) is not None else None
-        if name is None:
-            continue
-        close = jf.match[j]
-        if jf.tok(head - 1) is not None and T[head - 1].text == "await":
-            head -= 1
-        end = close + 1 if is_p(jf.tok(close + 1), ";") else close
-        calls.append({"name": name, "callee": t.text, "head": head, "end": end, "open": j, "close": close, "children": [], "parent": None})
-    calls.sort(key=lambda c: c["head"])
-    for c in calls:
-        for d in calls:
-            if d is not c and d["open"] < c["head"] and c["end"] <= d["close"]:
-                if c["parent"] is None or c["parent"]["open"] < d["open"]:
-                    c["parent"] = d
-    for c in calls:
-        if c["parent"] is not None:
-            c["parent"]["children"].append(c)
-    return calls
-
-
-def weaken_js(req):
+def js_info(req):
     root = req["root"]
-    by_file = {}
-    missing = []
-    for tid in req["ids"]:
-        if "::" not in tid:
-            missing.append(tid)
-            continue
-        f, path = tid.split("::", 1)
-        by_file.setdefault(f, []).append((tid, path.split(" > ")))
-    removed, changed = [], []
-    for f, items in by_file.items():
-        try:
-            src = read(root, f)
-            jf = JsFile(src)
-        except (OSError, UnicodeDecodeError, JsError):
-            missing.extend(t for t, _ in items)
-            continue
-        calls = js_test_calls(jf)
-        roots = [c for c in calls if c["parent"] is None]
-        doomed = {}
-        for tid, names in items:
-            level, node = roots, None
-            for nm in names:
-                node = next((c for c in level if c["name"] == nm and id(c) not in doomed), None) or next((c for c in level if c["name"] == nm), None)
-                if node is None:
-                    break
-                level = node["children"]
-            if node is None:
-                missing.append(tid)
-                continue
-            doomed[id(node)] = node
-            removed.append(tid)
-            p = node["parent"]
-            while p is not None and all(id(ch) in doomed for ch in p["children"]):
-                doomed[id(p)] = p
-                p = p["parent"]
-        spans = []
-        for c in doomed.values():
-            if c["parent"] is not None and id(c["parent"]) in doomed:
-                continue
-            spans.append(jf.expand_lines(jf.toks[c["head"]].start, jf.toks[c["end"]].end))
-        new = src
-        for a, b in sorted(spans, reverse=True):
-            # keep one blank line between neighbours
-            prev_line = new[new.rfind("\n", 0, max(0, a - 1)) + 1:a].strip()
-            if a > 1 and (new[a - 2:a] == "\n\n" or prev_line.endswith("{")) and new[b:b + 1] == "\n":
-                b += 1
-            new = new[:a] + new[b:]
-        if new != src:
-            write(root, f, new)
-            chk = node_check(root, f)
-            if chk:
-                write(root, f, src)
-                return {"ok": False, "reason": "weakened %s does not parse: %s" % (f, chk)}
-            changed.append(f)
-    return {"ok": not missing, "removed": removed, "missing": missing, "files": sorted(changed),
-            "reason": ("tests not found in the test files: " + ", ".join(missing[:5])) if missing else None}
+    tests = set(req.get("testFiles") or [])
+    covered, have_cov = load_v8_coverage(req.get("covDir"), root)
+    sources = [f for f in walk(root) if f.endswith(JS_TS_EXT) and not f.endswith(".d.ts") and f not in tests
+               and not JS_TEST_FILE.search(f) and not js_is_test_path(f) and f.split("/")[0] not in ("test", "tests", "__tests__", "spec", "bench", "benchmark", "examples", "scripts", "docs")
+               and not re.search(r"(^|/)[\w.-]+\.config\.[cm]?[jt]s$", f) and not f.startswith("eslint")]
+    return {"covered": sorted([list(x) for x in covered]), "coverage": have_cov, "sources": sources}
 
-
-# ------------------------------------------------------------------ main
 
 def main():
     cmd = sys.argv[1]
@@ -1790,14 +1203,20 @@ def main():
         if cmd == "detect":
             out = detect(req)
         elif cmd == "targets":
-            out = py_targets(req) if req["language"] == "python" else js_targets(req)
+            if req["language"] != "python":
+                raise ValueError("JavaScript targets are made on the host with @babel/parser (js/sandbox.ts)")
+            out = py_targets(req)
         elif cmd == "mutate":
             rng = random.Random(req.get("seed", 0))
-            lang = req["language"]
-            f = mutate_py if lang == "python" else mutate_js
-            out = f(req["root"], req["file"], req["symbol"], req.get("line", 0), req["strategy"], rng)
+            if req["language"] != "python":
+                raise ValueError("JavaScript is mutated on the host with @babel/parser (js/ast.ts)")
+            out = mutate_py(req["root"], req["file"], req["symbol"], req.get("line", 0), req["strategy"], rng)
+        elif cmd == "jsinfo":
+            out = js_info(req)
         elif cmd == "weaken":
-            out = weaken_py(req) if req["language"] == "python" else weaken_js(req)
+            if req["language"] != "python":
+                raise ValueError("JavaScript tests are deleted on the host with @babel/parser (js/ast.ts)")
+            out = weaken_py(req)
         else:
             out = {"ok": False, "reason": "unknown command " + cmd}
     except Exception as e:  # reported, never a crash without JSON

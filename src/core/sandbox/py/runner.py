@@ -6,9 +6,29 @@
 # every running command's process group is killed and the runner exits, so
 # the container stops and is auto-removed.
 #
-# ops: exec {cmd, cwd, env, timeout, cap, stdin}, write {path, data, mode},
-#      read {path, cap}, kill {target}
-import base64, json, os, signal, subprocess, sys, threading, time
+# ops: exec {cmd, cwd, env, timeout, cap, stdin, user}, write {path, data, mode},
+#      read {path, cap}, kill {target},
+#      testrun {script, parser, cwd, timeout, parserTimeout, cap, tail, env}
+#
+# The judge's side of a sandbox (this runner, the artifact's script and parser,
+# SSR's baseline git directory, logs) belongs to root and is out of the tested
+# code's reach: test scripts run as the unprivileged user "ssrtest", the parser
+# as another unprivileged user "ssrparse" in an empty folder, and when a test
+# run ends every process of the test user is killed before its log, which
+# only this runner can write, is parsed. See docs/judging.md.
+import base64, json, os, pwd, shutil, signal, subprocess, sys, threading, time
+
+TEST_UID = 61001
+PARSER_UID = 61002
+USERS = {"test": ("ssrtest", TEST_UID), "parser": ("ssrparse", PARSER_UID)}
+TEST_HOME = "/home/ssrtest"
+SSR_DIR = "/ssr"
+SSR_TMP = "/ssr/tmp"
+PARSE_CWD = "/ssr/parse"
+# What the test user may write besides the repository: emptied before every test run.
+SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LOG_CAP = 256 << 20
 
 _out = sys.stdout.buffer
 _out_lock = threading.Lock()
@@ -94,30 +114,111 @@ def start_thread(target, args=()):
             time.sleep(0.25)
 
 
-def do_exec(rid, req):
-    start = time.monotonic()
-    env = dict(os.environ)
-    env.update(req.get("env") or {})
-    stdin_data = base64.b64decode(req["stdin"]) if req.get("stdin") is not None else None
-    cap = int(req.get("cap") or (1 << 20))
+def user_env(name, uid, home, extra, inherit=False):
+    """The environment of a process of one of SSR's users. The test user keeps
+    the image's environment (an environment image's PATH, PYTHONPATH,
+    JAVA_HOME... which its tests need); the parser gets a minimal one."""
+    env = dict(os.environ) if inherit else {}
+    env.update({"PATH": os.environ.get("PATH", PATH), "LANG": os.environ.get("LANG", "C.UTF-8"),
+                "HOME": home, "USER": name, "LOGNAME": name, "TMPDIR": "/tmp",
+                "PYTHONDONTWRITEBYTECODE": "1", "GIT_TERMINAL_PROMPT": "0"})
+    env.update(extra or {})
+    return env
+
+
+def as_user(who):
+    """Popen keyword arguments that drop to one of SSR's unprivileged users."""
+    if who in (None, "root"):
+        return {}
+    _, uid = USERS[who]
+
+    def pre():
+        # The tested code is the first thing the kernel's OOM killer takes.
+        try:
+            with open("/proc/self/oom_score_adj", "w") as fh:
+                fh.write("1000")
+        except OSError:
+            pass
+
+    return {"user": uid, "group": uid, "extra_groups": [], "umask": 0o022, "preexec_fn": pre}
+
+
+def popen_retry(argv, **kw):
     # A fork bomb or a runaway suite can exhaust the pids limit for a while:
     # retry the fork for a few seconds before giving up.
     for attempt in range(40):
         try:
-            proc = subprocess.Popen(
-                ["bash", "-c", req["cmd"]],
-                cwd=req.get("cwd") or None,
-                env=env,
-                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-            break
+            return subprocess.Popen(argv, **kw)
         except BlockingIOError:
             if attempt == 39:
                 raise
             time.sleep(0.25)
+
+
+def uid_pids(uid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % d) as fh:
+                for line in fh:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            out.append(int(d))
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def kill_user(uid, budget=5.0):
+    """Kills every process of a user, also those that left their process group
+    (double fork, setsid). Returns True when none is left."""
+    deadline = time.monotonic() + budget
+    while True:
+        pids = uid_pids(uid)
+        if not pids:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        # kill(-1) from a process of that user reaches all of the user's
+        # processes in one sweep (a fork bomb cannot outrun it for long);
+        # root then signals whatever is left, one by one.
+        try:
+            subprocess.run(["kill", "-9", "-1"], user=uid, group=uid, extra_groups=[],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=2)
+        except Exception:
+            pass
+        for pid in uid_pids(uid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+
+
+def do_exec(rid, req):
+    start = time.monotonic()
+    who = req.get("user")
+    if who in (None, "root"):
+        env = dict(os.environ)
+        env.update(req.get("env") or {})
+    else:
+        name, uid = USERS[who]
+        env = user_env(name, uid, TEST_HOME if who == "test" else "/nonexistent", req.get("env"), inherit=who == "test")
+    stdin_data = base64.b64decode(req["stdin"]) if req.get("stdin") is not None else None
+    cap = int(req.get("cap") or (1 << 20))
+    proc = popen_retry(
+        ["bash", "-c", req["cmd"]],
+        cwd=req.get("cwd") or None,
+        env=env,
+        stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        **as_user(who)
+    )
     with _procs_lock:
         _procs[rid] = proc
     out, err = Capped(cap), Capped(cap)
@@ -145,6 +246,8 @@ def do_exec(rid, req):
     # the caller asked to keep it (an agent starting a server, say).
     if not req.get("keepBackground"):
         killgroup(proc)
+        if who not in (None, "root"):
+            kill_user(USERS[who][1])
     # Children that left the group may still hold the pipes open: kill the
     # group (it may have survived the leader) and stop waiting after a grace.
     for t in readers:
@@ -162,6 +265,147 @@ def do_exec(rid, req):
           "timedOut": timed_out, "outHead": oh, "outTail": ot, "outTotal": on,
           "errHead": eh, "errTail": et, "errTotal": en,
           "ms": (time.monotonic() - start) * 1000.0})
+
+
+def wipe(path):
+    """Empties a folder the test user can write, keeping the folder itself."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        p = os.path.join(path, n)
+        try:
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                os.unlink(p)
+        except OSError:
+            pass
+
+
+def prepare_test_user(repo):
+    """A clean slate for a test run: no process of the test user, empty
+    scratch folders and home, and the working copy owned by the test user."""
+    kill_user(TEST_UID)
+    for d in SCRATCH:
+        wipe(d)
+    shutil.rmtree(TEST_HOME, ignore_errors=True)
+    os.makedirs(TEST_HOME, mode=0o700, exist_ok=True)
+    os.chown(TEST_HOME, TEST_UID, TEST_UID)
+    # The working copy belongs to the test user: files SSR's git operations
+    # (re)wrote, and an image's repository owned by someone else, are handed
+    # over. Links are not followed (find does not, chown -h changes the link).
+    subprocess.run(["find", repo, "!", "-user", str(TEST_UID), "-exec", "chown", "-h", "%d:%d" % (TEST_UID, TEST_UID), "{}", "+"],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def do_testrun(rid, req):
+    """One judged test run: the script as the test user with its output going
+    through a pipe into a log only this runner can write; then every process
+    of the test user is killed; then the parser, as the parser user in an
+    empty folder, reads the finished log on stdin."""
+    start = time.monotonic()
+    repo = req["cwd"]
+    timeout = req.get("timeout")
+    prepare_test_user(repo)
+    log_path = os.path.join(SSR_TMP, "log-%s-%d" % (rid, os.getpid()))
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    log = os.fdopen(fd, "wb")
+    total = [0]
+    proc = popen_retry(
+        ["bash", req["script"]],
+        cwd=repo,
+        env=user_env("ssrtest", TEST_UID, TEST_HOME, req.get("env"), inherit=True),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **as_user("test")
+    )
+    with _procs_lock:
+        _procs[rid] = proc
+
+    def copy():
+        try:
+            while True:
+                chunk = proc.stdout.read1(65536)
+                if not chunk:
+                    break
+                if total[0] < LOG_CAP:
+                    log.write(chunk[: LOG_CAP - total[0]])
+                total[0] += len(chunk)
+        except Exception:
+            pass
+
+    reader = start_thread(copy)
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout / 1000.0 if timeout else None)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    # Nothing the tested code started outlives the run, whatever group or
+    # session it moved to: then nobody else holds the pipe.
+    killgroup(proc)
+    all_dead = kill_user(TEST_UID)
+    proc.wait()
+    reader.join(timeout=5.0)
+    with _procs_lock:
+        _procs.pop(rid, None)
+    log.close()
+    script_code = proc.returncode
+    if not all_dead or reader.is_alive():
+        os.unlink(log_path)
+        send({"id": rid, "error": "the test user's processes could not all be killed after the test run"})
+        return
+    with open(log_path, "rb") as fh:
+        fh.seek(max(0, min(total[0], LOG_CAP) - int(req.get("tail") or 4000)))
+        tail = fh.read()
+    parsed = {"code": None, "timedOut": False}
+    if not timed_out:
+        parsed = run_parser(req, log_path)
+    os.unlink(log_path)
+    send({"id": rid, "scriptCode": script_code if script_code is not None and script_code >= 0 else None,
+          "timedOut": timed_out, "logTotal": total[0], "logTruncated": total[0] > LOG_CAP,
+          "logTail": base64.b64encode(tail).decode(), "parser": parsed,
+          "ms": (time.monotonic() - start) * 1000.0})
+
+
+def run_parser(req, log_path):
+    """The parser as the parser user, isolated from anything the tested code
+    could have prepared: python3 -I (no PYTHON* variables, no user site, no
+    script folder or working folder on sys.path), an empty folder owned by
+    root as its working folder, a minimal environment."""
+    cap = int(req.get("cap") or (8 << 20))
+    ptimeout = req.get("parserTimeout") or 60000
+    with open(log_path, "rb") as stdin:
+        proc = popen_retry(
+            ["python3", "-I", req["parser"]],
+            cwd=PARSE_CWD,
+            env=user_env("ssrparse", PARSER_UID, "/nonexistent", None),
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            **as_user("parser")
+        )
+        out, err = Capped(cap), Capped(16384)
+        readers = [start_thread(pump, (proc.stdout, out)), start_thread(pump, (proc.stderr, err))]
+        timed_out = False
+        try:
+            proc.wait(timeout=ptimeout / 1000.0)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        killgroup(proc)
+        kill_user(PARSER_UID)
+        proc.wait()
+        for t in readers:
+            t.join(timeout=2.0)
+    oh, ot, on = out.result()
+    eh, et, en = err.result()
+    code = proc.returncode
+    return {"code": code if code is not None and code >= 0 else None, "timedOut": timed_out,
+            "outHead": oh, "outTail": ot, "outTotal": on, "errHead": eh, "errTail": et, "errTotal": en}
 
 
 def do_write(rid, req):
@@ -191,7 +435,40 @@ def do_kill(rid, req):
     send({"id": rid, "ok": proc is not None})
 
 
-OPS = {"exec": do_exec, "write": do_write, "read": do_read, "kill": do_kill}
+OPS = {"exec": do_exec, "write": do_write, "read": do_read, "kill": do_kill, "testrun": do_testrun}
+
+
+def ensure_users():
+    """Adds SSR's unprivileged users to the image's passwd and group files."""
+    for name, uid in USERS.values():
+        try:
+            pwd.getpwuid(uid)
+            continue
+        except KeyError:
+            pass
+        home = TEST_HOME if uid == TEST_UID else "/nonexistent"
+        with open("/etc/group", "a") as fh:
+            fh.write("%s:x:%d:\n" % (name, uid))
+        with open("/etc/passwd", "a") as fh:
+            fh.write("%s:x:%d:%d:SSR %s:%s:/usr/sbin/nologin\n" % (name, uid, uid, name, home))
+
+
+def setup():
+    """The judge's folders belong to root: /ssr and what is in it is readable
+    (script and parser) or private (tmp: logs, diffs; the baseline git dir)."""
+    os.umask(0o077)
+    ensure_users()
+    for d, mode in ((SSR_DIR, 0o755), (SSR_TMP, 0o700), (PARSE_CWD, 0o755), (SSR_DIR + "/artifact", 0o755)):
+        os.makedirs(d, exist_ok=True)
+        os.chown(d, 0, 0)
+        os.chmod(d, mode)
+    os.makedirs("/home", exist_ok=True)
+    os.chmod("/home", 0o755)
+    os.makedirs(TEST_HOME, mode=0o700, exist_ok=True)
+    os.chown(TEST_HOME, TEST_UID, TEST_UID)
+    for d in SCRATCH:
+        if os.path.isdir(d):
+            os.chmod(d, 0o1777)
 
 
 def handle(req):
@@ -203,6 +480,11 @@ def handle(req):
 
 
 def main():
+    try:
+        setup()
+    except Exception as exc:
+        send({"id": 0, "error": "the sandbox could not be prepared: %s: %s" % (type(exc).__name__, exc)})
+        return
     send({"id": 0, "ready": True, "pid": os.getpid()})
     for line in sys.stdin.buffer:
         line = line.strip()
