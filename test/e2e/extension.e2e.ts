@@ -74,7 +74,8 @@ describe('SSR extension in VS Code (code-server)', function () {
 
   before(async function () {
     fs.mkdirSync(SHOTS, { recursive: true });
-    for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png') || f.endsWith('.log')) fs.rmSync(path.join(SHOTS, f));
+    // Only this file's screenshots and logs (dashboard.e2e.ts keeps its d*.png next to them).
+    for (const f of fs.readdirSync(SHOTS)) if (/^\d\d-.*\.png$/.test(f) || f === 'ssr-output.log' || f === 'code-server.log') fs.rmSync(path.join(SHOTS, f));
     await ensureEngineAndImage(process.env.SSR_IMAGE ?? 'ssr-sandbox:bookworm').catch((err: Error) => {
       throw new Error(`the e2e test needs Docker and the sandbox image (scripts/start-docker.sh, npm run image:base): ${err.message}`);
     });
