@@ -23,7 +23,8 @@ import {
 import { exportSwebench } from '../core/export';
 import { makePlayers } from '../core/players';
 import type { PolicySpec } from '../core/policy';
-import { ensureEngineAndImage } from '../core/sandbox/docker';
+import { DEFAULT_IMAGE, ensureEngineAndImage } from '../core/sandbox/docker';
+import { chooseImage } from '../core/environment';
 import { DEFAULT_CONFIG, SelfPlaySession, type SelfPlayConfig, type SessionEvent, type SessionFile } from '../core/selfplay';
 import { RunStore, readJson } from '../core/store';
 import type { Trajectory } from '../core/trajectory';
@@ -143,6 +144,18 @@ class Commands {
     return s;
   }
 
+  /**
+   * The settings with the sandbox image for this repository: an image set
+   * in the settings wins; otherwise the repository's built environment
+   * (SSR: Prepare Sandbox), else the base image.
+   */
+  private async settingsFor(repo: string): Promise<SsrSettings> {
+    const s = this.settings();
+    const choice = await chooseImage({ repoDir: repo, explicit: s.image !== DEFAULT_IMAGE ? s.image : undefined });
+    this.env.log.info(choice.message);
+    return { ...s, image: choice.image };
+  }
+
   private async ensureDocker(image: string): Promise<void> {
     try {
       await ensureEngineAndImage(image);
@@ -225,7 +238,7 @@ class Commands {
 
   async injectBug(): Promise<void> {
     const repo = requireWorkspace();
-    const s = this.settings();
+    const s = await this.settingsFor(repo);
     await this.ensureDocker(s.image);
     const spec = await this.policy(s, repo);
     // A replay policy replays a solver: bugs then come from the bootstrap proposer (as in a session).
@@ -285,7 +298,7 @@ class Commands {
 
   async solveBug(arg: unknown): Promise<void> {
     const repo = requireWorkspace();
-    const s = this.settings();
+    const s = await this.settingsFor(repo);
     const direct = arg && typeof arg === 'object' && 'runDir' in arg && 'bugId' in arg && !(arg instanceof BugNode) ? (arg as { runDir: string; bugId: string }) : undefined;
     if (s.policyKind === 'bootstrap') {
       this.env.log.warn('Solve Bug: no model is configured (ssr.policy.kind is bootstrap)');
@@ -337,7 +350,7 @@ class Commands {
 
   async validateArtifact(arg: unknown): Promise<void> {
     const repo = requireWorkspace();
-    const s = this.settings();
+    const s = await this.settingsFor(repo);
     let bug: { runDir: string; bugId: string } | undefined;
     let folder: string | undefined;
     if (arg instanceof BugNode) bug = { runDir: arg.runDir, bugId: arg.bugId };
@@ -439,7 +452,7 @@ class Commands {
 
   async startSession(arg?: unknown): Promise<void> {
     const repo = requireWorkspace();
-    const s = this.settings();
+    const s = await this.settingsFor(repo);
     await this.ensureDocker(s.image);
     const spec = await this.policy(s, repo);
     // How many rounds: asked, with the setting as the default (a number argument skips the question).
@@ -495,7 +508,7 @@ class Commands {
 
   async resumeSession(arg: unknown): Promise<void> {
     const repo = requireWorkspace();
-    const s = this.settings();
+    const s = await this.settingsFor(repo);
     const run = await this.pickRun(arg, 'The run to resume', (r) => r.state === 'cancelled' || r.state === 'interrupted' || r.state === 'failed');
     if (!run) return;
     if (this.env.jobs.isRunning(run.dir)) {
