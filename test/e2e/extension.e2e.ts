@@ -18,6 +18,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { ensureEngineAndImage } from '../../src/core/sandbox/docker';
 import { CHECK_IDS } from '../../src/core/checks';
 import { ARTIFACT_FILES } from '../../src/core/artifact';
+import { loadRunReport } from '../../src/core/report/data';
 import { ROOT, buildVsix, countContainers, ensureCodeServer, freePort, outputLogs, startCodeServer, type CodeServer } from './codeServer';
 import { BENCH_RUN, CORRUPT_RUN, PAYLOAD, RECORDED_BUG, RECORDED_RUN, writeBenchRun, writeCorruptRun, writeRecordedRun } from './fixtures';
 import { Workbench, launch, poll } from './workbench';
@@ -363,8 +364,15 @@ describe('SSR extension in VS Code (code-server)', function () {
     const text = await done.innerText();
     assert.match(text, /training finished \(\d+ steps?\)/);
     assert.ok(text.includes('Use as ONNX Policy'), `the ONNX model is offered: ${text}`);
-    const trained = fs.readdirSync(path.join(ws, '.ssr/runs', RECORDED_RUN, 'train'));
+    // One output folder (train/<time>/), next to the per-update metrics line (train/updates.jsonl).
+    const trainDir = path.join(ws, '.ssr/runs', RECORDED_RUN, 'train');
+    const trained = fs.readdirSync(trainDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
     assert.equal(trained.length, 1);
+    // The dashboard's learning curve reads that real update.
+    const report = await loadRunReport(path.join(ws, '.ssr/runs', RECORDED_RUN));
+    assert.ok(report.training.length >= 1, 'a learning-curve point from the real training');
+    assert.equal(report.training[0].source, path.join('train', 'updates.jsonl'));
+    assert.ok(report.training[0].loss !== undefined, `the update's loss: ${JSON.stringify(report.training[0])}`);
     assert.ok(fs.existsSync(path.join(ws, '.ssr/runs', RECORDED_RUN, 'train', trained[0], 'model', 'config.json')));
     await page.waitForTimeout(800);
     await wb.screenshot('14-train-policy');
