@@ -83,8 +83,8 @@ export async function benchCore(opts: { reps?: number } = {}): Promise<Record<st
       k = r!.bugFiles.length;
       sums.push(r!.runs.reduce((s, x) => s + x.durationMs, 0));
     }
-    // The formula counts 3 + k runs; SSR reuses the original run when k = 1.
-    const formulaRuns = 3 + k;
+    // The formula counts 4 + k runs (the original state twice, to find flaky tests); SSR reuses the original run when k = 1.
+    const formulaRuns = 4 + k;
     const limit = tStart + Math.ceil(formulaRuns / P) * tSuite;
     const wall = median(walls);
     rows.push({
