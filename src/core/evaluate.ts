@@ -13,7 +13,7 @@
 import { type ArtifactFiles, BUG_INJECT, TEST_WEAKEN, parseDiff, unsafePathReason } from './artifact';
 import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
 import { applyDiff, freshRepo, initBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from './sandbox/baseline';
-import { harnessReason, isHarnessPath, isSectionedConfig } from './harness';
+import { harnessReason, isHarnessPath, isSectionedConfig, tamperFindings } from './harness';
 import type { SandboxLike } from './sandboxTypes';
 import { SandboxError } from './errors';
 import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type TestResults } from './testRun';
@@ -213,6 +213,12 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     await applyBugAndWeakening(sb, opts.artifact);
     const applied = await applyDiff(sb, opts.patch, 'pred');
     if (!applied.ok) return notSolved(`the patch does not apply to the buggy repository: ${applied.error}`, started);
+    // Code that reaches into the test runner fixes nothing, whatever the tests then report.
+    const tamper = await tamperFindings(opts.patch, (p) => readBaseline(sb, p), opts.artifact.testScript);
+    if (tamper.length) {
+      const what = tamper.slice(0, 3).map((t) => `${t.what} in ${t.path}`).join(', ');
+      return notSolved(`not solved: the patch adds code that reaches into the test runner or the process around it (${what}); a fix changes behaviour, not how tests are reported`, started, true);
+    }
     const ignoredChanges = await revertHarnessChanges(sb, opts.artifact, opts.patch);
     await restoreFromBaseline(sb, opts.artifact.testFiles);
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal });

@@ -164,3 +164,70 @@ export function isHarnessPath(p: string, testScript?: string): string | undefine
 export function isSectionedConfig(p: string): boolean {
   return path.posix.basename(p) in SECTIONED;
 }
+
+/**
+ * Code that reaches into the test runner or the process around it. Code
+ * under test runs inside the test process, so a patch can rewrite how the
+ * runner reports (monkeypatching pytest's TestReport, say) and every test
+ * "passes" with nothing fixed; no parser can see that from the log. A fix
+ * changes behaviour, not how tests are reported: a patch whose added lines
+ * use one of these, in a file whose original never did, is refused before
+ * anything runs. A screen, not a proof (docs/judging.md says what it misses).
+ */
+const TAMPER: Array<[RegExp, string]> = [
+  [/\b_?pytest\b/, 'pytest'],
+  [/\bunittest\b/, 'unittest'],
+  [/\bnose2?\b/, 'nose'],
+  [/\bsys\s*\.\s*modules\b/, 'sys.modules'],
+  [/\b__import__\b/, '__import__'],
+  [/\bimportlib\b/, 'importlib'],
+  [/\bos\s*\.\s*_exit\b/, 'os._exit'],
+  [/\bsys\s*\.\s*__std(out|err)__\b/, 'sys.__stdout__/__stderr__'],
+  [/\batexit\b/, 'atexit'],
+  [/\bgc\s*\.\s*get_(objects|referrers)\b/, 'gc object walking'],
+  [/\bsys\s*\.\s*_getframe\b|\binspect\s*\.\s*(stack|currentframe)\b/, 'frame walking'],
+  [/\/proc\//, '/proc'],
+  [/\b(exec|eval|compile)\s*\(/, 'exec/eval/compile'],
+  [/\b(jest|vitest|mocha|jasmine)\b/, 'the JavaScript test runner'],
+  [/\brequire\s*\.\s*cache\b|\bModule\s*\.\s*_(load|resolveFilename)\b/, "node's module loader"],
+  [/\bprocess\s*\.\s*(exit|kill|reallyExit|_rawDebug)\b/, 'process exit'],
+  [/\bnew\s+Function\s*\(/, 'new Function'],
+  [/\bglobalThis\s*\.\s*(it|test|describe|expect)\b/, 'the test globals'],
+  [/\b(testing\s*\.\s*T|os\s*\.\s*Exit)\b/, 'the Go test runtime'],
+];
+
+/** Lines a diff adds, per file (new path). */
+function addedLines(patch: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current: string | undefined;
+  for (const line of patch.split('\n')) {
+    if (line.startsWith('+++ ')) {
+      const p = line.slice(4).trim().replace(/^"|"$/g, '');
+      current = p === '/dev/null' ? undefined : p.replace(/^b\//, '');
+      if (current && !out.has(current)) out.set(current, []);
+    } else if (current && line.startsWith('+')) out.get(current)!.push(line.slice(1));
+  }
+  return out;
+}
+
+/**
+ * What in a patch reaches into the test runner (see TAMPER), per file, in
+ * files that are not harness (those are reverted anyway) and whose original
+ * content never used it. `original(path)` gives the original content.
+ */
+export async function tamperFindings(
+  patch: string,
+  original: (p: string) => Promise<string | undefined>,
+  testScript?: string,
+): Promise<Array<{ path: string; what: string }>> {
+  const found: Array<{ path: string; what: string }> = [];
+  for (const [p, lines] of addedLines(patch)) {
+    if (isHarnessPath(p, testScript)) continue;
+    const added = lines.join('\n');
+    const hits = TAMPER.filter(([re]) => re.test(added));
+    if (!hits.length) continue;
+    const before = (await original(p)) ?? '';
+    for (const [re, what] of hits) if (!re.test(before)) found.push({ path: p, what });
+  }
+  return found;
+}

@@ -65,6 +65,13 @@ describe('attacks on the judge: patches that fix nothing are not solved (real en
     assert.ok(ev.failedTests.includes('tests/test_ledger.py::test_trial_balance'), ev.detail);
   });
 
+  it('code under test that rewrites how pytest reports (monkeypatching TestReport) is refused before the run', async () => {
+    const artifact = await readArtifact(ART);
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('runner-monkeypatch') });
+    assert.equal(ev.solved, false, ev.detail);
+    assert.match(ev.detail, /reaches into the test runner .*pytest in pyledger\/__init__\.py/);
+  });
+
   it('deselecting the failing tests through pytest configuration is reverted', async () => {
     const artifact = await readArtifact(ART);
     const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('deselect-config') });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { harnessReason, isHarnessPath, scriptHarness } from '../../src/core/harness';
+import { harnessReason, isHarnessPath, scriptHarness, tamperFindings } from '../../src/core/harness';
 import { judge } from '../../src/core/evaluate';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -97,5 +97,25 @@ describe('higher-order bugs leave the harness out', () => {
     const paths = parseDiff(next.bugInjectDiff).paths;
     assert.ok(!paths.includes('conftest.py'), paths.join(' '));
     assert.deepEqual(paths, ['pyledger/ledger.py']);
+  });
+});
+
+describe('the screen for code that reaches into the test runner', () => {
+  const patch = (file: string, added: string[]) =>
+    [`diff --git a/${file} b/${file}`, `--- a/${file}`, `+++ b/${file}`, '@@ -1,1 +1,2 @@', ' x = 1', ...added.map((l) => `+${l}`), ''].join('\n');
+
+  it('flags runner internals, exits and stdout bypasses that the original file never used', async () => {
+    const orig = async () => 'x = 1\n';
+    assert.deepEqual(await tamperFindings(patch('pkg/a.py', ['import _pytest.reports as r']), orig), [{ path: 'pkg/a.py', what: 'pytest' }]);
+    assert.deepEqual((await tamperFindings(patch('pkg/a.py', ['os._exit(0)']), orig)).map((f) => f.what), ['os._exit']);
+    assert.deepEqual((await tamperFindings(patch('src/a.js', ['require.cache[k] = m']), orig)).map((f) => f.what), ["node's module loader"]);
+    assert.deepEqual((await tamperFindings(patch('pkg/a.py', ['exec(code)']), orig)).map((f) => f.what), ['exec/eval/compile']);
+  });
+
+  it('leaves real fixes alone, and files that already used the module (a pytest plugin repository)', async () => {
+    assert.deepEqual(await tamperFindings(patch('pkg/a.py', ['    return sum(shares)']), async () => 'x = 1\n'), []);
+    assert.deepEqual(await tamperFindings(patch('pytest_foo/plugin.py', ['import pytest']), async () => 'import pytest\n'), []);
+    // Harness files are reverted anyway, not screened.
+    assert.deepEqual(await tamperFindings(patch('tests/test_a.py', ['import pytest']), async () => ''), []);
   });
 });
