@@ -85,7 +85,7 @@ def has_module(name: str) -> bool:
 def require_torch() -> None:
     """Raises MissingDependency with an install hint when PyTorch does not import."""
     try:
-        import torch  # noqa: F401
+        importlib.import_module("torch")
     except Exception as err:  # noqa: BLE001 - any import failure means "no usable torch"
         raise MissingDependency(
             f"PyTorch is required by the SSR trainer but does not import in {sys.executable} "

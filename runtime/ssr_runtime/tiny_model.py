@@ -71,7 +71,6 @@ CLI: python3 -m ssr_runtime.tiny_model build OUT_DIR [--seed N]
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -667,7 +666,6 @@ class ByteLevelBPETokenizer:
         template = self.chat_template or CHATML_TEMPLATE
         text: Optional[str] = None
         try:
-            import jinja2  # type: ignore
             from jinja2.sandbox import ImmutableSandboxedEnvironment  # type: ignore
 
             env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)

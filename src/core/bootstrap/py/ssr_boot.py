@@ -901,7 +901,6 @@ def is_elif(lines, node):
 def py_block_windows(fn, src=None):
     """Windows (body, i, j) of 1-3 whole-line statements whose removal leaves no name unbound."""
     lines = (src or "").splitlines(keepends=True)
-    main = body_stmts(fn)
     params = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
     if fn.args.vararg:
         params.add(fn.args.vararg.arg)
