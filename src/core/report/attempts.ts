@@ -4,10 +4,9 @@
  * bug_inject.diff reversed) each attempt is compared with.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { formatPatch, parsePatch, reversePatch } from 'diff';
 import { readJson } from '../store';
-import type { Evaluation } from '../evaluate';
+import { listAttempts } from '../actions';
 import type { Trajectory } from '../trajectory';
 
 export interface AttemptSummary {
@@ -51,33 +50,14 @@ export function reverseDiff(diff: string): string {
 }
 
 export async function attemptSummaries(runDir: string, bugId: string): Promise<AttemptSummary[]> {
-  const root = path.join(runDir, 'bugs', bugId, 'attempts');
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(root).filter((n) => /^\d+$/.test(n));
-  } catch {
-    return [];
-  }
   const out: AttemptSummary[] = [];
-  for (const name of names.sort((a, b) => Number(a) - Number(b))) {
-    const dir = path.join(root, name);
-    let ev: { solved: boolean; reward?: number; evaluation?: Evaluation; status?: string; error?: string } | undefined;
-    let t: Trajectory | undefined;
-    try {
-      ev = await readJson(path.join(dir, 'evaluation.json'));
-    } catch {
-      ev = undefined;
-    }
-    try {
-      t = await readJson<Trajectory>(path.join(dir, 'trajectory.json'));
-    } catch {
-      t = undefined;
-    }
-    const patchFile = path.join(dir, 'pred_patch.diff');
-    const patch = fs.existsSync(patchFile) ? fs.readFileSync(patchFile, 'utf8') : undefined;
+  for (const e of await listAttempts(runDir, bugId)) {
+    const ev = e.result;
+    const t = e.trajectory ? await readJson<Trajectory>(e.trajectory).catch(() => undefined) : undefined;
+    const patch = e.patch ? fs.readFileSync(e.patch, 'utf8') : undefined;
     const st = patchStats(patch);
     out.push({
-      n: Number(name),
+      n: e.n,
       done: Boolean(ev),
       solved: ev?.solved,
       reward: ev?.reward,
