@@ -23,7 +23,7 @@ import type { ArtifactFiles } from '../artifact';
 import { CancelledError, SandboxError } from '../errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
-import { jsMutate, jsTargets, jsWeaken } from './js/sandbox';
+import { jsMutate, jsTargets, jsWeaken, type JsTarget } from './js/sandbox';
 import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
@@ -250,15 +250,8 @@ function weightedOrder<T>(items: Array<[T, number]>, rng: () => number): T[] {
 
 // -------------------------------------------------------------- the suite
 
-interface Target {
-  file: string;
-  symbol: string;
-  line: number;
-  covered: boolean;
-  referenced: boolean;
-  strategies: { body: boolean; branch: number; block: number };
-  size: number;
-}
+/** A function the proposer may mutate; Python and JavaScript targets have one shape. */
+type Target = JsTarget;
 
 interface Suite {
   fw: FrameworkInfo;
