@@ -15,6 +15,7 @@ import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits 
 import { applyDiff, freshRepo, initBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from './sandbox/baseline';
 import { harnessReason, isHarnessPath, isSectionedConfig, tamperFindings } from './harness';
 import type { SandboxLike } from './sandboxTypes';
+import SHADOWED_PY from './sandbox/py/shadowed.py';
 import { SandboxError } from './errors';
 import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type TestResults } from './testRun';
 import { solverReward } from './rewards';
@@ -160,8 +161,9 @@ async function revertHarnessChanges(sb: SandboxLike, a: ArtifactFiles, patch: st
   const oracle = new Set(a.testFiles);
   const candidates = [...new Set(d.paths)].filter((p) => !oracle.has(p));
   const out: IgnoredChange[] = [];
+  const shadows = await shadowingPaths(sb, candidates);
   for (const p of candidates) {
-    let reason = isHarnessPath(p, a.testScript);
+    let reason = isHarnessPath(p, a.testScript) ?? shadows.get(p);
     if (!reason && isSectionedConfig(p)) {
       const before = await readBaseline(sb, p);
       const after = await sb.readFile(p).then((b) => b.toString('utf8'), () => undefined);
@@ -170,6 +172,33 @@ async function revertHarnessChanges(sb: SandboxLike, a: ArtifactFiles, patch: st
     if (reason) out.push({ path: p, reason });
   }
   await restoreFromBaseline(sb, out.map((x) => x.path));
+  return out;
+}
+
+/**
+ * New Python modules whose names an installed module already answers to
+ * (a repo-root `pytest.py` replaces pytest for `python3 -m pytest`): they
+ * shadow the runner or its dependencies, so they are harness too.
+ */
+async function shadowingPaths(sb: SandboxLike, paths: string[]): Promise<Map<string, string>> {
+  const byName = new Map<string, string[]>();
+  for (const p of paths) {
+    // Only where a module can shadow an installed one: the folders on sys.path when tests run
+    // (the repository root, where `python3 -m` starts, and src/), as a module or a package.
+    const parts = p.replace(/^src\//, '').split('/');
+    const name =
+      parts.length === 1 && parts[0].endsWith('.py') ? parts[0].slice(0, -3) : parts.length === 2 && parts[1] === '__init__.py' ? parts[0] : undefined;
+    if (!name) continue;
+    if ((await readBaseline(sb, p)) !== undefined) continue; // only files the patch adds
+    byName.set(name, [...(byName.get(name) ?? []), p]);
+  }
+  const out = new Map<string, string>();
+  if (!byName.size) return out;
+  await sb.writeFile('/ssr/tmp/shadowed.py', SHADOWED_PY, 0o600);
+  const r = await sb.exec(`python3 -I /ssr/tmp/shadowed.py ${[...byName.keys()].map((n) => `'${n}'`).join(' ')}`, { cwd: '/', timeoutMs: 30_000 });
+  for (const name of r.stdout.split('\n').filter(Boolean)) {
+    for (const p of byName.get(name) ?? []) out.set(p, `a new module that shadows the installed module ${name}`);
+  }
   return out;
 }
 

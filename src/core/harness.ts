@@ -46,6 +46,7 @@ const ALWAYS: Array<[glob: string, reason: string]> = [
   ['**/.babelrc*', 'babel transforms the tests'],
   ['**/setupTests.*', 'test set-up file'],
   ['**/__mocks__/**', 'jest loads __mocks__ instead of the real modules'],
+  ['**/node_modules/**', 'installed dependencies (the test runner among them), not code'],
   // Test files by the runners' own discovery patterns.
   ['**/test_*.py', 'a test module (pytest and unittest discovery)'],
   ['**/*_test.py', 'a test module (pytest discovery)'],

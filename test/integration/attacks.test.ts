@@ -56,6 +56,15 @@ describe('attacks on the judge: patches that fix nothing are not solved (real en
     assert.match(ev.detail, /test harness were reverted/);
   });
 
+  it('a repo-root pytest.py that shadows pytest and prints a pass for every test is reverted', async () => {
+    const artifact = await readArtifact(ART);
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('shadow-runner') });
+    assert.equal(ev.solved, false, ev.detail);
+    assert.deepEqual(ev.ignoredChanges!.map((c) => c.path), ['pytest.py']);
+    assert.match(ev.ignoredChanges![0].reason, /shadows the installed module pytest/);
+    assert.ok(ev.failedTests.length > 0, ev.detail);
+  });
+
   it('a log forged on stdout and stderr after pytest is done does not fool the parser', async () => {
     const artifact = await readArtifact(ART);
     const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('forged-log') });

@@ -67,3 +67,15 @@ def test_uid_pids_finds_a_users_processes():
 
 def test_kill_user_returns_at_once_when_nothing_runs():
     assert runner.kill_user(runner.PARSER_UID + 12345, budget=1.0) is True
+
+
+def test_shadowed_names_installed_modules_only(capsys):
+    spec2 = importlib.util.spec_from_file_location("ssr_shadowed", ROOT / "src/core/sandbox/py/shadowed.py")
+    shadowed = importlib.util.module_from_spec(spec2)
+    spec2.loader.exec_module(shadowed)
+    saved = list(sys.path)
+    try:
+        shadowed.main(["json", "pytest", "ssr_surely_not_a_module_xyz", "not-an-identifier"])
+    finally:
+        sys.path[:] = saved
+    assert capsys.readouterr().out.split() == ["json", "pytest"]
