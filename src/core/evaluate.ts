@@ -12,7 +12,7 @@
  */
 import { type ArtifactFiles, BUG_INJECT, TEST_WEAKEN, parseDiff, unsafePathReason } from './artifact';
 import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from './sandbox/docker';
-import { applyDiff, freshRepo, initBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from './sandbox/baseline';
+import { applyDiff, freshRepo, initBaseline, listBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from './sandbox/baseline';
 import { harnessReason, isHarnessPath, isSectionedConfig, tamperFindings } from './harness';
 import type { SandboxLike } from './sandboxTypes';
 import SHADOWED_PY from './sandbox/py/shadowed.py';
@@ -250,7 +250,10 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     }
     const ignoredChanges = await revertHarnessChanges(sb, opts.artifact, opts.patch);
     await restoreFromBaseline(sb, opts.artifact.testFiles);
-    const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal });
+    // The tests and their configuration stay read-only during the run: code under test could otherwise
+    // rewrite them on disk before the runner imports them.
+    const protect = [...new Set([...opts.artifact.testFiles, ...(await listBaseline(sb)).filter((p) => !/(^|\/)node_modules\//.test(p) && (isHarnessPath(p, opts.artifact.testScript) || isSectionedConfig(p)))])];
+    const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal, protect });
     if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true, ignoredChanges);
     return judge(run.results!, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);
   } finally {

@@ -40,6 +40,12 @@ export interface JudgedRunOptions {
   parserOutputCap: number;
   /** Bytes of the log's end to return. */
   tailBytes: number;
+  /**
+   * Repository files the test user may read but not change or replace during
+   * this run (evaluation: the tests, which code under test could otherwise
+   * rewrite on disk before the runner imports them).
+   */
+  protect?: string[];
   signal?: AbortSignal;
 }
 

@@ -80,7 +80,7 @@ export function parseParserOutput(stdout: string): { results?: TestResults; erro
 /** Runs the suite in the sandbox's current state. installRunner must have been called. */
 export async function runTests(
   sb: SandboxLike,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { timeoutMs?: number; signal?: AbortSignal; protect?: string[] } = {},
 ): Promise<TestRunResult> {
   const started = Date.now();
   try {
@@ -99,7 +99,7 @@ export async function runTests(
  * every process of that user is killed, and only then does the parser read
  * the log, as another unprivileged user in an empty folder (docs/judging.md).
  */
-async function runTestsOnce(sb: SandboxLike, opts: { timeoutMs?: number; signal?: AbortSignal }): Promise<TestRunResult> {
+async function runTestsOnce(sb: SandboxLike, opts: { timeoutMs?: number; signal?: AbortSignal; protect?: string[] }): Promise<TestRunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
   const r = await sb.judgedRun({
     script: `${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh`,
@@ -108,6 +108,7 @@ async function runTestsOnce(sb: SandboxLike, opts: { timeoutMs?: number; signal?
     parserTimeoutMs: PARSER_TIMEOUT_MS,
     parserOutputCap: PARSER_OUTPUT_CAP,
     tailBytes: LOG_TAIL_BYTES,
+    protect: opts.protect,
     signal: opts.signal,
   });
   const base = { scriptExitCode: r.scriptExitCode, timedOut: r.timedOut, logTail: r.logTail, durationMs: r.durationMs };

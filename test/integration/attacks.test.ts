@@ -56,6 +56,15 @@ describe('attacks on the judge: patches that fix nothing are not solved (real en
     assert.match(ev.detail, /test harness were reverted/);
   });
 
+  it('code under test that rewrites the test files on disk before the runner imports them finds them read-only', async () => {
+    const artifact = await readArtifact(ART);
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('rewrite-tests-at-run') });
+    assert.equal(ev.solved, false, ev.detail);
+    // Every broken test still fails: none of the rewrites landed (without the protection 73 of 76 passed).
+    assert.ok(ev.failedTests.includes('tests/test_ledger.py::test_trial_balance'), ev.detail);
+    assert.equal(ev.groups!.required.failed, 11, ev.detail);
+  });
+
   it('a repo-root pytest.py that shadows pytest and prints a pass for every test is reverted', async () => {
     const artifact = await readArtifact(ART);
     const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('shadow-runner') });

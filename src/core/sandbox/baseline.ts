@@ -125,6 +125,12 @@ export async function readBaseline(sb: SandboxLike, p: string): Promise<string |
   return r.exitCode === 0 ? r.stdout : undefined;
 }
 
+/** Every file of the original state (repository-relative paths). */
+export async function listBaseline(sb: SandboxLike): Promise<string[]> {
+  const r = await must(sb, 'listing the original files', `git ls-tree -r -z --name-only ${BASE_REF}`);
+  return r.stdout.split('\0').filter(Boolean);
+}
+
 /** Whether a path exists in the original state. */
 export async function existsInBaseline(sb: SandboxLike, paths: string[]): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>();

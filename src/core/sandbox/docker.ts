@@ -437,6 +437,7 @@ export class DockerSandbox implements SandboxLike {
           parserTimeout: opts.parserTimeoutMs,
           cap: opts.parserOutputCap,
           tail: opts.tailBytes,
+          protect: opts.protect ?? [],
         },
         opts.timeoutMs + opts.parserTimeoutMs + 60_000,
       );

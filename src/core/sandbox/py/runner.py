@@ -300,6 +300,27 @@ def prepare_test_user(repo):
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def protect(repo, paths):
+    """Makes files read-only to the test user for one run: owned by root,
+    readable by all, and so are the folders that hold them (up to, not
+    including, the repository's root), so they cannot be replaced either."""
+    root = os.path.realpath(repo)
+    dirs = set()
+    for rel in paths:
+        full = os.path.realpath(os.path.join(root, rel))
+        if not full.startswith(root + os.sep) or not os.path.isfile(full):
+            continue
+        os.chown(full, 0, 0)
+        os.chmod(full, (os.stat(full).st_mode & 0o7555) | 0o444)
+        d = os.path.dirname(full)
+        while d.startswith(root + os.sep):
+            dirs.add(d)
+            d = os.path.dirname(d)
+    for d in dirs:
+        os.chown(d, 0, 0)
+        os.chmod(d, (os.stat(d).st_mode & 0o7555) | 0o555)
+
+
 def do_testrun(rid, req):
     """One judged test run: the script as the test user with its output going
     through a pipe into a log only this runner can write; then every process
@@ -309,6 +330,7 @@ def do_testrun(rid, req):
     repo = req["cwd"]
     timeout = req.get("timeout")
     prepare_test_user(repo)
+    protect(repo, req.get("protect") or [])
     log_path = os.path.join(SSR_TMP, "log-%s-%d" % (rid, os.getpid()))
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     log = os.fdopen(fd, "wb")
