@@ -201,7 +201,7 @@ describe('openai policy (against a local HTTP server)', function () {
       if (n === 1) json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' });
       else json(res, 200, completion('done'));
     });
-    const p = new OpenAIPolicy({ baseUrl: s.base, model: 'm', retryBaseMs: 1, retryMaxMs: 5 });
+    const p = new OpenAIPolicy({ baseUrl: s.base, model: 'm' });
     const r = await p.complete({ messages: MESSAGES });
     assert.equal(r.text, 'done');
     assert.equal(s.requests.length, 2);
@@ -233,12 +233,12 @@ describe('openai policy (against a local HTTP server)', function () {
       if (n === 1) json(res, 500, { error: { message: 'CUDA out of memory' } });
       else json(res, 200, completion('recovered'));
     });
-    const r = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', retryBaseMs: 5 }).complete({ messages: MESSAGES });
+    const r = await new OpenAIPolicy({ baseUrl: s.base, model: 'm' }).complete({ messages: MESSAGES });
     assert.equal(r.text, 'recovered');
     assert.equal(s.requests.length, 2);
 
     const s2 = await start((_req, res) => json(res, 503, 'unavailable'));
-    const err = await new OpenAIPolicy({ baseUrl: s2.base, model: 'm', retries: 1, retryBaseMs: 5 }).complete({ messages: MESSAGES }).catch((e) => e);
+    const err = await new OpenAIPolicy({ baseUrl: s2.base, model: 'm', retries: 1 }).complete({ messages: MESSAGES }).catch((e) => e);
     assert.ok(err instanceof PolicyError);
     assert.match(err.message, /server error \(HTTP 503: unavailable\) \(after 2 attempts\)/);
     assert.equal(s2.requests.length, 2);
@@ -275,7 +275,7 @@ describe('openai policy (against a local HTTP server)', function () {
       send(chunk({ content: 'partial' }));
       res.end();
     });
-    const err3 = await new OpenAIPolicy({ baseUrl: s3.base, model: 'm', retries: 3, retryBaseMs: 5, stream: true })
+    const err3 = await new OpenAIPolicy({ baseUrl: s3.base, model: 'm', retries: 3, stream: true })
       .complete({ messages: MESSAGES })
       .catch((e) => e);
     assert.ok(err3 instanceof PolicyError);
@@ -287,7 +287,7 @@ describe('openai policy (against a local HTTP server)', function () {
       send(chunk({ content: 'partial' }));
       res.end();
     });
-    const err4 = await new OpenAIPolicy({ baseUrl: s4.base, model: 'm', retries: 3, retryBaseMs: 5 })
+    const err4 = await new OpenAIPolicy({ baseUrl: s4.base, model: 'm', retries: 3 })
       .complete({ messages: MESSAGES, onToken: () => undefined })
       .catch((e) => e);
     assert.ok(err4 instanceof PolicyError);
@@ -298,7 +298,7 @@ describe('openai policy (against a local HTTP server)', function () {
     const s = await serve((_req, res) => json(res, 200, completion('x')));
     const base = s.base;
     await s.close();
-    const p = new OpenAIPolicy({ baseUrl: base, model: 'm', apiKey: KEY, retries: 2, retryBaseMs: 5 });
+    const p = new OpenAIPolicy({ baseUrl: base, model: 'm', apiKey: KEY, retries: 2 });
     const err = await p.complete({ messages: MESSAGES }).catch((e) => e);
     assert.ok(err instanceof PolicyError);
     assert.equal(err.message, `cannot reach ${base}: connection refused; is the server running? set --base-url (after 3 attempts)`);
@@ -439,7 +439,7 @@ describe('openai policy (against a local HTTP server)', function () {
 
   it('times out a silent server', async () => {
     const s = await start(() => undefined /* never answers */);
-    const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', timeoutMs: 150, retries: 1, retryBaseMs: 5 })
+    const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', timeoutMs: 150, retries: 1 })
       .complete({ messages: MESSAGES })
       .catch((e) => e);
     assert.ok(err instanceof PolicyError);
