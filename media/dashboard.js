@@ -8,6 +8,10 @@
 (function () {
   'use strict';
   const t0 = performance.now();
+  // Timestamps on the wall clock (ms since the epoch), comparable with the extension host's and the e2e test's:
+  // the page's document started (timeOrigin), this script ran, the data arrived, the page was built, then painted.
+  const now = () => performance.timeOrigin + performance.now();
+  const marks = { origin: performance.timeOrigin, script: now() };
   const mode = document.body.dataset.mode || 'report';
   const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
   const post = (m) => vscode && vscode.postMessage(m);
@@ -476,11 +480,30 @@
   }
 
   // ------------------------------------------------------------ entry
+  /** What the page loaded (the webview's resources come through its service worker): name, start and duration. */
+  function resources() {
+    return performance.getEntriesByType('resource').map((e) => ({ name: e.name.split('/').pop().split('?')[0], start: Math.round(e.startTime), ms: Math.round(e.duration), bytes: e.decodedBodySize || 0 }));
+  }
+  let firstDone = false;
   function done(kind, extra) {
     const ms = performance.now() - t0;
     document.body.dataset.renderMs = String(Math.round(ms));
     document.body.dataset.rendered = kind;
-    post(Object.assign({ type: 'rendered', kind, ms }, extra || {}));
+    if (firstDone) {
+      post(Object.assign({ type: 'rendered', kind, ms }, extra || {}));
+      return;
+    }
+    firstDone = true;
+    marks.rendered = now();
+    // Painted: the frame after the one that laid the page out.
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        marks.painted = now();
+        const timing = Object.assign({}, marks, { resources: resources() });
+        document.body.dataset.marks = JSON.stringify(timing);
+        post(Object.assign({ type: 'rendered', kind, ms, marks: timing }, extra || {}));
+      }, 0),
+    );
   }
 
   if (mode === 'report') {
@@ -501,6 +524,11 @@
     const m = ev.data;
     if (!m || typeof m !== 'object') return;
     const start = performance.now();
+    if (!marks.data) {
+      marks.data = now();
+      // The extension host's side: the command ran, the panel was created, its HTML set, the data sent.
+      if (m.host) marks.host = m.host;
+    }
     if (m.type === 'data') {
       last = m.data;
       renderDashboard(app, m.data, {});
@@ -510,6 +538,7 @@
       done('dashboard', { renderMs: ms, rounds: m.data.perRound.length });
     } else if (m.type === 'matrix') {
       lastMatrix = m;
+      document.body.dataset.tests = String(m.matrix.rows.length);
       const tools = renderMatrix(app, m.matrix, m.bugId, (k, st, test) => post({ type: 'openLog', state: st.state, test }));
       if (state.query) {
         tools.search.value = state.query;

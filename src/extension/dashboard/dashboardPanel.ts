@@ -23,9 +23,22 @@ import type { RunsModel } from '../state';
 export const DASHBOARD_VIEW_TYPE = 'ssr.dashboard';
 export const MATRIX_VIEW_TYPE = 'ssr.testMatrix';
 
+/** Wall-clock timestamps (ms since the epoch) of one panel's opening, in the extension host. */
+export interface HostMarks {
+  /** The command started. */
+  command?: number;
+  /** createWebviewPanel returned. */
+  created?: number;
+  /** The page's HTML was set. */
+  html?: number;
+  /** The data was read and posted to the page. */
+  sent?: number;
+}
+export const wallNow = (): number => performance.timeOrigin + performance.now();
+
 type FromPage =
   | { type: 'ready' }
-  | { type: 'rendered'; kind: string; ms: number; renderMs?: number; rows?: number; states?: number; rounds?: number }
+  | { type: 'rendered'; kind: string; ms: number; renderMs?: number; rows?: number; states?: number; rounds?: number; marks?: Record<string, unknown> }
   | { type: 'openBug'; bugId: string }
   | { type: 'openMatrix'; bugId: string }
   | { type: 'openLog'; state: string; test?: string };
@@ -49,21 +62,29 @@ abstract class Panel implements vscode.Disposable {
   readonly openedAt = performance.now();
   updates = 0;
   firstRender?: RenderStat;
+  readonly marks: HostMarks;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
     protected readonly host: DashboardPanels,
     mode: 'dashboard' | 'matrix',
+    marks: HostMarks,
   ) {
+    this.marks = { ...marks, created: marks.created ?? wallNow() };
     panel.webview.options = { enableScripts: true, localResourceRoots: host.roots };
     panel.webview.html = host.html(panel.webview, mode);
+    this.marks.html = wallNow();
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: FromPage) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
     );
   }
 
-  protected send(m: unknown): void {
+  protected send(m: Record<string, unknown>): void {
+    if (!this.marks.sent) {
+      this.marks.sent = wallNow();
+      m = { ...m, host: this.marks };
+    }
     this.pending = m;
     if (this.ready) void this.panel.webview.postMessage(m);
   }
@@ -78,7 +99,7 @@ abstract class Panel implements vscode.Disposable {
         this.updates++;
         if (!this.firstRender) {
           this.firstRender = { kind: m.kind, pageMs: m.ms, renderMs: m.renderMs, openToRenderMs: performance.now() - this.openedAt, updates: 1 };
-          this.host.log.info(`${m.kind}: first render ${Math.round(performance.now() - this.openedAt)} ms after opening (page ${Math.round(m.ms)} ms, render ${Math.round(m.renderMs ?? 0)} ms)`);
+          this.host.log.info(`${m.kind}: first render ${Math.round(performance.now() - this.openedAt)} ms after opening (page ${Math.round(m.ms)} ms, render ${Math.round(m.renderMs ?? 0)} ms)${m.marks ? `; timeline ${JSON.stringify(m.marks)}` : ''}`);
         }
         this.host.lastRender = { ...(this.firstRender as RenderStat), updates: this.updates };
         break;
@@ -107,8 +128,9 @@ export class DashboardPanel extends Panel {
     panel: vscode.WebviewPanel,
     host: DashboardPanels,
     readonly runDir: string,
+    marks: HostMarks = {},
   ) {
-    super(panel, host, 'dashboard');
+    super(panel, host, 'dashboard', marks);
     // Live: every change the runs model sees (this window's sessions, the CLI in a terminal) reloads the data.
     this.disposables.push(host.model.onDidChange(() => this.schedule()));
     void this.load();
@@ -162,8 +184,9 @@ export class MatrixPanel extends Panel {
     host: DashboardPanels,
     readonly runDir: string,
     readonly bugId: string,
+    marks: HostMarks = {},
   ) {
-    super(panel, host, 'matrix');
+    super(panel, host, 'matrix', marks);
     panel.title = `Test matrix: ${bugId}`;
     void this.load();
   }
@@ -236,7 +259,7 @@ ${mode === 'dashboard' ? `<script nonce="${nonce}" src="${chart}"></script>` : '
     return undefined;
   }
 
-  openDashboard(runDir: string, opts: { preserveFocus?: boolean } = {}): DashboardPanel {
+  openDashboard(runDir: string, opts: { preserveFocus?: boolean; command?: number } = {}): DashboardPanel {
     const dir = path.resolve(runDir);
     const existing = this.find((p): p is DashboardPanel => p instanceof DashboardPanel && p.runDir === dir);
     if (existing) {
@@ -249,12 +272,12 @@ ${mode === 'dashboard' ? `<script nonce="${nonce}" src="${chart}"></script>` : '
       retainContextWhenHidden: false,
       localResourceRoots: this.roots,
     });
-    const p = new DashboardPanel(panel, this, dir);
+    const p = new DashboardPanel(panel, this, dir, { command: opts.command, created: wallNow() });
     this.open.add(p);
     return p;
   }
 
-  openMatrix(runDir: string, bugId: string): MatrixPanel {
+  openMatrix(runDir: string, bugId: string, opts: { command?: number } = {}): MatrixPanel {
     const dir = path.resolve(runDir);
     const existing = this.find((p): p is MatrixPanel => p instanceof MatrixPanel && p.runDir === dir && p.bugId === bugId);
     if (existing) {
@@ -262,7 +285,7 @@ ${mode === 'dashboard' ? `<script nonce="${nonce}" src="${chart}"></script>` : '
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(MATRIX_VIEW_TYPE, `Test matrix: ${bugId}`, vscode.ViewColumn.Active, { enableScripts: true, localResourceRoots: this.roots });
-    const p = new MatrixPanel(panel, this, dir, bugId);
+    const p = new MatrixPanel(panel, this, dir, bugId, { command: opts.command, created: wallNow() });
     this.open.add(p);
     return p;
   }
