@@ -12,6 +12,14 @@
   // the page's document started (timeOrigin), this script ran, the data arrived, the page was built, then painted.
   const now = () => performance.timeOrigin + performance.now();
   const marks = { origin: performance.timeOrigin, script: now() };
+  // The webview writes the page into a frame that first loaded VS Code's empty fake.html (through its service worker).
+  const nav = performance.getEntriesByType('navigation')[0];
+  if (nav) {
+    marks.fetched = marks.origin + nav.responseEnd;
+    if (nav.domContentLoadedEventStart) marks.blank = marks.origin + nav.domContentLoadedEventStart;
+    marks.nav = ['workerStart', 'fetchStart', 'domainLookupStart', 'connectStart', 'connectEnd', 'requestStart', 'responseStart', 'responseEnd'].map((k) => `${k} ${Math.round(nav[k])}`).join(', ') + `, ${nav.nextHopProtocol}, ${nav.transferSize} B`;
+  }
+  if (typeof window.ssrWritten === 'number') marks.written = window.ssrWritten;
   const mode = document.body.dataset.mode || 'report';
   const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
   const post = (m) => vscode && vscode.postMessage(m);

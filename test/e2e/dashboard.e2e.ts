@@ -92,7 +92,9 @@ async function webviewFrame(page: Page, mode: 'dashboard' | 'matrix', pred: (f: 
 /**
  * The first-render timeline of one opening, in ms after the click (all clocks are this machine's wall clock):
  * command (the extension's command ran), created (createWebviewPanel returned), html (the page's HTML set), frame (the
- * webview's outer frame started loading), document (the page's own frame started), script (the page script ran),
+ * webview's outer frame started loading), document (the page's own frame started loading VS Code's blank fake.html),
+ * fetched (fake.html came through the service worker), blank (fake.html parsed), written (VS Code wrote our HTML into
+ * that frame and its first inline script ran), script (the page script ran),
  * sent (the extension posted the data), data (the page got it), rendered (page built), painted (the next frame).
  */
 interface Timeline {
@@ -102,8 +104,9 @@ interface Timeline {
   /** From the page script's start to its first render. */
   page: number;
   resources: Array<{ name: string; start: number; ms: number; bytes: number }>;
+  nav: string;
 }
-const STAGES = ['command', 'created', 'html', 'frame', 'document', 'script', 'sent', 'data', 'rendered', 'painted', 'charts'] as const;
+const STAGES = ['command', 'created', 'html', 'frame', 'document', 'fetched', 'blank', 'written', 'script', 'sent', 'data', 'rendered', 'painted', 'charts'] as const;
 const BENCH_REPEAT = Number(process.env.SSR_E2E_BENCH_REPEAT ?? 5);
 
 function median(xs: number[]): number {
@@ -116,10 +119,10 @@ async function timeline(f: Frame, clickAt: number, seenAt: number): Promise<Time
   const m = JSON.parse((await f.locator('body').getAttribute('data-marks')) ?? '{}') as Record<string, number> & { host?: Record<string, number>; resources?: Timeline['resources'] };
   // The webview's outer frame (VS Code's host page for the webview) is the page frame's parent.
   const outer = await f.parentFrame()?.evaluate(() => performance.timeOrigin).catch(() => undefined);
-  const abs: Record<string, number | undefined> = { ...(m.host ?? {}), frame: outer, document: m.origin, script: m.script, data: m.data, rendered: m.rendered, painted: m.painted, charts: m.charts };
+  const abs: Record<string, number | undefined> = { ...(m.host ?? {}), frame: outer, document: m.origin, fetched: m.fetched, blank: m.blank, written: m.written, script: m.script, data: m.data, rendered: m.rendered, painted: m.painted, charts: m.charts };
   const at: Timeline['at'] = {};
   for (const k of STAGES) if (typeof abs[k] === 'number') at[k] = Math.round((abs[k] as number) - clickAt);
-  return { at, seen: seenAt - clickAt, page: Math.round(m.painted - m.script), resources: m.resources ?? [] };
+  return { at, seen: seenAt - clickAt, page: Math.round(m.painted - m.script), resources: m.resources ?? [], nav: String(m.nav ?? '') };
 }
 
 describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', function () {
@@ -430,11 +433,12 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     const what = { dashboard: `dashboard of ${BENCH_ROUNDS} rounds`, matrix: `matrix of ${BENCH_TESTS} tests x 6 states` };
     for (const kind of ['dashboard', 'matrix'] as const) {
       const tl = samples[kind];
-      bench[`${kind}ClickToPaintMs`] = median(tl.map((t) => t.at.painted));
+      bench[`${kind}ClickToPaintMs`] = median(tl.map((t) => t.at.painted ?? NaN));
       bench[`${kind}OpenToRenderMs`] = median(tl.map((t) => t.seen));
       bench[`${kind}PageMs`] = median(tl.map((t) => t.page));
       console.log(`      bench: ${what[kind]}: ${bench[`${kind}ClickToPaintMs`]} ms from the click to the first paint (median of ${tl.length}; ${tl.map((t) => t.at.painted).join(', ')}), seen by the test at ${bench[`${kind}OpenToRenderMs`]} ms; page ${bench[`${kind}PageMs`]} ms; load ${os.loadavg()[0].toFixed(1)}`);
       console.log(`        median ms after the click: ${STAGES.filter((k) => tl.some((t) => t.at[k] !== undefined)).map((k) => `${k} ${median(tl.map((t) => t.at[k]).filter((v): v is number => v !== undefined))}`).join(' > ')}`);
+      console.log(`        fake.html navigation (ms after its frame started): ${tl.map((t) => t.nav).join(' | ')}`);
       const res = tl[tl.length - 1].resources;
       if (res.length) console.log(`        loaded by the page (last sample): ${res.map((r) => `${r.name} ${Math.round(r.bytes / 1024)} KiB at ${r.start}+${r.ms} ms`).join(', ')}`);
     }

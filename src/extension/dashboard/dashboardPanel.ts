@@ -243,6 +243,7 @@ export class DashboardPanels implements vscode.Disposable {
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<script nonce="${nonce}">window.ssrWritten = performance.timeOrigin + performance.now();</script>
 <link rel="stylesheet" href="${media('dashboard.css')}">
 <title>SSR ${mode}</title>
 </head>
