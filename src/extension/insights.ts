@@ -55,6 +55,27 @@ function runArg(arg: unknown): string | undefined {
   return undefined;
 }
 
+/** The attempt a tree node stands for ({runDir, bugId, attempt: {n}}), if it is one. */
+function attemptOf(node: unknown): { runDir: string; bugId: string; n: number } | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const a = node as { runDir?: unknown; bugId?: unknown; attempt?: { n?: unknown } };
+  if (typeof a.runDir !== 'string' || typeof a.bugId !== 'string' || !a.attempt || typeof a.attempt.n !== 'number') return undefined;
+  return { runDir: a.runDir, bugId: a.bugId, n: a.attempt.n };
+}
+
+/**
+ * From a tree's context menu VS Code passes the clicked node and the whole selection: with two or more attempts of
+ * the clicked attempt's bug selected, those are the ones to compare (in their order); otherwise undefined (pick).
+ */
+export function selectedAttempts(arg: unknown, selection: unknown, bug: { runDir: string; bugId: string }): number[] | undefined {
+  if (!Array.isArray(selection)) return undefined;
+  const picked = selection.map(attemptOf).filter((a): a is NonNullable<typeof a> => !!a && path.resolve(a.runDir) === path.resolve(bug.runDir) && a.bugId === bug.bugId);
+  const clicked = attemptOf(arg);
+  if (clicked && !picked.some((a) => a.n === clicked.n)) return undefined;
+  const ns = [...new Set(picked.map((a) => a.n))].sort((x, y) => x - y);
+  return ns.length >= 2 ? ns : undefined;
+}
+
 function describeAttempt(a: AttemptSummary): string {
   const outcome = !a.done ? 'running' : a.solved ? 'solved' : 'not solved';
   return [outcome, a.steps !== undefined ? `${a.steps} steps` : '', a.patch ? `+${a.patchLines.added} −${a.patchLines.removed}` : 'no patch'].filter(Boolean).join(' · ');
@@ -124,7 +145,7 @@ export function registerInsights(env: InsightEnv): vscode.Disposable[] {
       void vscode.window.showInformationMessage(`SSR: ${b.bugId} has no solver attempt yet.`);
       return;
     }
-    const preset = arg && typeof arg === 'object' && 'attempts' in arg ? ((arg as { attempts?: number[] }).attempts ?? undefined) : undefined;
+    const preset = arg && typeof arg === 'object' && 'attempts' in arg ? ((arg as { attempts?: number[] }).attempts ?? undefined) : selectedAttempts(arg, second, b);
     let chosen: AttemptSummary[];
     if (preset?.length) chosen = all.filter((a) => preset.includes(a.n));
     else if (all.length === 2) chosen = all;

@@ -287,7 +287,9 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     const charts = await dash.locator('figure[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
     assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-training']);
     assert.equal(await dash.locator('body').getAttribute('data-rounds'), '3');
-    assert.equal(await dash.locator('canvas').count(), 7, 'every chart drew on a canvas');
+    assert.equal(await dash.locator('canvas').count(), 7, 'every chart has a canvas');
+    // The charts are drawn after the first paint.
+    await poll('the charts drawn', async () => (await dash.locator('body').getAttribute('data-charts')) === '7', 30_000, async () => `data-charts ${await dash.locator('body').getAttribute('data-charts')}`);
     await page.waitForTimeout(500);
     await wb.screenshot('d07-dashboard-dark');
     // Another process (as `ssr selfplay` in a terminal would) finishes round 4.
@@ -407,7 +409,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
       await item.waitFor({ state: 'visible', timeout: 30_000 });
       const t0 = Date.now();
       await item.click();
-      const big = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('body').getAttribute('data-rounds')) === String(BENCH_ROUNDS) && (await f.locator('body[data-marks]').count()) > 0, 120_000);
+      const big = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('body').getAttribute('data-rounds')) === String(BENCH_ROUNDS) && (await f.locator('body[data-marks][data-charts]').count()) > 0 && (await f.locator('body').getAttribute('data-marks'))!.includes('"charts"'), 120_000);
       samples.dashboard.push(await timeline(big, t0, Date.now()));
       assert.equal(await big.locator('#chart-rewards-table tbody tr').count(), BENCH_ROUNDS);
       if (i === 0) {

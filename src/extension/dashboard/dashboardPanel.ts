@@ -10,11 +10,12 @@
  * text with textContent. The dashboard of a running run updates as the
  * run's files change (the runs model's change events, coalesced).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { loadRunReport } from '../../core/report/data';
-import { bugMatrix } from '../../core/report/html';
+import { bugMatrix, inlineJs } from '../../core/report/html';
 import type { TestMatrix } from '../../core/report/matrix';
 import type { ArtifactDocuments } from '../review/artifactDocuments';
 import type { Log } from '../log';
@@ -56,6 +57,7 @@ export interface RenderStat {
 
 abstract class Panel implements vscode.Disposable {
   protected ready = false;
+  private seq = 0;
   protected disposables: vscode.Disposable[] = [];
   private pending?: unknown;
   disposed = false;
@@ -80,13 +82,19 @@ abstract class Panel implements vscode.Disposable {
     );
   }
 
+  /**
+   * Posts at once, without waiting for the page's 'ready': VS Code holds a message for a webview whose page has not
+   * loaded yet and hands it over when it has, so the data does not wait for a round trip. The page's 'ready' makes
+   * the panel post the latest message again; the page skips a sequence number it has already drawn.
+   */
   protected send(m: Record<string, unknown>): void {
+    m = { ...m, seq: ++this.seq };
     if (!this.marks.sent) {
       this.marks.sent = wallNow();
-      m = { ...m, host: this.marks };
+      m.host = this.marks;
     }
     this.pending = m;
-    if (this.ready) void this.panel.webview.postMessage(m);
+    void this.panel.webview.postMessage(m);
   }
 
   protected onMessage(m: FromPage): void {
@@ -226,17 +234,22 @@ export class DashboardPanels implements vscode.Disposable {
     this.roots = [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.joinPath(extensionUri, 'node_modules', 'chart.js', 'dist')];
   }
 
+  /**
+   * The page: its styles and script inline (under the nonce), so nothing waits on the webview's resource loading
+   * (each file goes through VS Code's service worker to the extension host and back); Chart.js, the one big file
+   * (205 KiB), is loaded by the page after its first paint, from data-chart-src.
+   */
   html(webview: vscode.Webview, mode: 'dashboard' | 'matrix'): string {
     const nonce = randomBytes(18).toString('base64');
-    const media = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', f));
     const chart = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'node_modules', 'chart.js', 'dist', 'chart.umd.min.js'));
     const csp = [
       `default-src 'none'`,
       `script-src 'nonce-${nonce}'`,
-      `style-src ${webview.cspSource}`,
+      `style-src 'nonce-${nonce}'`,
       `font-src ${webview.cspSource}`,
       `img-src ${webview.cspSource} data:`,
     ].join('; ');
+    const { css, js } = this.assets();
     return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -244,15 +257,23 @@ export class DashboardPanels implements vscode.Disposable {
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <script nonce="${nonce}">window.ssrWritten = performance.timeOrigin + performance.now();</script>
-<link rel="stylesheet" href="${media('dashboard.css')}">
+<style nonce="${nonce}">${css}</style>
 <title>SSR ${mode}</title>
 </head>
-<body data-mode="${mode}">
+<body data-mode="${mode}"${mode === 'dashboard' ? ` data-chart-src="${chart}"` : ''}>
 <main id="app"><p>Loading…</p></main>
-${mode === 'dashboard' ? `<script nonce="${nonce}" src="${chart}"></script>` : ''}
-<script nonce="${nonce}" src="${media('dashboard.js')}"></script>
+<script nonce="${nonce}">${inlineJs(js)}</script>
 </body>
 </html>`;
+  }
+
+  private cached?: { css: string; js: string };
+  private assets(): { css: string; js: string } {
+    if (!this.cached) {
+      const read = (f: string) => fs.readFileSync(path.join(this.extensionUri.fsPath, 'media', f), 'utf8');
+      this.cached = { css: read('dashboard.css').replace(/<\/style/gi, '<\\/style'), js: read('dashboard.js') };
+    }
+    return this.cached;
   }
 
   private find<T extends DashboardPanel | MatrixPanel>(pred: (p: DashboardPanel | MatrixPanel) => p is T): T | undefined {
@@ -270,7 +291,9 @@ ${mode === 'dashboard' ? `<script nonce="${nonce}" src="${chart}"></script>` : '
     }
     const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, `Dashboard: ${path.basename(dir)}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: opts.preserveFocus }, {
       enableScripts: true,
-      retainContextWhenHidden: false,
+      // Kept while its tab is in the background: coming back to it is instant instead of a new webview (over a
+      // second in code-server) and a second render; the cost is one page's memory while it stays open.
+      retainContextWhenHidden: true,
       localResourceRoots: this.roots,
     });
     const p = new DashboardPanel(panel, this, dir, { command: opts.command, created: wallNow() });
@@ -285,7 +308,7 @@ ${mode === 'dashboard' ? `<script nonce="${nonce}" src="${chart}"></script>` : '
       existing.panel.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(MATRIX_VIEW_TYPE, `Test matrix: ${bugId}`, vscode.ViewColumn.Active, { enableScripts: true, localResourceRoots: this.roots });
+    const panel = vscode.window.createWebviewPanel(MATRIX_VIEW_TYPE, `Test matrix: ${bugId}`, vscode.ViewColumn.Active, { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: this.roots });
     const p = new MatrixPanel(panel, this, dir, bugId, { command: opts.command, created: wallNow() });
     this.open.add(p);
     return p;
