@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { attemptSummaries, reverseDiff, type AttemptSummary } from '../core/report/attempts';
+import { attemptSummaries, reverseDiff, selectedAttempts, type AttemptSummary } from '../core/report/attempts';
 import { writeReport, loadReportAssets } from '../core/report/html';
 import { runName } from '../core/report/data';
 import { readBugArtifact, type RunEntry } from '../core/actions';
@@ -53,27 +53,6 @@ function runArg(arg: unknown): string | undefined {
   if (arg instanceof vscode.Uri) return arg.fsPath;
   if (arg && typeof arg === 'object' && 'runDir' in arg && typeof (arg as { runDir: unknown }).runDir === 'string') return (arg as { runDir: string }).runDir;
   return undefined;
-}
-
-/** The attempt a tree node stands for ({runDir, bugId, attempt: {n}}), if it is one. */
-function attemptOf(node: unknown): { runDir: string; bugId: string; n: number } | undefined {
-  if (!node || typeof node !== 'object') return undefined;
-  const a = node as { runDir?: unknown; bugId?: unknown; attempt?: { n?: unknown } };
-  if (typeof a.runDir !== 'string' || typeof a.bugId !== 'string' || !a.attempt || typeof a.attempt.n !== 'number') return undefined;
-  return { runDir: a.runDir, bugId: a.bugId, n: a.attempt.n };
-}
-
-/**
- * From a tree's context menu VS Code passes the clicked node and the whole selection: with two or more attempts of
- * the clicked attempt's bug selected, those are the ones to compare (in their order); otherwise undefined (pick).
- */
-export function selectedAttempts(arg: unknown, selection: unknown, bug: { runDir: string; bugId: string }): number[] | undefined {
-  if (!Array.isArray(selection)) return undefined;
-  const picked = selection.map(attemptOf).filter((a): a is NonNullable<typeof a> => !!a && path.resolve(a.runDir) === path.resolve(bug.runDir) && a.bugId === bug.bugId);
-  const clicked = attemptOf(arg);
-  if (clicked && !picked.some((a) => a.n === clicked.n)) return undefined;
-  const ns = [...new Set(picked.map((a) => a.n))].sort((x, y) => x - y);
-  return ns.length >= 2 ? ns : undefined;
 }
 
 function describeAttempt(a: AttemptSummary): string {
