@@ -425,7 +425,7 @@
         el('td', { text: fmt(b.rInject) }),
         el('td', null, b.parent ? [link(b.parent), b.parentAttempt !== undefined ? ` (attempt ${b.parentAttempt + 1})` : ''] : ''),
         el('td', null, b.children.flatMap((c, i) => (i ? [', ', link(c)] : [link(c)]))),
-        mode === 'report' ? null : el('td', null, b.valid !== undefined ? el('button', { type: 'button', class: 'small', text: 'Matrix', 'aria-label': `Test matrix of ${b.id}`, onclick: () => post({ type: 'openMatrix', bugId: b.id }) }) : ''),
+        mode === 'report' ? null : el('td', null, b.valid !== undefined ? el('button', { type: 'button', class: 'small', text: 'Matrix', 'aria-label': `Test matrix of ${b.id}`, onclick: () => ((clickedAt = now()), delete document.body.dataset.matrixMarks, post({ type: 'openMatrix', bugId: b.id })) }) : ''),
       );
     // A first render shows the first rows at once and adds the rest after the first paint (laying out a 500-row
     // table was most of a 500-round dashboard's first paint); an update builds them all.
@@ -695,6 +695,53 @@
   let last;
   let lastMatrix;
   let seen = 0;
+
+  // The dashboard shows a bug's test matrix in the same page (its Matrix button): no second webview to create, which
+  // in code-server costs over a second; "Dashboard" goes back to the charts as they were.
+  let board;
+  let inline;
+  function boardRoot() {
+    if (!board) {
+      board = el('div', { id: 'board' });
+      inline = el('section', { id: 'inline-matrix', hidden: true, 'aria-label': 'Test matrix' });
+      app.replaceChildren(board, inline);
+    }
+    return board;
+  }
+  function showBoard() {
+    inline.hidden = true;
+    board.hidden = false;
+    delete document.body.dataset.view;
+    // Charts laid out while hidden take their size now.
+    for (const c of charts) c.resize();
+  }
+  function showInlineMatrix(m) {
+    boardRoot();
+    const t = { data: now() };
+    const body = el('div');
+    const backBtn = el('button', { type: 'button', class: 'back', text: '← Dashboard', onclick: () => (showBoard(), post({ type: 'matrixClosed' })) });
+    inline.replaceChildren(
+      el('div', { class: 'fig-head' }, el('h2', { text: `Test matrix: ${m.bugId}` }), el('span', null, backBtn, ' ', el('button', { type: 'button', text: 'Open in its own tab', onclick: () => post({ type: 'openMatrixPanel', bugId: m.bugId }) }))),
+      body,
+    );
+    if (m.error) body.append(el('p', { class: 'error', text: m.error }));
+    else renderMatrix(body, m.matrix, m.bugId, (k, st, test) => post({ type: 'openLog', bugId: m.bugId, state: st.state, test }));
+    board.hidden = true;
+    inline.hidden = false;
+    window.scrollTo(0, 0);
+    document.body.dataset.view = 'matrix';
+    document.body.dataset.tests = String(m.matrix ? m.matrix.rows.length : 0);
+    t.rendered = now();
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        t.painted = now();
+        t.clicked = clickedAt;
+        document.body.dataset.matrixMarks = JSON.stringify(t);
+      }, 0),
+    );
+    backBtn.focus();
+  }
+  let clickedAt;
   const state = (vscode && vscode.getState()) || {};
   window.addEventListener('message', (ev) => {
     const m = ev.data;
@@ -712,12 +759,14 @@
     }
     if (m.type === 'data') {
       // The first render draws its charts after the first paint; an update redraws them at once.
-      renderDashboard(app, m.data, { now: !!last });
+      renderDashboard(boardRoot(), m.data, { now: !!last });
       last = m.data;
       const ms = performance.now() - start;
       document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
       document.body.dataset.rounds = String(m.data.run.roundsDone);
       done('dashboard', { renderMs: ms, rounds: m.data.perRound.length });
+    } else if (m.type === 'matrix' && mode === 'dashboard') {
+      showInlineMatrix(m);
     } else if (m.type === 'matrix') {
       lastMatrix = m;
       document.body.dataset.tests = String(m.matrix.rows.length);
@@ -728,13 +777,15 @@
       }
       tools.search.addEventListener('input', () => vscode && vscode.setState({ query: tools.search.value }));
       done('matrix', { renderMs: performance.now() - start, rows: m.matrix.rows.length, states: m.matrix.states.length });
+    } else if (m.type === 'error' && mode === 'dashboard' && m.bugId) {
+      showInlineMatrix({ bugId: m.bugId, error: m.message });
     } else if (m.type === 'error') {
       app.replaceChildren(el('p', { class: 'error', text: m.message }));
     }
   });
   // Theme changes: redraw with the new colours.
   new MutationObserver(() => {
-    if (last && mode === 'dashboard') renderDashboard(app, last, { now: true });
+    if (last && mode === 'dashboard') renderDashboard(boardRoot(), last, { now: true });
   }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   void lastMatrix;
   post({ type: 'ready' });

@@ -42,7 +42,9 @@ type FromPage =
   | { type: 'rendered'; kind: string; ms: number; renderMs?: number; rows?: number; states?: number; rounds?: number; marks?: Record<string, unknown> }
   | { type: 'openBug'; bugId: string }
   | { type: 'openMatrix'; bugId: string }
-  | { type: 'openLog'; state: string; test?: string };
+  | { type: 'openMatrixPanel'; bugId: string }
+  | { type: 'matrixClosed' }
+  | { type: 'openLog'; bugId?: string; state: string; test?: string };
 
 /** What the e2e benchmark reads back: the last render of each kind of page. */
 export interface RenderStat {
@@ -87,6 +89,11 @@ abstract class Panel implements vscode.Disposable {
    * loaded yet and hands it over when it has, so the data does not wait for a round trip. The page's 'ready' makes
    * the panel post the latest message again; the page skips a sequence number it has already drawn.
    */
+  /** Posts a message that is not the page's state to restore (the matrix shown inside the dashboard). */
+  protected post(m: Record<string, unknown>): void {
+    void this.panel.webview.postMessage({ ...m, seq: ++this.seq });
+  }
+
   protected send(m: Record<string, unknown>): void {
     m = { ...m, seq: ++this.seq };
     if (!this.marks.sent) {
@@ -173,9 +180,34 @@ export class DashboardPanel extends Panel {
     }
   }
 
+  private readonly matrices = new Map<string, TestMatrix>();
+
   protected handle(m: FromPage): void {
     if (m.type === 'openBug') void vscode.commands.executeCommand('ssr.revealBug', this.runDir, m.bugId);
-    if (m.type === 'openMatrix') void vscode.commands.executeCommand('ssr.openTestMatrix', { runDir: this.runDir, bugId: m.bugId });
+    // The Matrix button shows the matrix inside this page (a new webview costs over a second in code-server);
+    // "Open in its own tab" makes it a panel of its own.
+    if (m.type === 'openMatrix') void this.showMatrix(m.bugId);
+    if (m.type === 'openMatrixPanel') void vscode.commands.executeCommand('ssr.openTestMatrix', { runDir: this.runDir, bugId: m.bugId });
+    if (m.type === 'matrixClosed') this.matrices.clear();
+    if (m.type === 'openLog' && m.bugId) {
+      const matrix = this.matrices.get(m.bugId);
+      if (matrix) void this.host.openStateLog(this.runDir, m.bugId, matrix, m.state);
+    }
+  }
+
+  private async showMatrix(bugId: string): Promise<void> {
+    try {
+      const matrix = await bugMatrix(this.runDir, bugId);
+      if (!matrix) {
+        this.post({ type: 'error', bugId, message: `${bugId} has no validation report with test runs yet (validate it first).` });
+        return;
+      }
+      this.matrices.clear();
+      this.matrices.set(bugId, matrix);
+      this.post({ type: 'matrix', bugId, matrix });
+    } catch (err) {
+      this.post({ type: 'error', bugId, message: `Cannot read the validation of ${bugId}: ${(err as Error).message}` });
+    }
   }
 
   override dispose(): void {
@@ -214,9 +246,7 @@ export class MatrixPanel extends Panel {
 
   protected handle(m: FromPage): void {
     if (m.type !== 'openLog' || !this.matrix) return;
-    const st = this.matrix.states.find((s) => s.state === m.state);
-    if (!st) return;
-    void this.host.openLog(this.runDir, this.bugId, st.state, st.error ? `(the state did not run: ${st.error})\n\n${st.logTail ?? ''}` : st.logTail ?? '(no log was recorded for this state)');
+    void this.host.openStateLog(this.runDir, this.bugId, this.matrix, m.state);
   }
 }
 
@@ -312,6 +342,13 @@ export class DashboardPanels implements vscode.Disposable {
     const p = new MatrixPanel(panel, this, dir, bugId, { command: opts.command, created: wallNow() });
     this.open.add(p);
     return p;
+  }
+
+  /** The log tail of one state of a bug's matrix. */
+  async openStateLog(runDir: string, bugId: string, matrix: TestMatrix, state: string): Promise<void> {
+    const st = matrix.states.find((s) => s.state === state);
+    if (!st) return;
+    await this.openLog(runDir, bugId, st.state, st.error ? `(the state did not run: ${st.error})\n\n${st.logTail ?? ''}` : st.logTail ?? '(no log was recorded for this state)');
   }
 
   /** A state's log tail as a read-only document beside the matrix. */
