@@ -430,9 +430,9 @@
     // A first render shows the first rows at once and adds the rest after the first paint (laying out a 500-row
     // table was most of a 500-round dashboard's first paint); an update builds them all.
     const FIRST = 40;
-    const now = (opts && opts.now) || d.bugs.length <= FIRST;
-    const tbody = el('tbody', null, (now ? d.bugs : d.bugs.slice(0, FIRST)).map(row));
-    if (!now) afterCharts.push(() => tbody.isConnected && tbody.append(...d.bugs.slice(FIRST).map(row)));
+    const all = (opts && opts.now) || d.bugs.length <= FIRST;
+    const tbody = el('tbody', null, (all ? d.bugs : d.bugs.slice(0, FIRST)).map(row));
+    if (!all) afterCharts.push(() => tbody.isConnected && tbody.append(...d.bugs.slice(FIRST).map(row)));
     const head = ['bug', 'status', 'order', 'round', 'solved', 'r_inject', 'parent', 'children'];
     if (mode !== 'report') head.push('');
     return el(
@@ -489,9 +489,12 @@
       tr.setAttribute('aria-rowindex', String(i + 2));
       const th = document.createElement('th');
       th.scope = 'row';
-      th.textContent = r.test;
+      const name = document.createElement('span');
+      name.textContent = r.test;
+      th.append(name);
       th.title = r.test;
-      th.className = 'test';
+      // Cut at its start when the column is too narrow: the test's own name (the end of its id) stays readable.
+      th.className = 'test cut';
       tr.append(th);
       const mk = document.createElement('td');
       mk.className = 'marks';
