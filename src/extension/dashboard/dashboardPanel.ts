@@ -5,10 +5,16 @@
  * extension's own files.
  *
  * Security: a strict Content Security Policy (default-src 'none'; scripts
- * only with the page's nonce; styles, scripts and fonts only from the
- * extension through asWebviewUri; no remote content), and the page sets all
- * text with textContent. The dashboard of a running run updates as the
- * run's files change (the runs model's change events, coalesced).
+ * and styles only with the page's nonce: the page's own, inline, and
+ * Chart.js, which the page adds after its first paint; no remote content),
+ * and the page sets all text with textContent. The dashboard of a running
+ * run updates as the run's files change (the runs model's change events,
+ * coalesced).
+ *
+ * First render: the HTML is set at once, the data posted as soon as it is
+ * read (VS Code hands it over when the page has loaded), and each step of
+ * the opening is timestamped on the wall clock (HostMarks here, the page's
+ * own marks there) so the e2e benchmark can print where the time goes.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
