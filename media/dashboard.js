@@ -8,6 +8,20 @@
 (function () {
   'use strict';
   const t0 = performance.now();
+  // Timestamps on the wall clock (ms since the epoch), comparable with the extension host's and the e2e test's:
+  // the page's document started (timeOrigin), this script ran, the data arrived, the page was built, then painted.
+  const now = () => performance.timeOrigin + performance.now();
+  const now_ = now;
+  const scriptNonce = (document.currentScript && document.currentScript.nonce) || '';
+  const marks = { origin: performance.timeOrigin, script: now() };
+  // The webview writes the page into a frame that first loaded VS Code's empty fake.html (through its service worker).
+  const nav = performance.getEntriesByType('navigation')[0];
+  if (nav) {
+    marks.fetched = marks.origin + nav.responseEnd;
+    if (nav.domContentLoadedEventStart) marks.blank = marks.origin + nav.domContentLoadedEventStart;
+    marks.nav = ['workerStart', 'fetchStart', 'domainLookupStart', 'connectStart', 'connectEnd', 'requestStart', 'responseStart', 'responseEnd'].map((k) => `${k} ${Math.round(nav[k])}`).join(', ') + `, ${nav.nextHopProtocol}, ${nav.transferSize} B`;
+  }
+  if (typeof window.ssrWritten === 'number') marks.written = window.ssrWritten;
   const mode = document.body.dataset.mode || 'report';
   const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
   const post = (m) => vscode && vscode.postMessage(m);
@@ -82,16 +96,7 @@
     });
     tbl.id = `${id}-table`;
     const fig = el('figure', { class: 'card', id, 'data-chart': id }, el('div', { class: 'fig-head' }, el('h3', { text: title }), btn), box, tbl, caption ? el('figcaption', { text: caption }) : null);
-    if (window.Chart && chartConfig) {
-      try {
-        charts.push(new window.Chart(canvas, chartConfig));
-      } catch (err) {
-        box.replaceChildren(el('p', { class: 'muted', text: `chart unavailable: ${err && err.message}` }));
-      }
-    } else if (!window.Chart) {
-      box.replaceChildren(el('p', { class: 'muted', text: 'charts unavailable (Chart.js not loaded); the table has the numbers' }));
-      tbl.hidden = false;
-    }
+    if (chartConfig) queued.push({ canvas, box, tbl, config: chartConfig });
     return fig;
   }
 
@@ -124,7 +129,78 @@
   }
 
   function destroyCharts() {
+    queued.length = 0;
     while (charts.length) charts.pop().destroy();
+  }
+
+  // Charts are drawn after the first paint (the header, the totals and the tables come first), one per task so the
+  // page stays responsive; Chart.js itself is loaded then (the webview gives its address in data-chart-src; the
+  // report has it inline).
+  const queued = [];
+  let chartJs;
+  function loadChartJs() {
+    if (window.Chart) return Promise.resolve(true);
+    const src = document.body.dataset.chartSrc;
+    if (!src) return Promise.resolve(false);
+    if (!chartJs) {
+      chartJs = new Promise((resolve) => {
+        const sc = document.createElement('script');
+        sc.nonce = (document.currentScript && document.currentScript.nonce) || scriptNonce;
+        sc.src = src;
+        sc.onload = () => resolve(!!window.Chart);
+        sc.onerror = () => resolve(false);
+        document.body.append(sc);
+      });
+    }
+    return chartJs;
+  }
+  function drawOne(q) {
+    if (!q.canvas.isConnected) return;
+    if (!window.Chart) {
+      q.box.replaceChildren(el('p', { class: 'muted', text: 'charts unavailable (Chart.js not loaded); the table has the numbers' }));
+      q.tbl.hidden = false;
+      return;
+    }
+    try {
+      charts.push(new window.Chart(q.canvas, q.config));
+    } catch (err) {
+      q.box.replaceChildren(el('p', { class: 'muted', text: `chart unavailable: ${err && err.message}` }));
+    }
+  }
+  /** Work for after the charts of a first render are drawn (the rest of the bugs table). */
+  const afterCharts = [];
+  function runAfterCharts() {
+    for (const fn of afterCharts.splice(0)) fn();
+  }
+  /** Draws the queued charts: at once (an update, Chart.js loaded) or after the next paint, one per task. */
+  function drawCharts(now) {
+    const batch = queued.splice(0);
+    if (now && window.Chart) {
+      batch.forEach(drawOne);
+      runAfterCharts();
+      return;
+    }
+    const next = (cb) => (window.requestIdleCallback ? requestIdleCallback(cb, { timeout: 50 }) : setTimeout(cb, 0));
+    requestAnimationFrame(() =>
+      setTimeout(() =>
+        loadChartJs().then(() => {
+          const step = () => {
+            if (!batch.length) {
+              if (!marks.charts) {
+                marks.charts = now_();
+                if (document.body.dataset.marks) document.body.dataset.marks = JSON.stringify(Object.assign(JSON.parse(document.body.dataset.marks), { charts: marks.charts }));
+              }
+              document.body.dataset.charts = String(charts.length);
+              runAfterCharts();
+              return;
+            }
+            drawOne(batch.shift());
+            next(step);
+          };
+          step();
+        }),
+      ),
+    );
   }
 
   // ------------------------------------------------------------ dashboard
@@ -137,14 +213,42 @@
     return s === 'cancelled' ? 'stopped' : s;
   }
 
+  function chartDefaults(p) {
+    if (!window.Chart) return;
+    window.Chart.defaults.color = p.fg;
+    window.Chart.defaults.borderColor = p.grid;
+    window.Chart.defaults.font.family = p.font;
+  }
+
+  /**
+   * The rewards of many rounds as one point per bucket of rounds (the mean over the bucket, weighted by its bugs), so a
+   * 500-round chart stays readable; the table keeps every round.
+   */
+  function bucketRounds(perRound, maxPoints) {
+    const size = Math.max(1, Math.ceil(perRound.length / maxPoints));
+    const out = [];
+    for (let i = 0; i < perRound.length; i += size) {
+      const b = perRound.slice(i, i + size);
+      const mean = (key) => {
+        let sum = 0;
+        let w = 0;
+        for (const r of b) {
+          if (r[key] === undefined || r[key] === null) continue;
+          const k = Math.max(1, r.bugs || 0);
+          sum += r[key] * k;
+          w += k;
+        }
+        return w ? sum / w : null;
+      };
+      out.push({ label: size === 1 ? `${b[0].round}` : `${b[0].round}–${b[b.length - 1].round}`, x: b[0].round, inj: mean('meanRInject'), sol: mean('meanRSolve') });
+    }
+    return { size, points: out };
+  }
+
   function renderDashboard(root, d, opts) {
     destroyCharts();
     const p = palette();
-    if (window.Chart) {
-      window.Chart.defaults.color = p.fg;
-      window.Chart.defaults.borderColor = p.grid;
-      window.Chart.defaults.font.family = p.font;
-    }
+    chartDefaults(p);
     const t = d.totals;
     const out = [];
     out.push(
@@ -173,27 +277,33 @@
     if (!d.solving) out.push(el('p', { class: 'note', text: 'No model was configured for this run: bugs were proposed and validated, not solved, so there are no solve rates or r_solve.' }));
 
     const grid = el('section', { class: 'grid', 'aria-label': 'Charts' });
-    // 1. rewards per round
-    const rounds = d.perRound.map((r) => `${r.round}`);
+    // 1. rewards per round (one point per bucket of rounds when there are many)
+    const bucketed = bucketRounds(d.perRound, 100);
+    const pts = bucketed.points;
+    const per = bucketed.size > 1 ? ` Each point is the mean over ${bucketed.size} rounds (weighted by bugs); the table has every round.` : '';
     grid.append(
       figure(
         'chart-rewards',
         'Mean reward per round',
-        'r_inject (injector) and r_solve (solver), both in [-1, 1]; a round with no judged attempt has no r_solve.',
+        `r_inject (injector) and r_solve (solver), both in [-1, 1]; a round with no judged attempt has no r_solve.${per}`,
         dataTable(['round', 'bugs', 'mean r_inject', 'mean r_solve'], d.perRound.map((r) => [String(r.round), String(r.bugs), fmt(r.meanRInject), fmt(r.meanRSolve)])),
         {
           type: 'line',
           data: {
-            labels: rounds,
+            labels: pts.map((x) => x.label),
             datasets: [
-              { label: 'mean r_inject', data: d.perRound.map((r) => (r.meanRInject === undefined ? null : r.meanRInject)), borderColor: p.orange, backgroundColor: p.orange, spanGaps: true, pointRadius: rounds.length > 60 ? 0 : 3 },
-              { label: 'mean r_solve', data: d.perRound.map((r) => (r.meanRSolve === undefined ? null : r.meanRSolve)), borderColor: p.blue, backgroundColor: p.blue, spanGaps: true, pointRadius: rounds.length > 60 ? 0 : 3 },
+              { label: 'mean r_inject', data: pts.map((x) => x.inj), borderColor: p.orange, backgroundColor: p.orange, spanGaps: true, pointRadius: pts.length > 60 ? 1.5 : 3, borderWidth: 1.5 },
+              { label: 'mean r_solve', data: pts.map((x) => x.sol), borderColor: p.blue, backgroundColor: p.blue, spanGaps: true, pointRadius: pts.length > 60 ? 1.5 : 3, borderWidth: 1.5 },
             ],
           },
-          options: baseOptions(p, axes(p, 'round', 'mean reward', { min: -1, max: 1 })),
+          options: Object.assign(baseOptions(p, axes(p, bucketed.size > 1 ? `round (mean of ${bucketed.size} rounds per point)` : 'round', 'mean reward', { min: -1, max: 1 })), {}),
         },
       ),
     );
+    if (bucketed.size > 1) {
+      const sc = queued[queued.length - 1].config.options.scales;
+      sc.x.ticks = { color: p.fg, maxRotation: 0, autoSkip: true, maxTicksLimit: 10 };
+    }
     // 2. solve-rate histogram
     grid.append(
       figure(
@@ -246,7 +356,7 @@
         dataTable(['minutes', 'valid bugs'], d.validOverTime.map((v) => [fmt(v.minutes), String(v.valid)])),
         {
           type: 'line',
-          data: { datasets: [{ label: 'valid bugs', data: d.validOverTime.map((v) => ({ x: v.minutes, y: v.valid })), borderColor: p.green, backgroundColor: p.green, stepped: true, pointRadius: d.validOverTime.length > 60 ? 0 : 3 }] },
+          data: { datasets: [{ label: 'valid bugs', data: d.validOverTime.map((v) => ({ x: v.minutes, y: v.valid })), borderColor: p.green, backgroundColor: p.green, stepped: true, borderWidth: 1.5, pointRadius: d.validOverTime.length > 60 ? 0 : 3 }] },
           options: baseOptions(p, Object.assign(axes(p, 'minutes', 'valid bugs', { beginAtZero: true, ticks: { precision: 0, color: p.fg } }), { x: { type: 'linear', title: { display: true, text: 'minutes', color: p.fg }, grid: { color: p.grid }, ticks: { color: p.fg } } }), false),
         },
       ),
@@ -294,6 +404,7 @@
     out.push(grid);
     out.push(bugsTable(d, opts));
     root.replaceChildren(...out);
+    drawCharts(opts && opts.now);
   }
 
   /** The bugs with their lineage: parent (and the attempt it came from) and children, each a link. */
@@ -302,7 +413,7 @@
       mode === 'report'
         ? el('a', { href: `#bug-${id}`, text: label || id })
         : el('a', { href: '#', role: 'button', dataset: { bug: id }, text: label || id, onclick: (e) => (e.preventDefault(), post({ type: 'openBug', bugId: id })) });
-    const rows = d.bugs.map((b) =>
+    const row = (b) =>
       el(
         'tr',
         { id: mode === 'report' ? undefined : `row-${b.id}` },
@@ -314,16 +425,21 @@
         el('td', { text: fmt(b.rInject) }),
         el('td', null, b.parent ? [link(b.parent), b.parentAttempt !== undefined ? ` (attempt ${b.parentAttempt + 1})` : ''] : ''),
         el('td', null, b.children.flatMap((c, i) => (i ? [', ', link(c)] : [link(c)]))),
-        mode === 'report' ? null : el('td', null, b.valid !== undefined ? el('button', { type: 'button', class: 'small', text: 'Matrix', 'aria-label': `Test matrix of ${b.id}`, onclick: () => post({ type: 'openMatrix', bugId: b.id }) }) : ''),
-      ),
-    );
+        mode === 'report' ? null : el('td', null, b.valid !== undefined ? el('button', { type: 'button', class: 'small', text: 'Matrix', 'aria-label': `Test matrix of ${b.id}`, onclick: () => ((clickedAt = now()), delete document.body.dataset.matrixMarks, post({ type: 'openMatrix', bugId: b.id })) }) : ''),
+      );
+    // A first render shows the first rows at once and adds the rest after the first paint (laying out a 500-row
+    // table was most of a 500-round dashboard's first paint); an update builds them all.
+    const FIRST = 40;
+    const all = (opts && opts.now) || d.bugs.length <= FIRST;
+    const tbody = el('tbody', null, (all ? d.bugs : d.bugs.slice(0, FIRST)).map(row));
+    if (!all) afterCharts.push(() => tbody.isConnected && tbody.append(...d.bugs.slice(FIRST).map(row)));
     const head = ['bug', 'status', 'order', 'round', 'solved', 'r_inject', 'parent', 'children'];
     if (mode !== 'report') head.push('');
     return el(
       'section',
       { class: 'card', id: 'bugs', 'aria-label': 'Bugs and lineage' },
       el('h2', { text: `Bugs and lineage (${d.bugs.length})` }),
-      el('table', { class: 'data bugs' }, el('thead', null, el('tr', null, head.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', null, rows)),
+      el('table', { class: 'data bugs' }, el('thead', null, el('tr', null, head.map((h) => el('th', { scope: 'col', text: h })))), tbody),
     );
   }
 
@@ -357,9 +473,11 @@
         return el('th', { scope: 'col', title: s.error || `${s.passed} passed, ${s.failed} failed${s.durationMs !== undefined ? `, ${secs(s.durationMs)}` : ''}` }, el('div', { text: s.state }), el('div', { class: 'muted small-text', text: s.ok ? `${s.passed}✓ ${s.failed}✗${flips !== undefined ? ` · flips ${flips} of F` : ''}` : 'did not run' }));
       }),
     );
-    const frag = document.createDocumentFragment();
-    const trs = [];
-    for (let i = 0; i < m.rows.length; i++) {
+    // Rows are drawn only where the scroll box shows them (plus a margin): a 2,000-test matrix costs as much to show as
+    // a 60-test one. The columns have fixed widths (set from the longest names), so rows drawn later keep the layout,
+    // and the matrix keeps its width when the log opens beside it (the box scrolls instead).
+    const stateFlips = m.states.map((s) => s.state);
+    function rowEl(i) {
       const r = m.rows[i];
       const marks = [];
       if (r.inF) marks.push('F');
@@ -368,10 +486,15 @@
       if (r.oracle) marks.push('oracle');
       const tr = document.createElement('tr');
       tr.dataset.i = String(i);
+      tr.setAttribute('aria-rowindex', String(i + 2));
       const th = document.createElement('th');
       th.scope = 'row';
-      th.textContent = r.test;
-      th.className = 'test';
+      const name = document.createElement('span');
+      name.textContent = r.test;
+      th.append(name);
+      th.title = r.test;
+      // Cut at its start when the column is too narrow: the test's own name (the end of its id) stays readable.
+      th.className = 'test cut';
       tr.append(th);
       const mk = document.createElement('td');
       mk.className = 'marks';
@@ -380,19 +503,28 @@
       for (let k = 0; k < r.cells.length; k++) {
         const c = r.cells[k];
         const td = document.createElement('td');
-        td.className = `cell c-${c}${r.flippedBy.includes(m.states[k].state) ? ' flip' : ''}`;
+        td.className = `cell c-${c}${r.flippedBy.includes(stateFlips[k]) ? ' flip' : ''}`;
         td.textContent = CELL[c][0];
-        td.title = `${CELL[c][1]} in ${m.states[k].state}; click for the log tail`;
+        td.title = `${CELL[c][1]} in ${stateFlips[k]}; click for the log tail`;
         td.dataset.s = String(k);
-        td.tabIndex = -1;
+        // The first cell of each row is reachable with Tab.
+        td.tabIndex = k === 0 ? 0 : -1;
         tr.append(td);
       }
-      trs.push(tr);
-      frag.append(tr);
+      return tr;
     }
+    const longest = m.rows.reduce((n, r) => Math.max(n, r.test.length), 4);
+    const cols = el(
+      'colgroup',
+      null,
+      el('col', { class: 'col-test', style: undefined }),
+      el('col', { class: 'col-marks' }),
+      m.states.map(() => el('col', { class: 'col-state' })),
+    );
     const tbody = el('tbody');
-    tbody.append(frag);
-    const table = el('table', { class: 'matrix', 'aria-label': `Test matrix of ${title}` }, el('thead', null, head), tbody);
+    const table = el('table', { class: 'matrix', 'aria-label': `Test matrix of ${title}`, 'aria-rowcount': String(m.rows.length + 1) }, cols, el('thead', null, head), tbody);
+    table.style.setProperty('--test-ch', String(Math.min(longest + 1, 60)));
+    const scroller = el('div', { class: 'matrix-scroll' }, table);
     const activate = (td) => {
       if (!td || !td.dataset.s) return;
       const k = Number(td.dataset.s);
@@ -403,36 +535,86 @@
     table.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') activate(e.target.closest('td.cell'));
     });
-    // The first cell of each row is reachable with Tab.
-    for (const tr of trs) if (tr.children[2]) tr.children[2].tabIndex = 0;
+    const ALL = 150; // up to this many shown rows are all drawn (and the browser's find sees them)
+    const MARGIN = 30;
+    let shownIdx = [];
+    let rowH = 0;
+    let drawn = '';
+    const spacer = (h) => {
+      const tr = el('tr', { class: 'spacer', 'aria-hidden': 'true' });
+      tr.style.height = `${h}px`;
+      return tr;
+    };
+    const draw = () => {
+      const n = shownIdx.length;
+      let from = 0;
+      let to = n;
+      if (n > ALL) {
+        const h = rowH || 20;
+        const top = Math.max(0, scroller.scrollTop - (table.tHead ? table.tHead.offsetHeight : 0));
+        from = Math.max(0, Math.floor(top / h) - MARGIN);
+        to = Math.min(n, Math.ceil((top + (scroller.clientHeight || window.innerHeight)) / h) + MARGIN);
+      }
+      const key = `${from}:${to}:${n}`;
+      if (key === drawn) return;
+      drawn = key;
+      const kids = [];
+      if (from > 0) kids.push(spacer(from * (rowH || 20)));
+      for (let j = from; j < to; j++) kids.push(rowEl(shownIdx[j]));
+      if (to < n) kids.push(spacer((n - to) * (rowH || 20)));
+      tbody.replaceChildren(...kids);
+      if (!rowH && to > from) {
+        const first = tbody.querySelector('tr:not(.spacer)');
+        const h = first && first.getBoundingClientRect().height;
+        if (h) {
+          rowH = h;
+          if (n > ALL) {
+            drawn = '';
+            draw();
+          }
+        }
+      }
+    };
+    let ticking = false;
+    scroller.addEventListener('scroll', () => {
+      if (ticking) return;
+      ticking = true;
+      requestAnimationFrame(() => {
+        ticking = false;
+        draw();
+      });
+    });
     const apply = () => {
       const q = search.value.trim().toLowerCase();
       const f = filter.value;
-      let n = 0;
-      for (let i = 0; i < trs.length; i++) {
+      shownIdx = [];
+      for (let i = 0; i < m.rows.length; i++) {
         const r = m.rows[i];
         let ok = !q || r.test.toLowerCase().includes(q);
         if (ok && f !== 'all') ok = f === 'F' ? r.inF : f === 'changed' ? r.cells.some((c) => c !== r.cells[0]) : r[f];
-        trs[i].hidden = !ok;
-        if (ok) n++;
+        if (ok) shownIdx.push(i);
       }
-      shown.textContent = `showing ${n} of ${m.rows.length} tests`;
+      shown.textContent = `showing ${shownIdx.length} of ${m.rows.length} tests`;
+      drawn = '';
+      scroller.scrollTop = 0;
+      draw();
     };
     search.addEventListener('input', apply);
     filter.addEventListener('change', apply);
-    apply();
     const legend = el(
       'p',
       { class: 'muted legend' },
       '✓ pass · ✗ fail · – missing (not run, deleted or flaky) · ! the state did not run · marks: F = passes on the original and fails with the bug; hidden = the weakening hides it; oracle = in test_files.txt. A highlighted ✓ in a restore column: restoring that file alone makes that test of F pass (inverse mutation). Click a cell for that run’s log tail.',
     );
-    root.replaceChildren(el('div', { class: 'matrix-tools' }, search, filter, shown), legend, el('div', { class: 'matrix-scroll' }, table));
+    root.replaceChildren(el('div', { class: 'matrix-tools' }, search, filter, shown), legend, scroller);
+    apply();
     return { search, filter, apply };
   }
 
   // ------------------------------------------------------------ report mode
   function renderReport(model) {
-    renderDashboard(app, model.data, {});
+    // The report has Chart.js inline: its charts are drawn at once.
+    renderDashboard(app, model.data, { now: true });
     const sec = el('section', { class: 'bug-details', 'aria-label': 'Bug details' }, el('h2', { text: 'Bugs' }));
     for (const b of model.data.bugs) {
       const matrix = model.matrices[b.id];
@@ -476,11 +658,30 @@
   }
 
   // ------------------------------------------------------------ entry
+  /** What the page loaded (the webview's resources come through its service worker): name, start and duration. */
+  function resources() {
+    return performance.getEntriesByType('resource').map((e) => ({ name: e.name.split('/').pop().split('?')[0], start: Math.round(e.startTime), ms: Math.round(e.duration), bytes: e.decodedBodySize || 0 }));
+  }
+  let firstDone = false;
   function done(kind, extra) {
     const ms = performance.now() - t0;
     document.body.dataset.renderMs = String(Math.round(ms));
     document.body.dataset.rendered = kind;
-    post(Object.assign({ type: 'rendered', kind, ms }, extra || {}));
+    if (firstDone) {
+      post(Object.assign({ type: 'rendered', kind, ms }, extra || {}));
+      return;
+    }
+    firstDone = true;
+    marks.rendered = now();
+    // Painted: the frame after the one that laid the page out.
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        marks.painted = now();
+        const timing = Object.assign({}, marks, { resources: resources() });
+        document.body.dataset.marks = JSON.stringify(timing);
+        post(Object.assign({ type: 'rendered', kind, ms, marks: timing }, extra || {}));
+      }, 0),
+    );
   }
 
   if (mode === 'report') {
@@ -496,20 +697,82 @@
 
   let last;
   let lastMatrix;
+  let seen = 0;
+
+  // The dashboard shows a bug's test matrix in the same page (its Matrix button): no second webview to create, which
+  // in code-server costs over a second; "Dashboard" goes back to the charts as they were.
+  let board;
+  let inline;
+  function boardRoot() {
+    if (!board) {
+      board = el('div', { id: 'board' });
+      inline = el('section', { id: 'inline-matrix', hidden: true, 'aria-label': 'Test matrix' });
+      app.replaceChildren(board, inline);
+    }
+    return board;
+  }
+  function showBoard() {
+    inline.hidden = true;
+    board.hidden = false;
+    delete document.body.dataset.view;
+    // Charts laid out while hidden take their size now.
+    for (const c of charts) c.resize();
+  }
+  function showInlineMatrix(m) {
+    boardRoot();
+    const t = { data: now() };
+    const body = el('div');
+    const backBtn = el('button', { type: 'button', class: 'back', text: '← Dashboard', onclick: () => (showBoard(), post({ type: 'matrixClosed' })) });
+    inline.replaceChildren(
+      el('div', { class: 'fig-head' }, el('h2', { text: `Test matrix: ${m.bugId}` }), el('span', null, backBtn, ' ', el('button', { type: 'button', text: 'Open in its own tab', onclick: () => post({ type: 'openMatrixPanel', bugId: m.bugId }) }))),
+      body,
+    );
+    if (m.error) body.append(el('p', { class: 'error', text: m.error }));
+    else renderMatrix(body, m.matrix, m.bugId, (k, st, test) => post({ type: 'openLog', bugId: m.bugId, state: st.state, test }));
+    board.hidden = true;
+    inline.hidden = false;
+    window.scrollTo(0, 0);
+    document.body.dataset.view = 'matrix';
+    document.body.dataset.tests = String(m.matrix ? m.matrix.rows.length : 0);
+    t.rendered = now();
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        t.painted = now();
+        t.clicked = clickedAt;
+        document.body.dataset.matrixMarks = JSON.stringify(t);
+      }, 0),
+    );
+    backBtn.focus();
+  }
+  let clickedAt;
   const state = (vscode && vscode.getState()) || {};
   window.addEventListener('message', (ev) => {
     const m = ev.data;
     if (!m || typeof m !== 'object') return;
+    // The extension posts at once and again when the page says it is ready: a message already drawn is skipped.
+    if (typeof m.seq === 'number') {
+      if (m.seq <= seen) return;
+      seen = m.seq;
+    }
     const start = performance.now();
+    if (!marks.data) {
+      marks.data = now();
+      // The extension host's side: the command ran, the panel was created, its HTML set, the data sent.
+      if (m.host) marks.host = m.host;
+    }
     if (m.type === 'data') {
+      // The first render draws its charts after the first paint; an update redraws them at once.
+      renderDashboard(boardRoot(), m.data, { now: !!last });
       last = m.data;
-      renderDashboard(app, m.data, {});
       const ms = performance.now() - start;
       document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
       document.body.dataset.rounds = String(m.data.run.roundsDone);
       done('dashboard', { renderMs: ms, rounds: m.data.perRound.length });
+    } else if (m.type === 'matrix' && mode === 'dashboard') {
+      showInlineMatrix(m);
     } else if (m.type === 'matrix') {
       lastMatrix = m;
+      document.body.dataset.tests = String(m.matrix.rows.length);
       const tools = renderMatrix(app, m.matrix, m.bugId, (k, st, test) => post({ type: 'openLog', state: st.state, test }));
       if (state.query) {
         tools.search.value = state.query;
@@ -517,13 +780,15 @@
       }
       tools.search.addEventListener('input', () => vscode && vscode.setState({ query: tools.search.value }));
       done('matrix', { renderMs: performance.now() - start, rows: m.matrix.rows.length, states: m.matrix.states.length });
+    } else if (m.type === 'error' && mode === 'dashboard' && m.bugId) {
+      showInlineMatrix({ bugId: m.bugId, error: m.message });
     } else if (m.type === 'error') {
       app.replaceChildren(el('p', { class: 'error', text: m.message }));
     }
   });
   // Theme changes: redraw with the new colours.
   new MutationObserver(() => {
-    if (last && mode === 'dashboard') renderDashboard(app, last, {});
+    if (last && mode === 'dashboard') renderDashboard(boardRoot(), last, { now: true });
   }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   void lastMatrix;
   post({ type: 'ready' });

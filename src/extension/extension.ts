@@ -57,7 +57,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<SsrApi
     ['ssr.trajectories', trajs],
   ];
   for (const [id, provider] of views) {
-    const view = vscode.window.createTreeView<TreeNode>(id, { treeDataProvider: provider, showCollapseAll: id !== 'ssr.sessions' });
+    // The Trajectories view lets several attempts be selected (Compare Attempts takes them).
+    const view = vscode.window.createTreeView<TreeNode>(id, { treeDataProvider: provider, showCollapseAll: id !== 'ssr.sessions', canSelectMany: id === 'ssr.trajectories' });
     provider.view = view;
     context.subscriptions.push(view, provider);
   }

@@ -7,12 +7,12 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { attemptSummaries, reverseDiff, type AttemptSummary } from '../core/report/attempts';
+import { attemptSummaries, reverseDiff, selectedAttempts, type AttemptSummary } from '../core/report/attempts';
 import { writeReport, loadReportAssets } from '../core/report/html';
 import { runName } from '../core/report/data';
 import { readBugArtifact, type RunEntry } from '../core/actions';
 import type { CheckResult } from '../core/checks';
-import type { DashboardPanels } from './dashboard/dashboardPanel';
+import { wallNow, type DashboardPanels } from './dashboard/dashboardPanel';
 import type { Log } from './log';
 import type { ArtifactDocuments } from './review/artifactDocuments';
 import type { RunsModel } from './state';
@@ -75,15 +75,25 @@ export function registerInsights(env: InsightEnv): vscode.Disposable[] {
     return pick?.run;
   };
 
+  // `command`: when the person's choice was made (the command ran, or the pick closed), for the first-render timeline.
   const openDashboard = async (arg?: unknown) => {
+    let command = wallNow();
     let dir = runArg(arg);
-    if (!dir) dir = (await pickRun('The run whose dashboard to open'))?.dir;
-    if (dir) env.panels.openDashboard(dir);
+    if (!dir) {
+      dir = (await pickRun('The run whose dashboard to open'))?.dir;
+      command = wallNow();
+    }
+    if (dir) env.panels.openDashboard(dir, { command });
   };
 
   const openTestMatrix = async (arg?: unknown, second?: unknown) => {
-    const b = bugArg(arg, second) ?? (await env.bugs.pickBug('The bug whose test matrix to open'));
-    if (b) env.panels.openMatrix(b.runDir, b.bugId);
+    let command = wallNow();
+    let b = bugArg(arg, second);
+    if (!b) {
+      b = await env.bugs.pickBug('The bug whose test matrix to open');
+      command = wallNow();
+    }
+    if (b) env.panels.openMatrix(b.runDir, b.bugId, { command });
   };
 
   const revealBug = async (arg?: unknown, second?: unknown) => {
@@ -114,7 +124,7 @@ export function registerInsights(env: InsightEnv): vscode.Disposable[] {
       void vscode.window.showInformationMessage(`SSR: ${b.bugId} has no solver attempt yet.`);
       return;
     }
-    const preset = arg && typeof arg === 'object' && 'attempts' in arg ? ((arg as { attempts?: number[] }).attempts ?? undefined) : undefined;
+    const preset = arg && typeof arg === 'object' && 'attempts' in arg ? ((arg as { attempts?: number[] }).attempts ?? undefined) : selectedAttempts(arg, second, b);
     let chosen: AttemptSummary[];
     if (preset?.length) chosen = all.filter((a) => preset.includes(a.n));
     else if (all.length === 2) chosen = all;

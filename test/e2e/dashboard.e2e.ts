@@ -89,6 +89,42 @@ async function webviewFrame(page: Page, mode: 'dashboard' | 'matrix', pred: (f: 
   );
 }
 
+/**
+ * The first-render timeline of one opening, in ms after the click (all clocks are this machine's wall clock):
+ * command (the extension's command ran), created (createWebviewPanel returned), html (the page's HTML set), frame (the
+ * webview's outer frame started loading), document (the page's own frame started loading VS Code's blank fake.html),
+ * fetched (fake.html came through the service worker), blank (fake.html parsed), written (VS Code wrote our HTML into
+ * that frame and its first inline script ran), script (the page script ran),
+ * sent (the extension posted the data), data (the page got it), rendered (page built), painted (the next frame).
+ */
+interface Timeline {
+  at: Partial<Record<(typeof STAGES)[number], number>>;
+  /** When this test saw the rendered page (its polling adds up to a quarter second). */
+  seen: number;
+  /** From the page script's start to its first render. */
+  page: number;
+  resources: Array<{ name: string; start: number; ms: number; bytes: number }>;
+  nav: string;
+}
+const STAGES = ['command', 'created', 'html', 'frame', 'document', 'fetched', 'blank', 'written', 'script', 'sent', 'data', 'rendered', 'painted', 'charts'] as const;
+const BENCH_REPEAT = Number(process.env.SSR_E2E_BENCH_REPEAT ?? 5);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return Math.round(s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+}
+
+async function timeline(f: Frame, clickAt: number, seenAt: number): Promise<Timeline> {
+  const m = JSON.parse((await f.locator('body').getAttribute('data-marks')) ?? '{}') as Record<string, number> & { host?: Record<string, number>; resources?: Timeline['resources'] };
+  // The webview's outer frame (VS Code's host page for the webview) is the page frame's parent.
+  const outer = await f.parentFrame()?.evaluate(() => performance.timeOrigin).catch(() => undefined);
+  const abs: Record<string, number | undefined> = { ...(m.host ?? {}), frame: outer, document: m.origin, fetched: m.fetched, blank: m.blank, written: m.written, script: m.script, data: m.data, rendered: m.rendered, painted: m.painted, charts: m.charts };
+  const at: Timeline['at'] = {};
+  for (const k of STAGES) if (typeof abs[k] === 'number') at[k] = Math.round((abs[k] as number) - clickAt);
+  return { at, seen: seenAt - clickAt, page: Math.round(m.painted - m.script), resources: m.resources ?? [], nav: String(m.nav ?? '') };
+}
+
 describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', function () {
   this.timeout(900_000);
   let tmp: string;
@@ -116,6 +152,15 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await page.goto(server.url);
     await wb.waitReady();
     await wb.openSsr();
+  };
+  let wrote = false;
+  const writeRuns = () => {
+    if (wrote) return;
+    wrote = true;
+    writeInjectRun(path.join(runs, INJECT_RUN), ws);
+    writeReportRun(path.join(runs, LIVE_RUN), { repoDir: ws, status: 'running', pid: process.pid });
+    writeBigRun(path.join(runs, BIG_RUN), BENCH_ROUNDS, ws);
+    fs.writeFileSync(path.join(runs, BIG_RUN, 'bugs', 'r000-bench', 'validation.json'), JSON.stringify(bigValidation(BENCH_TESTS)));
   };
   /** Switches between the light and dark theme (Preferences: Toggle between Light/Dark Themes) until the dashboard page has `kind`. */
   const setTheme = async (kind: 'light' | 'dark') => {
@@ -204,10 +249,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
   });
 
   it('lists the bugs of every run, grouped by run with names for people, and says once that solving needs a model', async () => {
-    writeInjectRun(path.join(runs, INJECT_RUN), ws);
-    writeReportRun(path.join(runs, LIVE_RUN), { repoDir: ws, status: 'running', pid: process.pid });
-    writeBigRun(path.join(runs, BIG_RUN), BENCH_ROUNDS, ws);
-    fs.writeFileSync(path.join(runs, BIG_RUN, 'bugs', 'r000-bench', 'validation.json'), JSON.stringify(bigValidation(BENCH_TESTS)));
+    writeRuns();
     await wb.widenSidebar(260);
     await wb.row('Bugs', 'run Inject Bug, 22:28, valid', 60_000).catch(async () => {
       await wb.runCommand('SSR: Refresh');
@@ -245,7 +287,9 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     const charts = await dash.locator('figure[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
     assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-training']);
     assert.equal(await dash.locator('body').getAttribute('data-rounds'), '3');
-    assert.equal(await dash.locator('canvas').count(), 7, 'every chart drew on a canvas');
+    assert.equal(await dash.locator('canvas').count(), 7, 'every chart has a canvas');
+    // The charts are drawn after the first paint.
+    await poll('the charts drawn', async () => (await dash.locator('body').getAttribute('data-charts')) === '7', 30_000, async () => `data-charts ${await dash.locator('body').getAttribute('data-charts')}`);
     await page.waitForTimeout(500);
     await wb.screenshot('d07-dashboard-dark');
     // Another process (as `ssr selfplay` in a terminal would) finishes round 4.
@@ -326,6 +370,33 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await wb.screenshot('d15-compare-summary');
   });
 
+  it('compares the attempts selected in the Trajectories view (two selected: no pick)', async () => {
+    await wb.closeAllEditors();
+    await wb.collapsePane('Bugs');
+    // The Trajectories view shows the run chosen in the Sessions view (a click on its row).
+    await wb.expandPane('Sessions');
+    await (await wb.row('Sessions', `session ${LIVE_RUN}`)).click();
+    await wb.collapsePane('Sessions');
+    await wb.expandPane('Trajectories');
+    const tbug = await wb.row('Trajectories', 'trajectories of r000-3files', 60_000);
+    await wb.expand(tbug);
+    const a1 = await wb.row('Trajectories', 'attempt 1 of r000-3files');
+    const a3 = await wb.row('Trajectories', 'attempt 3 of r000-3files');
+    await a1.click();
+    await a3.click({ modifiers: ['Control'] });
+    await poll('two attempts selected', async () => (await wb.pane('Trajectories').locator('.monaco-list-row.selected').count()) === 2, 15_000);
+    await a3.click({ button: 'right' });
+    const item = page.locator('.context-view .action-item', { hasText: 'Compare Attempts' }).first();
+    await item.waitFor({ state: 'visible', timeout: 15_000 });
+    await wb.screenshot('d15b-compare-selected-menu');
+    await item.click();
+    await poll('the diff editor of the selected attempts', async () => /Attempts 1, 3 of r000-3files/.test(await wb.activeEditorTitle()), 60_000, async () => wb.activeEditorTitle());
+    assert.equal(await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: 'attempt 2' }).isVisible().catch(() => false), false, 'no pick was asked');
+    await wb.screenshot('d15c-compare-selected');
+    await wb.collapsePane('Trajectories');
+    await wb.expandPane('Bugs');
+  });
+
   it('opens a check\'s full detail on click, and the multi-file diff tab reads right', async () => {
     await wb.closeAllEditors();
     const checks = await wb.row('Bugs', 'Checks, all 7 pass');
@@ -355,36 +426,90 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
   });
 
   it(`bench: dashboard of a ${BENCH_ROUNDS}-round run and the matrix of ${BENCH_TESTS} tests x 6 states`, async () => {
+    if (!server) await open();
+    writeRuns();
+    const samples: Record<'dashboard' | 'matrix', Timeline[]> = { dashboard: [], matrix: [] };
+    for (let i = 0; i < BENCH_REPEAT; i++) {
+      await wb.closeAllEditors();
+      await wb.runCommand('SSR: Open Dashboard');
+      const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: BIG_RUN }).first();
+      await item.waitFor({ state: 'visible', timeout: 30_000 });
+      const t0 = Date.now();
+      await item.click();
+      const big = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('body').getAttribute('data-rounds')) === String(BENCH_ROUNDS) && (await f.locator('body[data-marks][data-charts]').count()) > 0 && (await f.locator('body').getAttribute('data-marks'))!.includes('"charts"'), 120_000);
+      samples.dashboard.push(await timeline(big, t0, Date.now()));
+      assert.equal(await big.locator('#chart-rewards-table tbody tr').count(), BENCH_ROUNDS);
+      if (i === 0) {
+        await page.waitForTimeout(500);
+        await wb.screenshot('d19-bench-dashboard');
+      }
+    }
+    for (let i = 0; i < BENCH_REPEAT; i++) {
+      await wb.closeAllEditors();
+      await wb.runCommand('SSR: Open Test Matrix');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      await input.fill('r000-bench');
+      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'r000-bench' }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      const t1 = Date.now();
+      await page.keyboard.press('Enter');
+      const mf = await webviewFrame(page, 'matrix', async (f) => (await f.locator('body[data-marks]').count()) > 0 && (await f.locator('body').getAttribute('data-tests')) === String(BENCH_TESTS), 120_000);
+      samples.matrix.push(await timeline(mf, t1, Date.now()));
+      assert.equal(await mf.locator('table.matrix thead th').count(), 8);
+      if (i === 0) await wb.screenshot('d20-bench-matrix');
+    }
+    // The dashboard's Matrix button shows the matrix inside the dashboard's page (no new webview); "Dashboard" goes
+    // back. Then "Open in its own tab", and back to the dashboard's tab (kept while hidden: shown at once, no render).
     await wb.closeAllEditors();
     await wb.runCommand('SSR: Open Dashboard');
-    const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: BIG_RUN }).first();
-    await item.waitFor({ state: 'visible', timeout: 30_000 });
-    const t0 = Date.now();
-    await item.click();
-    const big = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('body').getAttribute('data-rounds')) === String(BENCH_ROUNDS), 120_000);
-    bench.dashboardOpenToRenderMs = Date.now() - t0;
-    bench.dashboardPageMs = Number(await big.locator('body').getAttribute('data-render-ms'));
-    assert.equal(await big.locator('#chart-rewards-table tbody tr').count(), BENCH_ROUNDS);
-    await page.waitForTimeout(500);
-    await wb.screenshot('d19-bench-dashboard');
-    await wb.closeAllEditors();
-    await wb.runCommand('SSR: Open Test Matrix');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 30_000 });
-    await input.fill('r000-bench');
-    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'r000-bench' }).first();
-    await row.waitFor({ state: 'visible', timeout: 30_000 });
-    const t1 = Date.now();
-    await page.keyboard.press('Enter');
-    const mf = await webviewFrame(page, 'matrix', async (f) => (await f.locator('table.matrix tbody tr').count()) === BENCH_TESTS, 120_000);
-    bench.matrixOpenToRenderMs = Date.now() - t1;
-    bench.matrixPageMs = Number(await mf.locator('body').getAttribute('data-render-ms'));
-    assert.equal(await mf.locator('table.matrix thead th').count(), 8);
-    await wb.screenshot('d20-bench-matrix');
-    console.log(
-      `      bench: dashboard of ${BENCH_ROUNDS} rounds: ${bench.dashboardOpenToRenderMs} ms from the click to the first render (page ${bench.dashboardPageMs} ms); ` +
-        `matrix of ${BENCH_TESTS} tests x 6 states: ${bench.matrixOpenToRenderMs} ms (page ${bench.matrixPageMs} ms)`,
-    );
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: BIG_RUN }).first().click();
+    const board = await webviewFrame(page, 'dashboard', async (f) => (await f.locator('body').getAttribute('data-rounds')) === String(BENCH_ROUNDS) && (await f.locator('body[data-charts]').count()) > 0, 120_000);
+    const button = board.locator('button[aria-label="Test matrix of r000-bench"]');
+    await poll('the Matrix button of r000-bench', async () => (await button.count()) > 0, 30_000);
+    const inPage: number[] = [];
+    for (let i = 0; i < BENCH_REPEAT; i++) {
+      await button.scrollIntoViewIfNeeded();
+      await button.click();
+      const t = JSON.parse(await poll('the matrix inside the dashboard', async () => (await board.locator('body').getAttribute('data-matrix-marks')) ?? undefined, 60_000)) as Record<string, number>;
+      inPage.push(Math.round(t.painted - t.clicked));
+      assert.equal(await board.locator('body').getAttribute('data-tests'), String(BENCH_TESTS));
+      assert.equal(await board.locator('#inline-matrix table.matrix thead th').count(), 8);
+      if (i === 0) await wb.screenshot('d20b-bench-matrix-in-dashboard');
+      await board.locator('#inline-matrix button.back').click();
+      await poll('the charts again', async () => board.locator('#chart-rewards canvas').isVisible(), 30_000);
+    }
+    bench.matrixInDashboardMs = median(inPage);
+    console.log(`      bench: matrix of ${BENCH_TESTS} tests inside the dashboard (its Matrix button): ${bench.matrixInDashboardMs} ms from the click to the first paint, page clock (median of ${inPage.length}: ${inPage.join(', ')})`);
+    await button.click();
+    await poll('the matrix inside the dashboard', async () => (await board.locator('body').getAttribute('data-view')) === 'matrix', 60_000);
+    await board.locator('#inline-matrix button', { hasText: 'Open in its own tab' }).click();
+    await webviewFrame(page, 'matrix', async (f) => (await f.locator('body[data-marks]').count()) > 0, 120_000);
+    const back: number[] = [];
+    for (let i = 0; i < Math.min(BENCH_REPEAT, 3); i++) {
+      const renders = await board.locator('body').getAttribute('data-updates');
+      const t3 = Date.now();
+      await page.locator('.tabs-container .tab', { hasText: 'Dashboard:' }).first().click();
+      await poll('the dashboard shown again', async () => board.locator('#app').isVisible(), 30_000);
+      back.push(Date.now() - t3);
+      assert.equal(await board.locator('body').getAttribute('data-updates'), renders, 'the hidden dashboard was kept, not rendered again');
+      await page.locator('.tabs-container .tab', { hasText: 'Test matrix:' }).first().click();
+      await poll('the matrix tab shown', async () => /Test matrix/.test(await wb.activeEditorTitle()), 30_000);
+    }
+    bench.backToDashboardMs = median(back);
+    console.log(`      bench: back to the dashboard's tab: ${bench.backToDashboardMs} ms as the test saw it (median of ${back.length}: ${back.join(', ')}; its polling adds up to a quarter second)`);
+    const what = { dashboard: `dashboard of ${BENCH_ROUNDS} rounds`, matrix: `matrix of ${BENCH_TESTS} tests x 6 states` };
+    for (const kind of ['dashboard', 'matrix'] as const) {
+      const tl = samples[kind];
+      bench[`${kind}ClickToPaintMs`] = median(tl.map((t) => t.at.painted ?? NaN));
+      bench[`${kind}OpenToRenderMs`] = median(tl.map((t) => t.seen));
+      bench[`${kind}PageMs`] = median(tl.map((t) => t.page));
+      console.log(`      bench: ${what[kind]}: ${bench[`${kind}ClickToPaintMs`]} ms from the click to the first paint (median of ${tl.length}; ${tl.map((t) => t.at.painted).join(', ')}), seen by the test at ${bench[`${kind}OpenToRenderMs`]} ms; page ${bench[`${kind}PageMs`]} ms; load ${os.loadavg()[0].toFixed(1)}`);
+      console.log(`        median ms after the click: ${STAGES.filter((k) => tl.some((t) => t.at[k] !== undefined)).map((k) => `${k} ${median(tl.map((t) => t.at[k]).filter((v): v is number => v !== undefined))}`).join(' > ')}`);
+      console.log(`        fake.html navigation (ms after its frame started): ${tl.map((t) => t.nav).join(' | ')}`);
+      const res = tl[tl.length - 1].resources;
+      if (res.length) console.log(`        loaded by the page (last sample): ${res.map((r) => `${r.name} ${Math.round(r.bytes / 1024)} KiB at ${r.start}+${r.ms} ms`).join(', ')}`);
+    }
   });
 
   it('ssr report writes one HTML file that renders in Chromium with no network, light and dark', async () => {

@@ -9,6 +9,7 @@
  * installs both; it runs on first use). Screenshots: test-results/e2e/*.png.
  *
  * Environment: SSR_E2E_ONLY=NAME (only the *.e2e.ts files whose name holds NAME),
+ * SSR_E2E_GREP=TEXT (only the tests whose title matches),
  * SSR_E2E_VSIX (use a built .vsix), SSR_E2E_KEEP=1 (keep the
  * temporary workspace), SSR_E2E_BENCH_BUGS / SSR_E2E_BENCH_STEPS.
  */
@@ -18,6 +19,8 @@ import Mocha from 'mocha';
 
 // SSR_E2E_BAIL=1 stops at the first failure (when working on one test).
 const mocha = new Mocha({ reporter: 'spec', timeout: 900_000, bail: process.env.SSR_E2E_BAIL === '1', color: false });
+// SSR_E2E_GREP=bench runs only the tests whose title matches (a test that needs an earlier one's state sets it up itself).
+if (process.env.SSR_E2E_GREP) mocha.grep(process.env.SSR_E2E_GREP);
 const dir = __dirname;
 // SSR_E2E_ONLY=dashboard runs only the files whose name contains it.
 const only = process.env.SSR_E2E_ONLY;

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadRunReport, readTrainingMetrics, runName, stageTimes } from '../../src/core/report/data';
 import { buildTestMatrix, testInFiles } from '../../src/core/report/matrix';
-import { attemptSummaries, patchStats, reverseDiff } from '../../src/core/report/attempts';
+import { attemptSummaries, patchStats, reverseDiff, selectedAttempts } from '../../src/core/report/attempts';
 import { buildReportModel, renderReportHtml } from '../../src/core/report/html';
 import type { ValidationReport } from '../../src/core/checks';
 import { BUG_A, BUG_A_CHILD, BUG_B, BUG_C, bigValidation, validationA, writeReportRun } from '../fixtures/runs/reportRun';
@@ -194,6 +194,17 @@ describe('report: the data behind the dashboard and ssr report', () => {
     assert.equal(f.removed, b.added);
     assert.match(fix, /^\+\s+return Decimal\(1\)\.scaleb\(-self\.minor_units\)$/m);
     assert.deepEqual(await attemptSummaries(run, BUG_C), []);
+  });
+
+  it('Compare Attempts takes the attempts selected in the tree: two or more of the clicked one\'s bug', () => {
+    const bug = { runDir: '/r/run1', bugId: 'b1' };
+    const node = (n: number, bugId = 'b1', runDir = '/r/run1') => ({ runDir, bugId, attempt: { n } });
+    assert.deepEqual(selectedAttempts(node(3), [node(3), node(0), node(3)], bug), [0, 3]);
+    assert.deepEqual(selectedAttempts(node(1), [node(1), node(2), node(0, 'other'), { runDir: '/r/run1', bugId: 'b1' }], bug), [1, 2], 'another bug\'s attempt and a bug node are left out');
+    assert.equal(selectedAttempts(node(1), [node(1)], bug), undefined, 'one attempt: pick');
+    assert.equal(selectedAttempts(node(1), undefined, bug), undefined, 'no selection (a command, a row click): pick');
+    assert.equal(selectedAttempts(node(4), [node(1), node(2)], bug), undefined, 'the clicked attempt is outside the selection');
+    assert.equal(selectedAttempts({ runDir: '/r/run1', bugId: 'b1' }, [node(1), node(2)], bug)?.length, 2, 'from the bug row with two attempts selected');
   });
 
   it('the HTML report: one file, a CSP, no remote URL, model text escaped, every chart with a table', async () => {

@@ -4,6 +4,7 @@
  * bug_inject.diff reversed) each attempt is compared with.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { formatPatch, parsePatch, reversePatch } from 'diff';
 import { readJson } from '../store';
 import { listAttempts } from '../actions';
@@ -71,4 +72,25 @@ export async function attemptSummaries(runDir: string, bugId: string): Promise<A
     });
   }
   return out;
+}
+
+/** The attempt a tree node stands for ({runDir, bugId, attempt: {n}}), if it is one. */
+function attemptOf(node: unknown): { runDir: string; bugId: string; n: number } | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const a = node as { runDir?: unknown; bugId?: unknown; attempt?: { n?: unknown } };
+  if (typeof a.runDir !== 'string' || typeof a.bugId !== 'string' || !a.attempt || typeof a.attempt.n !== 'number') return undefined;
+  return { runDir: a.runDir, bugId: a.bugId, n: a.attempt.n };
+}
+
+/**
+ * From a tree's context menu VS Code passes the clicked node and the whole selection: with two or more attempts of
+ * the clicked attempt's bug selected, those are the ones to compare (in their order); otherwise undefined (pick).
+ */
+export function selectedAttempts(arg: unknown, selection: unknown, bug: { runDir: string; bugId: string }): number[] | undefined {
+  if (!Array.isArray(selection)) return undefined;
+  const picked = selection.map(attemptOf).filter((a): a is NonNullable<typeof a> => !!a && path.resolve(a.runDir) === path.resolve(bug.runDir) && a.bugId === bug.bugId);
+  const clicked = attemptOf(arg);
+  if (clicked && !picked.some((a) => a.n === clicked.n)) return undefined;
+  const ns = [...new Set(picked.map((a) => a.n))].sort((x, y) => x - y);
+  return ns.length >= 2 ? ns : undefined;
 }

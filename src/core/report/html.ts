@@ -74,7 +74,7 @@ export function jsonForHtml(v: unknown): string {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** Inline script text can never close its element early. */
-const inlineJs = (s: string) => s.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+export const inlineJs = (s: string) => s.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 
 /** Light and dark values for the theme variables the page uses (VS Code defines them in the webview). */
 const THEME_CSS = `
