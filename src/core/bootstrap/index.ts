@@ -67,6 +67,8 @@ export interface FrameworkInfo {
   runnerArgs?: string[];
   /** Where the test command was learned. */
   learnedFrom?: string;
+  /** The package manager the JavaScript runner is called through (pnpm, yarn; npm: node_modules/.bin). */
+  packageManager?: 'npm' | 'pnpm' | 'yarn';
 }
 
 export interface ProposalTarget {
@@ -155,6 +157,7 @@ interface DetectAnswer {
   runner: Runner | null;
   runnerArgs?: string[];
   learnedFrom?: string;
+  packageManager?: 'npm' | 'pnpm' | 'yarn';
   testFiles: string[];
   runFiles: string[];
   notes: string[];
@@ -215,6 +218,7 @@ export async function detectFramework(
     leftOut: d.leftOut,
     runnerArgs: d.runnerArgs,
     learnedFrom: d.learnedFrom,
+    packageManager: d.packageManager,
   };
 }
 
@@ -285,6 +289,7 @@ async function prepareSuite(
     leftOut: fw.leftOut,
     runnerArgs: fw.runnerArgs,
     learnedFrom: fw.learnedFrom,
+    packageManager: fw.packageManager,
   });
   let parser = testParser(fw.runner);
   const timeoutMs = opts.testTimeoutMs ?? 300_000;

@@ -23,6 +23,15 @@ export interface ScriptOptions {
   runnerArgs?: string[];
   /** Where the runner's arguments were learned, for the script's comment. */
   learnedFrom?: string;
+  /** The repository's package manager: jest, vitest and mocha run through pnpm or yarn when it is one of those. */
+  packageManager?: 'npm' | 'pnpm' | 'yarn';
+}
+
+/** How the script calls a runner the repository installed: through its package manager. */
+function jsBin(o: ScriptOptions, name: string): string {
+  if (o.packageManager === 'pnpm') return `pnpm exec ${name}`;
+  if (o.packageManager === 'yarn') return `yarn ${name}`;
+  return `./node_modules/.bin/${name}`;
 }
 
 function leftOutComments(o: ScriptOptions): string {
@@ -343,12 +352,12 @@ module.exports = function SsrReporter(runner, options) {
 function jsReportScript(o: ScriptOptions): string {
   const args = [...(o.runnerArgs ?? [])];
   let cmd: string;
-  if (o.runner === 'jest') cmd = `./node_modules/.bin/jest --ci --json --outputFile="$REPORT" --colors=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
-  else if (o.runner === 'vitest') cmd = `./node_modules/.bin/vitest run --reporter=json --outputFile="$REPORT" --silent=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
-  else cmd = `./node_modules/.bin/mocha --reporter "$TMP/ssr-reporter.cjs" --reporter-option output="$REPORT" ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  if (o.runner === 'jest') cmd = `${jsBin(o, 'jest')} --ci --json --outputFile="$REPORT" --colors=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else if (o.runner === 'vitest') cmd = `${jsBin(o, 'vitest')} run --reporter=json --outputFile="$REPORT" --silent=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else cmd = `${jsBin(o, 'mocha')} --reporter "$TMP/ssr-reporter.cjs" --reporter-option output="$REPORT" ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
   return (
     '#!/usr/bin/env bash\n' +
-    `# Runs the ${o.runner} suite from the repository root${o.learnedFrom ? ` (learned from ${o.learnedFrom})` : ''}.\n` +
+    `# Runs the ${o.runner} suite from the repository root${o.learnedFrom ? ` (learned from ${o.learnedFrom})` : ''}${o.packageManager && o.packageManager !== 'npm' ? `, through ${o.packageManager}` : ''}.\n` +
     '# The runner writes its JSON report to a fresh file; the script prints it\n' +
     '# between two lines carrying a nonce drawn here, first line of the log.\n' +
     "# Written by SSR's bootstrap proposer.\n" +

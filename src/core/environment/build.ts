@@ -171,6 +171,7 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
     `WORKDIR ${REPO}`,
     'RUN mkdir -p /ssr/env',
   ];
+  for (const [k, v] of Object.entries(plan.env ?? {})) lines.push(`ENV ${k}=${JSON.stringify(v)}`);
   if (withCa) lines.push('COPY host-ca.crt /ssr/env/host-ca.crt');
   if (plan.needsPyHelper) lines.push('COPY ssr_env_py.py /ssr/env/ssr_env_py.py');
   const scripts: string[] = [];

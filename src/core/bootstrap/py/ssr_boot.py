@@ -274,6 +274,16 @@ def js_declared_runner(root, pkg):
     return None, [], None
 
 
+def js_package_manager(root, pkg, files):
+    """The package manager the repository declares (packageManager, else its lockfile), when the image has it."""
+    declared = str((pkg or {}).get("packageManager") or "")
+    m = re.match(r"^(npm|pnpm|yarn|bun)@", declared)
+    pm = m.group(1) if m else ("pnpm" if "pnpm-lock.yaml" in files else "yarn" if "yarn.lock" in files else "npm")
+    if pm in ("pnpm", "yarn") and shutil.which(pm):
+        return pm
+    return "npm"
+
+
 def js_runner_files(root, runner, args, files):
     """The test files the runner will run: jest lists them itself; vitest and mocha by their default patterns or arguments."""
     notes = []
@@ -417,13 +427,19 @@ def detect(req):
         run_files, more, flags = js_runner_files(root, runner_decl, runner_args, all_files)
         notes.extend(more)
         notes.append("runner %s, learned from %s" % (runner_decl, learned))
+        pm = js_package_manager(root, pkg, files)
         have = os.path.exists(os.path.join(root, "node_modules/.bin", runner_decl))
+        if not have and pm == "yarn" and (os.path.exists(os.path.join(root, ".pnp.cjs")) or os.path.exists(os.path.join(root, ".pnp.js"))):
+            # yarn 2+ Plug'n'Play: no node_modules; yarn runs the runner.
+            have = subprocess.run(["yarn", "bin", runner_decl], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+        if pm != "npm":
+            notes.append("the tests run through %s (the repository's package manager)" % pm)
         if not have:
             notes.append("%s is not installed in the image: build the repository's environment first (ssr env build --repo DIR)" % runner_decl)
         helpers = [f for f in all_files if (f.split("/")[0] in ("test", "tests", "__tests__", "spec")) and f not in run_files]
         result.update(language="javascript", framework=runner_decl, runner=runner_decl if have else None,
                       testFiles=sorted(set(run_files) | set(helpers)), runFiles=run_files, runnerArgs=flags, learnedFrom=learned,
-                      jsTestFiles=len(run_files))
+                      jsTestFiles=len(run_files), packageManager=pm)
         return result
     if js_run:
         if "node --test" not in pkg_test and pkg_test:
