@@ -89,3 +89,52 @@ describe('environment plan: Node package managers', () => {
     assert.match(testScript({ runner: 'vitest', runFiles: files }), /^\.\/node_modules\/\.bin\/vitest run/m);
   });
 });
+
+describe('environment plan: Dev Container Features', () => {
+  const feature = (id: string, meta: Record<string, unknown> = {}) => ({
+    [`.devcontainer/${id}/devcontainer-feature.json`]: JSON.stringify({ id, version: '1.0.0', ...meta }),
+    [`.devcontainer/${id}/install.sh`]: '#!/bin/sh\necho hi\n',
+  });
+
+  it('local features: installsAfter before declaration order, containerEnv as ENV, one step each before the lifecycle commands', async () => {
+    const dir = path.join(FIXTURES, 'repos', 'devcontainer-feature');
+    const plan = await planEnvironment(dir, BASE);
+    assert.equal(plan.source, 'devcontainer');
+    assert.deepEqual(plan.features?.map((f) => [f.key, f.remote]), [['./yaml-feature', false], ['./stamp', false]]);
+    assert.deepEqual(plan.features?.[0].options, { mode: 'strict' });
+    assert.deepEqual(plan.steps.map((s) => s.name), ['devcontainer feature ./yaml-feature', 'devcontainer feature ./stamp']);
+    assert.equal(plan.env.CFGKIT_HOME, '/opt/cfgkit');
+    const { dockerfile } = renderDockerfile(plan, 'ssr-sandbox:bookworm', false);
+    assert.match(dockerfile, /^COPY features\/ \/ssr\/env\/features\/$/m);
+    assert.match(dockerfile, /^ENV CFGKIT_HOME="\/opt\/cfgkit"$/m);
+  });
+
+  it('overrideFeatureInstallOrder wins; a changed install.sh is another image; remote ones are planned to be fetched', async () => {
+    const dc = {
+      image: 'ssr-sandbox:bookworm',
+      features: { './a': {}, './b': { v: 1 }, 'ghcr.io/devcontainers/features/common-utils:2': 'latest' },
+      overrideFeatureInstallOrder: ['./b'],
+      onCreateCommand: 'echo created',
+      containerEnv: { PATH: '/opt/x/bin:${containerEnv:PATH}' },
+    };
+    const dir = repo({ '.devcontainer/devcontainer.json': JSON.stringify(dc), ...feature('a', { installsAfter: ['ghcr.io/devcontainers/features/common-utils'] }), ...feature('b') });
+    const plan = await planEnvironment(dir, BASE);
+    assert.deepEqual(plan.features?.map((f) => f.key), ['./b', 'ghcr.io/devcontainers/features/common-utils:2', './a']);
+    assert.deepEqual(plan.steps.map((s) => s.name), [
+      'devcontainer feature ./b',
+      'devcontainer feature ghcr.io/devcontainers/features/common-utils:2 (fetch and install)',
+      'devcontainer feature ./a',
+      'devcontainer onCreateCommand: echo created',
+    ]);
+    assert.ok(plan.notes.some((n) => /remote one\(s\) \(ghcr\.io\/devcontainers\/features\/common-utils:2\) are fetched/.test(n)), plan.notes.join('\n'));
+    assert.match(renderDockerfile(plan, 'x', false).dockerfile, /^ENV PATH="\/opt\/x\/bin:\$\{PATH\}"$/m);
+    const before = imageName(plan);
+    fs.writeFileSync(path.join(dir, '.devcontainer/a/install.sh'), '#!/bin/sh\necho changed\n');
+    assert.notEqual(imageName(await planEnvironment(dir, BASE)), before);
+  });
+
+  it('a local feature without its files is a usage error naming it', async () => {
+    const dir = repo({ '.devcontainer/devcontainer.json': '{"image":"ssr-sandbox:bookworm","features":{"./missing":{}}}' });
+    await assert.rejects(planEnvironment(dir, BASE), /the local feature \.\/missing needs .*devcontainer-feature\.json and install\.sh/);
+  });
+});

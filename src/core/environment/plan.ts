@@ -35,6 +35,17 @@ export interface UserBuild {
   target?: string;
 }
 
+/** A Dev Container Feature to install in the image, in install order. */
+export interface FeaturePlan {
+  /** As devcontainer.json names it ("./local-feature", "ghcr.io/owner/repo/name:1"). */
+  key: string;
+  /** A local feature's folder (absolute); remote features have none. */
+  dir?: string;
+  remote: boolean;
+  /** What devcontainer.json gives: an options object, or a string (the `version` option). */
+  options: unknown;
+}
+
 export interface EnvPlan {
   source: EnvSource;
   repoDir: string;
@@ -51,6 +62,8 @@ export interface EnvPlan {
   /** Python recipe helper needed in the context. */
   needsPyHelper: boolean;
   steps: EnvStep[];
+  /** Dev Container Features, in install order (their files go into the build context). */
+  features?: FeaturePlan[];
   /** Environment variables of the image (ENV), for the build steps and every sandbox. */
   env: Record<string, string>;
   notes: string[];
@@ -293,6 +306,81 @@ function recipe(repoDir: string, notes: string[], copyFiles: string[], inputs: R
   return [...pythonSteps(repoDir, copyFiles, inputs), ...nodeSteps(repoDir, notes, copyFiles, inputs, env)];
 }
 
+/** A feature's id for installsAfter/dependsOn matching: without a version tag or digest. */
+function featureBaseId(key: string): string {
+  return key.replace(/@sha256:.*$/, '').replace(/:[^/]*$/, '').replace(/\/$/, '');
+}
+
+/**
+ * The Dev Container Features of a devcontainer.json, in install order:
+ * `overrideFeatureInstallOrder` first, then each feature after the ones its
+ * `installsAfter` and `dependsOn` name (when they are in the set), else in
+ * declaration order. Local features ("./x", relative to .devcontainer/) are
+ * read here: their options, containerEnv and files are inputs of the image.
+ */
+export function planFeatures(
+  dcFile: string,
+  dcDir: string,
+  dc: Record<string, unknown>,
+  inputs: Record<string, string>,
+  env: Record<string, string>,
+): FeaturePlan[] {
+  const declared = (dc.features ?? {}) as Record<string, unknown>;
+  const items: Array<FeaturePlan & { after: string[]; ids: string[] }> = [];
+  for (const [key, options] of Object.entries(declared)) {
+    if (options === false) continue;
+    const local = key.startsWith('./') || key.startsWith('../');
+    if (!local) {
+      if (/^(https?:\/\/|\/)/.test(key) || key.endsWith('.tgz')) {
+        throw new UsageError(
+          `${dcFile}: the feature ${key} is a tarball URL or an absolute path; SSR installs local features ("./NAME" in .devcontainer/) ` +
+            'and OCI references. Copy the feature into .devcontainer/ and name it "./NAME", or install it in a Dockerfile.',
+        );
+      }
+      items.push({ key, remote: true, options, after: [], ids: [featureBaseId(key)] });
+      inputs[`feature:${key}`] = JSON.stringify(options ?? null);
+      continue;
+    }
+    const dir = path.resolve(dcDir, key);
+    const metaFile = path.join(dir, 'devcontainer-feature.json');
+    if (!fs.existsSync(metaFile) || !fs.existsSync(path.join(dir, 'install.sh'))) {
+      throw new UsageError(
+        `${dcFile}: the local feature ${key} needs ${path.relative(path.dirname(dcDir), metaFile)} and install.sh next to it (${dir}).`,
+      );
+    }
+    const meta = readJsonc(metaFile) as { id?: string; containerEnv?: Record<string, string>; installsAfter?: string[]; dependsOn?: Record<string, unknown> };
+    for (const [k, v] of Object.entries(meta.containerEnv ?? {})) env[k] = String(v);
+    const files: string[] = [];
+    const visit = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const f = path.join(d, e.name);
+        if (e.isDirectory()) visit(f);
+        else if (e.isFile()) files.push(f);
+      }
+    };
+    visit(dir);
+    for (const f of files) inputs[`feature:${key}:${path.relative(dir, f)}`] = fs.readFileSync(f).toString('base64');
+    inputs[`feature:${key}`] = JSON.stringify(options ?? null);
+    const after = [...(meta.installsAfter ?? []), ...Object.keys(meta.dependsOn ?? {})].map(featureBaseId);
+    items.push({ key, dir, remote: false, options, after, ids: [featureBaseId(key), ...(meta.id ? [meta.id] : [])] });
+  }
+  const override = ((dc.overrideFeatureInstallOrder ?? []) as string[]).map(featureBaseId);
+  const ordered: typeof items = [];
+  for (const id of override) {
+    const f = items.find((x) => x.ids.includes(id) && !ordered.includes(x));
+    if (f) ordered.push(f);
+  }
+  const rest = items.filter((x) => !ordered.includes(x));
+  const present = (id: string) => items.some((x) => x.ids.includes(id));
+  while (rest.length) {
+    const done = (id: string) => !present(id) || ordered.some((x) => x.ids.includes(id));
+    let i = rest.findIndex((x) => x.after.every(done));
+    if (i < 0) i = 0; // a cycle: declaration order
+    ordered.push(rest.splice(i, 1)[0]);
+  }
+  return ordered.map(({ key, dir, remote, options }) => ({ key, dir, remote, options }));
+}
+
 /** Reads what the repository declares and plans its environment. */
 export async function planEnvironment(repoDir: string, opts: PlanOptions): Promise<EnvPlan> {
   const notes: string[] = [];
@@ -333,8 +421,14 @@ export async function planEnvironment(repoDir: string, opts: PlanOptions): Promi
     } else {
       plan.fromImage = opts.baseImage;
     }
-    if (dc.features && Object.keys(dc.features as object).length) {
-      notes.push(`devcontainer features are not installed (they need a registry): ${Object.keys(dc.features as object).join(', ')}`);
+    const features = dc.features && typeof dc.features === 'object' ? planFeatures(dcFile, dcDir, dc, inputs, env) : [];
+    if (features.length) {
+      plan.features = features;
+      const remote = features.filter((f) => f.remote).map((f) => f.key);
+      notes.push(
+        `devcontainer features, installed in this order: ${features.map((f) => f.key).join(', ')}` +
+          (remote.length ? `; the remote one(s) (${remote.join(', ')}) are fetched from their registry during the build, when its network reaches it` : ''),
+      );
     }
     const lifecycle = ['onCreateCommand', 'updateContentCommand', 'postCreateCommand'];
     for (const k of lifecycle) {
@@ -352,6 +446,16 @@ export async function planEnvironment(repoDir: string, opts: PlanOptions): Promi
     for (const k of ['postStartCommand', 'postAttachCommand']) {
       if (dc[k]) notes.push(`${k} is not run: SSR builds an image, and sandboxes run without network`);
     }
+    if (dc.containerEnv && typeof dc.containerEnv === 'object') {
+      for (const [k, v] of Object.entries(dc.containerEnv as Record<string, unknown>)) env[k] = String(v);
+    }
+    // Features are installed first, as root, before the lifecycle commands (the spec's order).
+    plan.steps.unshift(
+      ...features.map((f, i) => ({
+        name: `devcontainer feature ${f.key}${f.remote ? ' (fetch and install)' : ''}`,
+        run: `python3 /ssr/env/ssr_features.py install ${i}`,
+      })),
+    );
     return plan;
   }
 
