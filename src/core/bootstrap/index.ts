@@ -24,6 +24,7 @@ import { CancelledError, SandboxError } from '../errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
 import { jsMutate, jsTargets, jsWeaken, type JsTarget } from './js/sandbox';
+import { goHelper } from './go/sandbox';
 import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
@@ -50,8 +51,8 @@ export class NoProposalError extends Error {
 }
 
 export interface FrameworkInfo {
-  language: 'python' | 'javascript';
-  framework: 'pytest' | 'unittest' | 'node:test' | 'jest' | 'vitest' | 'mocha';
+  language: 'python' | 'javascript' | 'go';
+  framework: 'pytest' | 'unittest' | 'node:test' | 'jest' | 'vitest' | 'mocha' | 'go test';
   /** What the test script runs: python3 -m pytest, python3 -m unittest, or node per file. */
   runner: Runner;
   /** Every test file of the suite (test modules, conftest.py, helpers in test folders). */
@@ -114,8 +115,8 @@ export interface ProposeOptions {
   maxBrokenFraction?: number;
   /** Tests that must pass on the original (the checks' threshold). Default 5. */
   minPassing?: number;
-  /** When a repository has both, which suite to use. Default: Python first. */
-  language?: 'python' | 'javascript';
+  /** When a repository has several, which suite to use. Default: Python, then Go, then JavaScript. */
+  language?: 'python' | 'javascript' | 'go';
 }
 
 // ----------------------------------------------------------------- helper
@@ -152,7 +153,7 @@ async function helper<T>(sb: SandboxLike, cmd: string, req: Record<string, unkno
 }
 
 interface DetectAnswer {
-  language: 'python' | 'javascript' | null;
+  language: 'python' | 'javascript' | 'go' | null;
   framework: FrameworkInfo['framework'] | null;
   runner: Runner | null;
   runnerArgs?: string[];
@@ -179,7 +180,7 @@ const NO_TESTS_HELP =
  */
 export async function detectFramework(
   sb: SandboxLike,
-  opts: { signal?: AbortSignal; language?: 'python' | 'javascript' } = {},
+  opts: { signal?: AbortSignal; language?: 'python' | 'javascript' | 'go' } = {},
 ): Promise<FrameworkInfo> {
   const d = await helper<DetectAnswer>(sb, 'detect', { language: opts.language }, opts.signal);
   if (!d.language || d.runFiles.length === 0) {
@@ -204,7 +205,9 @@ export async function detectFramework(
     const why =
       d.language === 'python'
         ? 'the tests are written for pytest but the sandbox image has no pytest; use an image with pytest installed (e.g. `FROM ssr-sandbox:bookworm` + `pip install pytest`)'
-        : 'the tests use node:test but the sandbox image has no node; use an image with Node.js 18 or newer';
+        : d.language === 'go'
+          ? "the tests are Go tests (go.mod) but the sandbox image has no Go; build the repository's environment first (`ssr env build --repo DIR` installs Debian's golang-go), then run again"
+          : 'the tests use node:test but the sandbox image has no node; use an image with Node.js 18 or newer';
     throw new NoProposalError('no-framework', `cannot run the tests: ${why}.`);
   }
   return {
@@ -309,10 +312,12 @@ async function prepareSuite(
   const env =
     fw.language === 'python'
       ? `SSR_COV_DIR=${covDir} PYTHONPATH=${COVERAGE_DIR}\${PYTHONPATH:+:$PYTHONPATH}`
-      : `NODE_V8_COVERAGE=${covDir}`;
+      : fw.language === 'go'
+        ? `SSR_GO_COVERPROFILE=${covDir}/cover.out`
+        : `NODE_V8_COVERAGE=${covDir}`;
   const logFile = `/ssr/tmp/cov-log-${covCounter}`;
   const cov = await sb.exec(
-    `rm -rf ${covDir}; ${env} bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${logFile} 2>&1; ` +
+    `rm -rf ${covDir}; mkdir -p ${covDir}; ${env} bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${logFile} 2>&1; ` +
       `python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${logFile}; rc=$?; rm -f ${logFile}; exit $rc`,
     { timeoutMs: timeoutMs * 3, signal: opts.signal, maxOutputBytes: 8 << 20 },
   );
@@ -348,9 +353,11 @@ async function prepareSuite(
     );
   }
   const excluded = [...failing, ...flaky].sort();
-  if (excluded.length) {
-    log(`bootstrap: leaving out ${failing.length} failing and ${flaky.length} flaky test(s)`);
-    parser = testParser(fw.runner, excluded);
+  // Go: the parser knows the original's tests, to fail them when their package does not build or dies.
+  const known = fw.runner === 'go' ? [...stable] : [];
+  if (excluded.length || known.length) {
+    if (excluded.length) log(`bootstrap: leaving out ${failing.length} failing and ${flaky.length} flaky test(s)`);
+    parser = testParser(fw.runner, excluded, known);
     await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
   }
   return {
@@ -475,7 +482,9 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
       known?.targets ??
       (fw.language === 'javascript'
         ? await jsTargets(sb, (cmd, req) => helper(sb, cmd, req, signal), fw.testFiles, suite.covDir)
-        : await helper<{ targets: Target[]; coverage: boolean }>(
+        : fw.language === 'go'
+          ? await goHelper<{ targets: Target[]; coverage: boolean }>(sb, 'targets', { testFiles: fw.testFiles, covFile: `${suite.covDir}/cover.out` }, signal)
+          : await helper<{ targets: Target[]; coverage: boolean }>(
             sb,
             'targets',
             { language: fw.language, testFiles: fw.testFiles, covDir: suite.covDir },
@@ -485,7 +494,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
     const covered = t.targets.filter((x) => x.covered);
     const pool = covered.length ? covered : t.targets.filter((x) => x.referenced);
     const how = covered.length
-      ? `${covered.length} function(s) run by the tests (${fw.language === 'python' ? 'sys.setprofile trace' : 'V8 coverage'})`
+      ? `${covered.length} function(s) run by the tests (${fw.language === 'python' ? 'sys.setprofile trace' : fw.language === 'go' ? 'go test -coverprofile' : 'V8 coverage'})`
       : `${pool.length} function(s) named in the test files (no coverage trace)`;
     log(`bootstrap: ${how}, of ${t.targets.length} in the non-test code`);
     if (pool.length === 0) {
@@ -520,7 +529,9 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
       const m =
         fw.language === 'javascript'
           ? await jsMutate(sb, target, strategy, mutationSeed)
-          : await helper<MutateAnswer>(
+          : fw.language === 'go'
+            ? await goHelper<MutateAnswer>(sb, 'mutate', { file: target.file, symbol: target.symbol, line: target.line, strategy, seed: mutationSeed }, signal)
+            : await helper<MutateAnswer>(
               sb,
               'mutate',
               { language: fw.language, file: target.file, symbol: target.symbol, line: target.line, strategy, seed: mutationSeed },
@@ -721,7 +732,9 @@ async function weakenAndVerify(
     const w =
       fw.language === 'javascript'
         ? await jsWeaken(sb, fw.testFiles, toRemove)
-        : await helper<WeakenAnswer>(sb, 'weaken', { language: fw.language, testFiles: fw.testFiles, ids: toRemove }, ctx.signal);
+        : fw.language === 'go'
+          ? await goHelper<WeakenAnswer>(sb, 'weaken', { testFiles: fw.testFiles, ids: toRemove }, ctx.signal)
+          : await helper<WeakenAnswer>(sb, 'weaken', { language: fw.language, testFiles: fw.testFiles, ids: toRemove }, ctx.signal);
     if (!w.ok) return `cannot weaken the tests: ${w.reason}`;
     w.removed.forEach((x) => removed.add(x));
     w.files.forEach((f) => changed.add(f));

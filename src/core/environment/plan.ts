@@ -302,8 +302,44 @@ function pythonSteps(repoDir: string, copyFiles: string[], inputs: Record<string
   return [{ name: 'install Python dependencies (Debian python3-* packages, pip for the rest)', run: 'python3 /ssr/env/ssr_env_py.py' }];
 }
 
+/**
+ * Go: Debian's golang-go (from the archive the image's apt sources name),
+ * then the module's requirements into the module cache (`go mod download`)
+ * unless the repository vendors them. The toolchain stays the image's own
+ * (GOTOOLCHAIN=local): sandboxes have no network to fetch another.
+ */
+function goSteps(repoDir: string, notes: string[], copyFiles: string[], inputs: Record<string, string>, env: Record<string, string>): EnvStep[] {
+  if (!exists(repoDir, 'go.mod')) return [];
+  const files = ['go.mod', 'go.sum', 'go.work', 'go.work.sum'].filter((f) => exists(repoDir, f));
+  for (const f of files) {
+    copyFiles.push(f);
+    addFileInput(inputs, repoDir, f);
+  }
+  const mod = readText(path.join(repoDir, 'go.mod'));
+  const requires = /^\s*require\b/m.test(mod);
+  const vendored = exists(repoDir, 'vendor/modules.txt');
+  env.GOTOOLCHAIN = 'local';
+  const steps: EnvStep[] = [
+    {
+      name: 'install Go (Debian golang-go)',
+      run:
+        'if command -v go >/dev/null; then go version; else apt-get update -qq && ' +
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go ca-certificates >/dev/null && go version; fi',
+    },
+  ];
+  if (requires && !vendored) {
+    notes.push('go.mod requires modules: `go mod download` fetches them while building (the module proxy must be reachable), else vendor them (go mod vendor)');
+    steps.push({ name: 'download Go modules (go mod download)', run: 'go mod download -x 2>&1 | tail -50; go mod download' });
+  } else if (vendored) {
+    notes.push('Go modules come from vendor/ (offline)');
+  }
+  // Build the standard library's cache once, so each sandbox's first go test is quicker.
+  steps.push({ name: 'warm the Go build cache', run: 'go build std >/dev/null 2>&1 || true' });
+  return steps;
+}
+
 function recipe(repoDir: string, notes: string[], copyFiles: string[], inputs: Record<string, string>, env: Record<string, string>): EnvStep[] {
-  return [...pythonSteps(repoDir, copyFiles, inputs), ...nodeSteps(repoDir, notes, copyFiles, inputs, env)];
+  return [...pythonSteps(repoDir, copyFiles, inputs), ...nodeSteps(repoDir, notes, copyFiles, inputs, env), ...goSteps(repoDir, notes, copyFiles, inputs, env)];
 }
 
 /** A feature's id for installsAfter/dependsOn matching: without a version tag or digest. */

@@ -405,6 +405,16 @@ def detect(req):
             notes.append("the tests need pytest, which the image does not have")
         result.update(language="python", framework=framework, runner=runner, testFiles=sorted(py_tests), runFiles=sorted(py_run))
         return result
+    if "go.mod" in files and req.get("language") in (None, "go"):
+        go_tests = [f for f in files if f.endswith("_test.go") and not (set(f.split("/")[:-1]) & {"vendor", "testdata"})]
+        if go_tests:
+            have_go = shutil.which("go") is not None
+            if not have_go:
+                notes.append("Go tests found but the image has no Go: build the repository's environment first (ssr env build --repo DIR)")
+            notes.append("go test -json ./... (%d test file(s) in %d package(s))" % (len(go_tests), len({f.rsplit("/", 1)[0] if "/" in f else "." for f in go_tests})))
+            result.update(language="go", framework="go test", runner="go" if have_go else None, testFiles=sorted(go_tests),
+                          runFiles=["./..."], goAvailable=have_go)
+            return result
     js_tests = [f for f in files if js_is_test_path(f)]
     js_run = []
     for f in js_tests:
