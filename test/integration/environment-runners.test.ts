@@ -4,7 +4,9 @@
  * the declared pnpm, its mocha suite run through pnpm, and a valid bug; a
  * devcontainer with local Dev Container Features (a Debian package the tests
  * import, an option, containerEnv, installsAfter) and a valid bug in it; a
- * remote feature the build's network cannot reach, named with what to do.
+ * remote feature the build's network cannot reach, named with what to do;
+ * a Go module: Debian's golang-go in the environment, go test -json parsed
+ * (the same verdicts as the saved real log), a valid bug from go/ast mutation.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +17,7 @@ import { proposeBug } from '../../src/core/bootstrap';
 import { DockerSandbox } from '../../src/core/sandbox';
 import { validateArtifact } from '../../src/core/checks';
 import { EnvironmentBuildError, buildEnvironment } from '../../src/core/environment';
+import { testParser, testScript } from '../../src/core/bootstrap/templates';
 import { copyFixture } from '../helpers/fixtures';
 import { CLI, FIXTURES, ROOT, TEXT_LOADER } from '../helpers/paths';
 
@@ -100,5 +103,48 @@ describe('environments: Dev Container Features (real engine)', function () {
       assert.ok(fs.existsSync(err.logFile));
       return true;
     });
+  });
+});
+
+describe('environments and the bootstrap: Go (real engine, Debian golang-go in the build)', function () {
+  this.timeout(1_200_000);
+
+  it('gomini: ssr env build installs Go; go test -json runs and parses as the saved log; a bootstrap session gives valid bugs', async () => {
+    const repo = work('gomini');
+    copyFixture(path.join(FIXTURES, 'repos', 'gomini'), repo);
+    const r = cli(['env', 'build', '--repo', repo, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { image: string; source: string; declaredBy: string[] };
+    assert.equal(out.source, 'recipe');
+    assert.deepEqual(out.declaredBy, ['go.mod']);
+
+    // The runner template on real go test output, now, in this image.
+    const mod = work('go-module');
+    copyFixture(path.join(FIXTURES, 'runner-logs', 'go-module'), mod);
+    const sb = await DockerSandbox.create({ repoDir: mod, image: out.image });
+    try {
+      await sb.writeFile('/ssr/tmp/t.sh', testScript({ runner: 'go', runFiles: ['./...'] }));
+      await sb.writeFile('/ssr/tmp/p.py', testParser('go'));
+      const run = await sb.exec('go version; bash /ssr/tmp/t.sh > /ssr/tmp/log; python3 /ssr/tmp/p.py < /ssr/tmp/log', { timeoutMs: 300_000 });
+      assert.match(run.stdout, /^go version go1\.\d+/);
+      const now = JSON.parse(run.stdout.split('\n').slice(1).join('\n')) as Record<string, string>;
+      const saved = spawnSync('python3', ['-c', testParser('go')], {
+        input: fs.readFileSync(path.join(FIXTURES, 'runner-logs', 'go-test-json.log'), 'utf8'),
+        encoding: 'utf8',
+      });
+      assert.deepEqual(now, JSON.parse(saved.stdout));
+    } finally {
+      await sb.dispose();
+    }
+
+    const p = await proposeBug({ repoDir: repo, image: out.image, seed: 1, seen: new Set() });
+    assert.deepEqual([p.framework.language, p.framework.framework, p.framework.runner], ['go', 'go test', 'go']);
+    assert.match(p.notes.join('\n'), /function\(s\) run by the tests \(go test -coverprofile\)/);
+    assert.match(p.artifact.testScript, /^go test -json -count=1 /m);
+    assert.ok(p.brokenTests.every((id) => id.startsWith('example.com/gomini/')), p.brokenTests.join(', '));
+    const report = await validateArtifact({ repoDir: repo, artifact: p.artifact, image: out.image });
+    assert.ok(report.valid, report.checks.map((c) => `${c.id}: ${c.status} ${c.detail.slice(0, 200)}`).join('\n'));
+    // Without its environment (no Go in the base image) the proposer says what to do.
+    await assert.rejects(proposeBug({ repoDir: repo, seed: 1, seen: new Set() }), /no Go; build the repository's environment first/);
   });
 });
