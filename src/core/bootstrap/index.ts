@@ -20,11 +20,12 @@ import type { SandboxLike } from '../sandboxTypes';
 import { diffAgainstBaseline, initBaseline, resetToBaseline } from '../sandbox/baseline';
 import { ARTIFACT_DIR_IN_SANDBOX, installRunner, parseParserOutput, runTests, type TestResults } from '../testRun';
 import type { ArtifactFiles } from '../artifact';
-import { CancelledError, SandboxError } from '../errors';
+import { CancelledError } from '../errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
 import { jsMutate, jsTargets, jsWeaken, type JsTarget } from './js/sandbox';
 import { goHelper } from './go/sandbox';
+import { callHelper } from './helperCall';
 import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
@@ -132,24 +133,7 @@ async function installHelper(sb: SandboxLike): Promise<void> {
 
 async function helper<T>(sb: SandboxLike, cmd: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
   await installHelper(sb);
-  const r = await sb.exec(`python3 ${HELPER_PATH} ${cmd}`, {
-    stdin: JSON.stringify({ root: sb.repoPath, ...req }),
-    timeoutMs: 180_000,
-    signal,
-    maxOutputBytes: 16 << 20,
-  });
-  let out: Record<string, unknown>;
-  try {
-    out = JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    throw new SandboxError(
-      `the bootstrap helper (${cmd}) gave no answer (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(-1500)}`,
-    );
-  }
-  if (typeof out.error === 'string') {
-    throw new SandboxError(`the bootstrap helper (${cmd}) failed: ${out.error}\n${String(out.trace ?? '')}`);
-  }
-  return out as T;
+  return callHelper<T>(sb, 'bootstrap helper', `python3 ${HELPER_PATH} ${cmd}`, cmd, req, signal);
 }
 
 interface DetectAnswer {

@@ -206,7 +206,10 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   if (!plan.copyRepo && plan.copyFiles.includes('package.json') && !plan.copyFiles.includes('package-lock.json')) cleanup.push(`rm -f ${REPO}/package-lock.json`);
   cleanup.push('rm -rf /ssr/env/host-ca.crt /ssr/env/repo-files.txt /ssr/env/steps /ssr/env/features /ssr/env/ssr_features.py');
   // SSR's baseline commit must not take installed folders in.
-  cleanup.push('printf "node_modules/\\n__pycache__/\\n.venv/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore');
+  // (yarn 2+ Plug'n'Play keeps its install in .pnp.* and .yarn/ instead of node_modules/.)
+  cleanup.push(
+    'printf "node_modules/\\n__pycache__/\\n.venv/\\n.pnp.cjs\\n.pnp.loader.mjs\\n.pnp.data.json\\n.yarn/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore',
+  );
   cleanup.push('rm -rf /var/lib/apt/lists/* /root/.npm/_cacache 2>/dev/null || true');
   lines.push(`RUN ${cleanup.join(' && ')}`);
   lines.push('WORKDIR /');

@@ -205,9 +205,8 @@ function managerInstall(nm: NodeManager): string {
   const version = nm.version ?? 'latest';
   const spec = `${nm.pm}@${version}`;
   const npmPkg = nm.pm === 'yarn' && nm.berry ? `@yarnpkg/cli-dist@${version}` : spec;
-  const want = nm.pm === 'yarn' && !nm.berry ? version : version;
   return [
-    `want=${shellQuote(want)}`,
+    `want=${shellQuote(version)}`,
     `have=$(${nm.pm} --version 2>/dev/null || true)`,
     'case "$have" in "$want"|"$want".*) echo "ssr-env: ' + nm.pm + ' $have is in the image"; exit 0;; esac',
     'if command -v corepack >/dev/null; then',
@@ -259,7 +258,7 @@ function nodeSteps(repoDir: string, notes: string[], copyFiles: string[], inputs
   const label = nm.pm === 'yarn' ? (nm.berry ? `yarn ${nm.version} (berry)` : `yarn ${nm.version} (classic)`) : `pnpm ${nm.version}`;
   notes.push(`${nm.pm} from ${nm.why}: installed at ${nm.version} and used for the install and the tests`);
   // Images built before SSR installed pnpm and yarn themselves (npm fell in) must not be reused.
-  inputs['node-manager'] = `2:${nm.pm}@${nm.version}${nm.berry ? ':berry' : ''}`;
+  inputs['node-manager'] = `3:${nm.pm}@${nm.version}${nm.berry ? ':berry' : ''}`;
   // corepack keeps what it prepared here, in the image, for every user.
   env.COREPACK_HOME = '/usr/local/share/corepack';
   env.COREPACK_ENABLE_DOWNLOAD_PROMPT = '0';

@@ -8,6 +8,7 @@
  */
 import type { SandboxLike } from '../../sandboxTypes';
 import { SandboxError } from '../../errors';
+import { callHelper } from '../helperCall';
 import GO_SOURCE from './ssr_go.go';
 
 export const GO_HELPER_DIR = '/ssr/bootstrap/go';
@@ -25,18 +26,5 @@ async function ensureBuilt(sb: SandboxLike, signal?: AbortSignal): Promise<void>
 /** Runs one helper command (targets, mutate, weaken) on the sandbox's repository. */
 export async function goHelper<T>(sb: SandboxLike, cmd: 'targets' | 'mutate' | 'weaken', req: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
   await ensureBuilt(sb, signal);
-  const r = await sb.exec(`${GO_HELPER_DIR}/ssrgo ${cmd}`, {
-    stdin: JSON.stringify({ root: sb.repoPath, ...req }),
-    timeoutMs: 180_000,
-    signal,
-    maxOutputBytes: 16 << 20,
-  });
-  let out: Record<string, unknown>;
-  try {
-    out = JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    throw new SandboxError(`the Go bootstrap helper (${cmd}) gave no answer (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(-1500)}`);
-  }
-  if (typeof out.error === 'string') throw new SandboxError(`the Go bootstrap helper (${cmd}) failed: ${out.error}`);
-  return out as T;
+  return callHelper<T>(sb, 'Go bootstrap helper', `${GO_HELPER_DIR}/ssrgo ${cmd}`, cmd, req, signal);
 }

@@ -1217,7 +1217,9 @@ def js_info(req):
     covered, have_cov = load_v8_coverage(req.get("covDir"), root)
     sources = [f for f in walk(root) if f.endswith(JS_TS_EXT) and not f.endswith(".d.ts") and f not in tests
                and not JS_TEST_FILE.search(f) and not js_is_test_path(f) and f.split("/")[0] not in ("test", "tests", "__tests__", "spec", "bench", "benchmark", "examples", "scripts", "docs")
-               and not re.search(r"(^|/)[\w.-]+\.config\.[cm]?[jt]s$", f) and not f.startswith("eslint")]
+               and not re.search(r"(^|/)[\w.-]+\.config\.[cm]?[jt]s$", f) and not f.startswith("eslint")
+               # hidden files are tooling, not the library (yarn's Plug'n'Play loader .pnp.cjs, .pnp.loader.mjs)
+               and not f.rsplit("/", 1)[-1].startswith(".")]
     return {"covered": sorted([list(x) for x in covered]), "coverage": have_cov, "sources": sources}
 
 
