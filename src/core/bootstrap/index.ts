@@ -153,8 +153,8 @@ interface DetectAnswer {
 }
 
 const NO_TESTS_HELP =
-  'no tests found: SSR looks for pytest/unittest tests (test_*.py or *_test.py files, usually under tests/) ' +
-  'and node:test tests (*.test.js, *.spec.js or files under test/ that import node:test). ' +
+  'no tests found: SSR looks for pytest/unittest tests (test_*.py or *_test.py files, usually under tests/), ' +
+  'or JavaScript tests (node:test, or jest, vitest, mocha named by package.json), or Go tests (*_test.go next to a go.mod). ' +
   'Add tests to the repository (a valid bug needs at least 5 passing tests), or use a model-driven injector with a custom test_script.sh.';
 
 /**
