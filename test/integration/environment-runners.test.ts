@@ -139,3 +139,22 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
     await assert.rejects(proposeBug({ repoDir: repo, seed: 1, seen: new Set() }), /no Go; build the repository's environment first/);
   });
 });
+
+describe('environments: a go.mod that needs a newer Go than the release has (real engine, Debian backports)', function () {
+  this.timeout(1_200_000);
+
+  it('gomodern (go 1.22.0, range over an int): golang-1.22-go or newer from backports; its test passes', async () => {
+    const repo = work('gomodern');
+    copyFixture(path.join(FIXTURES, 'repos', 'gomodern'), repo);
+    const env = await buildEnvironment({ repoDir: repo });
+    assert.equal(env.source, 'recipe');
+    const run = await inSandbox(repo, env.image, async (sb) => {
+      await sb.writeFile('/ssr/tmp/t.sh', testScript({ runner: 'go', runFiles: ['./...'] }));
+      await sb.writeFile('/ssr/tmp/p.py', testParser('go'));
+      return sb.exec('go env GOVERSION; bash /ssr/tmp/t.sh > /ssr/tmp/log; python3 /ssr/tmp/p.py < /ssr/tmp/log', { timeoutMs: 300_000 });
+    });
+    const [version, results] = run.stdout.split('\n');
+    assert.ok(Number(/^go1\.(\d+)/.exec(version)?.[1]) >= 22, version);
+    assert.deepEqual(JSON.parse(results), { 'example.com/gomodern/count::TestSquares': 'passed' });
+  });
+});

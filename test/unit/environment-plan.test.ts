@@ -138,3 +138,21 @@ describe('environment plan: Dev Container Features', () => {
     await assert.rejects(planEnvironment(dir, BASE), /the local feature \.\/missing needs .*devcontainer-feature\.json and install\.sh/);
   });
 });
+
+describe('environment plan: Go', () => {
+  it('go.mod: golang-go for go <= 1.19, golang-1.NN-go (backports) for newer go or toolchain lines; go mod download only with requirements and no vendor/', async () => {
+    const mini = await planEnvironment(path.join(FIXTURES, 'repos', 'gomini'), BASE);
+    assert.deepEqual(mini.steps.map((s) => s.name), ['install Go (Debian golang-go)', 'warm the Go build cache']);
+    assert.deepEqual([mini.source, mini.copyFiles, mini.env.GOTOOLCHAIN], ['recipe', ['go.mod'], 'local']);
+    const modern = await planEnvironment(path.join(FIXTURES, 'repos', 'gomodern'), BASE);
+    assert.equal(modern.steps[0].name, 'install Go 1.22 or newer (Debian golang-1.NN-go)');
+    assert.match(modern.steps[0].run, /^need=22$/m);
+    assert.match(modern.steps[0].run, /-backports main" > \/etc\/apt\/sources\.list\.d\/ssr-backports\.list/);
+    const tool = repo({ 'go.mod': 'module x\n\ngo 1.21\n\ntoolchain go1.23.2\n\nrequire example.com/y v1.0.0\n', 'go.sum': '' });
+    const t = await planEnvironment(tool, BASE);
+    assert.deepEqual(t.steps.map((s) => s.name), ['install Go 1.23 or newer (Debian golang-1.NN-go)', 'download Go modules (go mod download)', 'warm the Go build cache']);
+    assert.deepEqual(t.copyFiles, ['go.mod', 'go.sum']);
+    const vendored = repo({ 'go.mod': 'module x\n\ngo 1.19\n\nrequire example.com/y v1.0.0\n', 'vendor/modules.txt': '# example.com/y v1.0.0\n' });
+    assert.ok((await planEnvironment(vendored, BASE)).notes.some((n) => /vendor\/ \(offline\)/.test(n)));
+  });
+});
