@@ -18,9 +18,8 @@ import { validateArtifact } from '../../src/core/checks';
 import { EnvironmentBuildError, buildEnvironment } from '../../src/core/environment';
 import { testParser, testScript } from '../../src/core/bootstrap/templates';
 import { copyFixture } from '../helpers/fixtures';
-import { runCli } from '../helpers/cli';
-import { inSandbox, work } from '../helpers/envTest';
-import { FIXTURES } from '../helpers/paths';
+import { envBuild, inSandbox, work } from '../helpers/envTest';
+import { FIXTURES, ROOT } from '../helpers/paths';
 
 describe('environments: pnpm and yarn at the declared version (real engine, the managers from the npm registry in the build)', function () {
   this.timeout(1_200_000);
@@ -41,9 +40,7 @@ describe('environments: pnpm and yarn at the declared version (real engine, the 
         copyFixture(path.join(FIXTURES, 'repos', c.fixture), repo);
       }
       const files = fs.readdirSync(repo).sort();
-      const r = await runCli(['env', 'build', '--repo', repo, '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as { image: string; source: string; notes: string[] };
+      const { out } = await envBuild(repo);
       assert.equal(out.source, 'recipe');
       assert.ok(out.notes.some((n) => n.includes(`${c.pm} from package.json packageManager: ${c.why}`)), out.notes.join('\n'));
       const v = await inSandbox(repo, out.image, (sb) => sb.exec(`${c.pm} --version && ${c.check} && echo installed && git -C /repo status --porcelain --ignored=no | wc -l`));
@@ -64,11 +61,7 @@ describe('environments: Dev Container Features (real engine)', function () {
   this.timeout(1_200_000);
 
   it('local features install python3-yaml with their options and containerEnv, in installsAfter order; a valid bug', async () => {
-    const repo = work('devcontainer-feature');
-    copyFixture(path.join(FIXTURES, 'repos', 'devcontainer-feature'), repo);
-    const r = await runCli(['env', 'build', '--repo', repo, '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { image: string; source: string; notes: string[] };
+    const { repo, out } = await envBuild('devcontainer-feature');
     assert.equal(out.source, 'devcontainer');
     assert.ok(out.notes.some((n) => /installed in this order: \.\/yaml-feature, \.\/stamp/.test(n)), out.notes.join('\n'));
     const v = await inSandbox(repo, out.image, (sb) => sb.exec('echo $CFGKIT_HOME; cat /opt/cfgkit/mode /opt/cfgkit/installed-after; ls /ssr/env 2>/dev/null | wc -l'));
@@ -104,11 +97,7 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
   this.timeout(1_200_000);
 
   it('gomini: ssr env build installs Go; go test -json runs and parses as the saved log; a bootstrap session gives valid bugs', async () => {
-    const repo = work('gomini');
-    copyFixture(path.join(FIXTURES, 'repos', 'gomini'), repo);
-    const r = await runCli(['env', 'build', '--repo', repo, '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { image: string; source: string; declaredBy: string[] };
+    const { repo, out } = await envBuild('gomini');
     assert.equal(out.source, 'recipe');
     assert.deepEqual(out.declaredBy, ['go.mod']);
 
@@ -127,6 +116,14 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
       encoding: 'utf8',
     });
     assert.deepEqual(now, JSON.parse(saved.stdout));
+
+    // The Go helper the bootstrap compiles in the sandbox is clean Go for the image's toolchain.
+    const lint = await inSandbox(repo, out.image, async (sb) => {
+      await sb.writeFile('/ssr/tmp/ssrgo/main.go', fs.readFileSync(path.join(ROOT, 'src/core/bootstrap/go/ssr_go.go')));
+      await sb.writeFile('/ssr/tmp/ssrgo/go.mod', 'module ssrgo\n\ngo 1.18\n');
+      return sb.exec('cd /ssr/tmp/ssrgo && gofmt -l . && GOPROXY=off go vet . && echo clean', { timeoutMs: 300_000 });
+    });
+    assert.equal(lint.stdout.trim(), 'clean', lint.stdout + lint.stderr);
 
     const p = await proposeBug({ repoDir: repo, image: out.image, seed: 1, seen: new Set() });
     assert.deepEqual([p.framework.language, p.framework.framework, p.framework.runner], ['go', 'go test', 'go']);

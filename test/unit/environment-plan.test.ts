@@ -6,22 +6,14 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { imageName, nodeManager, planEnvironment } from '../../src/core/environment/plan';
 import { renderDockerfile } from '../../src/core/environment/build';
 import { testScript } from '../../src/core/bootstrap/templates';
+import { writeRepo } from '../helpers/fixtures';
 import { FIXTURES } from '../helpers/paths';
 
-function repo(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssr-plan-'));
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), text);
-  }
-  return dir;
-}
-
+const repo = (files: Record<string, string>) => writeRepo(files, 'ssr-plan-');
 const BASE = { baseImage: 'ssr-sandbox:bookworm' };
 const pkg = (extra: Record<string, unknown> = {}) => JSON.stringify({ name: 'x', version: '1.0.0', ...extra });
 
