@@ -4,6 +4,9 @@
 const fs = require('node:fs');
 const Module = require('node:module');
 
-Module._extensions['.py'] = function loadText(module, filename) {
+function loadText(module, filename) {
   module.exports = fs.readFileSync(filename, 'utf8');
-};
+}
+Module._extensions['.py'] = loadText;
+// The Go helper the bootstrap compiles inside sandboxes that have Go.
+Module._extensions['.go'] = loadText;

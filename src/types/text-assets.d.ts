@@ -5,3 +5,7 @@ declare module '*.py' {
   const text: string;
   export default text;
 }
+declare module '*.go' {
+  const text: string;
+  export default text;
+}

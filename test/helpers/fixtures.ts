@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
@@ -12,4 +13,14 @@ export function copyFixture(src: string, dest: string): void {
     recursive: true,
     filter: (p) => !path.relative(src, p).split(path.sep).some((part) => skip.has(part)),
   });
+}
+
+/** A fresh temporary folder holding `files` (repo-relative path -> text). */
+export function writeRepo(files: Record<string, string>, prefix = 'ssr-repo-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  }
+  return dir;
 }

@@ -148,3 +148,53 @@ describe('hooks', () => {
     assert.deepEqual(JSON.parse(p.stdout), { 't.js::same': 'failed' });
   });
 });
+
+describe('the go test -json template on REAL go test output', () => {
+  // test/fixtures/runner-logs/go-test-json.log is what the Go test_script.sh printed for
+  // test/fixtures/runner-logs/go-module/ (Debian's golang-go 1.19 in the gomini environment
+  // image): passing, failing, skipped, nested and table subtests, a package whose test does
+  // not compile, a panic, a package without tests, and a test that prints a forged
+  // "--- FAIL" line.
+  const LOG = fs.readFileSync(path.join(ROOT, 'test/fixtures/runner-logs/go-test-json.log'), 'utf8');
+  const parse = (parser: string, log = LOG) => spawnSync('python3', ['-c', parser], { input: log, encoding: 'utf8' });
+  const PKG = 'example.com/runner/';
+
+  it('leaves per subtest, skips left out, a parent only when it fails by itself; build failures and panics fail the known tests of the package', () => {
+    const known = [`${PKG}builderr::TestAnswer`, `${PKG}panic::TestAfter`, `${PKG}panic::TestBefore`];
+    const p = parse(testParser('go', [`${PKG}fail::TestBad`], known));
+    assert.equal(p.status, 0, p.stderr);
+    assert.deepEqual(JSON.parse(p.stdout), {
+      [`${PKG}builderr::TestAnswer`]: 'failed',
+      [`${PKG}fail::TestGood`]: 'passed',
+      [`${PKG}fail::TestSubs/broken`]: 'failed',
+      [`${PKG}fail::TestSubs/ok`]: 'passed',
+      [`${PKG}panic::TestAfter`]: 'failed',
+      [`${PKG}panic::TestBefore`]: 'passed',
+      [`${PKG}panic::TestPanics`]: 'failed',
+      [`${PKG}pass::TestForges`]: 'passed',
+      [`${PKG}pass::TestNested/outer/inner`]: 'passed',
+      // Go 1.19's test2json reads a test's own "--- FAIL: TestOne" line as an event: failure wins.
+      // (Go 1.20 and newer frame their events, and the forged line is only output.)
+      [`${PKG}pass::TestOne`]: 'failed',
+      [`${PKG}pass::TestTable/a_b`]: 'passed',
+      [`${PKG}pass::TestTable/c/d`]: 'passed',
+      [`${PKG}pass::TestTable/e`]: 'passed',
+      [`${PKG}skip::TestRuns/runs`]: 'passed',
+    });
+  });
+
+  it('without known tests a package that does not build fails as itself; no event at all is a parse error', () => {
+    const p = parse(testParser('go'));
+    assert.equal(JSON.parse(p.stdout)[`${PKG}builderr`], 'failed');
+    assert.equal(JSON.parse(p.stdout)[`${PKG}panic::TestAfter`], undefined);
+    const none = parse(testParser('go'), 'go: cannot find main module\n');
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /no go test -json event/);
+  });
+
+  it('the script runs go test -json on ./... without the test cache, the network or another toolchain', () => {
+    const s = testScript({ runner: 'go', runFiles: ['./...'] });
+    assert.match(s, /^export GOTOOLCHAIN=local GOPROXY=off/m);
+    assert.match(s, /^go test -json -count=1 \$\{SSR_GO_COVERPROFILE:\+-coverpkg=\.\/\.\.\. -coverprofile="\$SSR_GO_COVERPROFILE"\} \\\n {2}'\.\/\.\.\.' 2>&1$/m);
+  });
+});

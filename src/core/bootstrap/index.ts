@@ -20,11 +20,13 @@ import type { SandboxLike } from '../sandboxTypes';
 import { diffAgainstBaseline, initBaseline, resetToBaseline } from '../sandbox/baseline';
 import { ARTIFACT_DIR_IN_SANDBOX, installRunner, parseParserOutput, runTests, type TestResults } from '../testRun';
 import type { ArtifactFiles } from '../artifact';
-import { CancelledError, SandboxError } from '../errors';
+import { CancelledError } from '../errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
 import { jsMutate, jsTargets, jsWeaken, type JsTarget } from './js/sandbox';
 import { span } from '../trace';
+import { goHelper } from './go/sandbox';
+import { callHelper } from './helperCall';
 import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
@@ -51,8 +53,8 @@ export class NoProposalError extends Error {
 }
 
 export interface FrameworkInfo {
-  language: 'python' | 'javascript';
-  framework: 'pytest' | 'unittest' | 'node:test' | 'jest' | 'vitest' | 'mocha';
+  language: 'python' | 'javascript' | 'go';
+  framework: 'pytest' | 'unittest' | 'node:test' | 'jest' | 'vitest' | 'mocha' | 'go test';
   /** What the test script runs: python3 -m pytest, python3 -m unittest, or node per file. */
   runner: Runner;
   /** Every test file of the suite (test modules, conftest.py, helpers in test folders). */
@@ -68,6 +70,8 @@ export interface FrameworkInfo {
   runnerArgs?: string[];
   /** Where the test command was learned. */
   learnedFrom?: string;
+  /** The package manager the JavaScript runner is called through (pnpm, yarn; npm: node_modules/.bin). */
+  packageManager?: 'npm' | 'pnpm' | 'yarn';
 }
 
 export interface ProposalTarget {
@@ -127,8 +131,8 @@ export interface ProposeOptions {
   maxBrokenFraction?: number;
   /** Tests that must pass on the original (the checks' threshold). Default 5. */
   minPassing?: number;
-  /** When a repository has both, which suite to use. Default: Python first. */
-  language?: 'python' | 'javascript';
+  /** When a repository has several, which suite to use. Default: Python, then Go, then JavaScript. */
+  language?: 'python' | 'javascript' | 'go';
 }
 
 // ----------------------------------------------------------------- helper
@@ -144,32 +148,16 @@ async function installHelper(sb: SandboxLike): Promise<void> {
 
 async function helper<T>(sb: SandboxLike, cmd: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
   await installHelper(sb);
-  const r = await sb.exec(`python3 ${HELPER_PATH} ${cmd}`, {
-    stdin: JSON.stringify({ root: sb.repoPath, ...req }),
-    timeoutMs: 180_000,
-    signal,
-    maxOutputBytes: 16 << 20,
-  });
-  let out: Record<string, unknown>;
-  try {
-    out = JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    throw new SandboxError(
-      `the bootstrap helper (${cmd}) gave no answer (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(-1500)}`,
-    );
-  }
-  if (typeof out.error === 'string') {
-    throw new SandboxError(`the bootstrap helper (${cmd}) failed: ${out.error}\n${String(out.trace ?? '')}`);
-  }
-  return out as T;
+  return callHelper<T>(sb, 'bootstrap helper', `python3 ${HELPER_PATH} ${cmd}`, cmd, req, signal);
 }
 
 interface DetectAnswer {
-  language: 'python' | 'javascript' | null;
+  language: 'python' | 'javascript' | 'go' | null;
   framework: FrameworkInfo['framework'] | null;
   runner: Runner | null;
   runnerArgs?: string[];
   learnedFrom?: string;
+  packageManager?: 'npm' | 'pnpm' | 'yarn';
   testFiles: string[];
   runFiles: string[];
   notes: string[];
@@ -180,8 +168,8 @@ interface DetectAnswer {
 }
 
 const NO_TESTS_HELP =
-  'no tests found: SSR looks for pytest/unittest tests (test_*.py or *_test.py files, usually under tests/) ' +
-  'and node:test tests (*.test.js, *.spec.js or files under test/ that import node:test). ' +
+  'no tests found: SSR looks for pytest/unittest tests (test_*.py or *_test.py files, usually under tests/), ' +
+  'or JavaScript tests (node:test, or jest, vitest, mocha named by package.json), or Go tests (*_test.go next to a go.mod). ' +
   'Add tests to the repository (a valid bug needs at least 5 passing tests), or use a model-driven injector with a custom test_script.sh.';
 
 /**
@@ -191,7 +179,7 @@ const NO_TESTS_HELP =
  */
 export async function detectFramework(
   sb: SandboxLike,
-  opts: { signal?: AbortSignal; language?: 'python' | 'javascript' } = {},
+  opts: { signal?: AbortSignal; language?: 'python' | 'javascript' | 'go' } = {},
 ): Promise<FrameworkInfo> {
   const d = await helper<DetectAnswer>(sb, 'detect', { language: opts.language }, opts.signal);
   if (!d.language || d.runFiles.length === 0) {
@@ -216,7 +204,9 @@ export async function detectFramework(
     const why =
       d.language === 'python'
         ? 'the tests are written for pytest but the sandbox image has no pytest; use an image with pytest installed (e.g. `FROM ssr-sandbox:bookworm` + `pip install pytest`)'
-        : 'the tests use node:test but the sandbox image has no node; use an image with Node.js 18 or newer';
+        : d.language === 'go'
+          ? "the tests are Go tests (go.mod) but the sandbox image has no Go; build the repository's environment first (`ssr env build --repo DIR` installs Debian's golang-go), then run again"
+          : 'the tests use node:test but the sandbox image has no node; use an image with Node.js 18 or newer';
     throw new NoProposalError('no-framework', `cannot run the tests: ${why}.`);
   }
   return {
@@ -230,6 +220,7 @@ export async function detectFramework(
     leftOut: d.leftOut,
     runnerArgs: d.runnerArgs,
     learnedFrom: d.learnedFrom,
+    packageManager: d.packageManager,
   };
 }
 
@@ -302,6 +293,7 @@ async function prepareSuite(
     leftOut: fw.leftOut,
     runnerArgs: fw.runnerArgs,
     learnedFrom: fw.learnedFrom,
+    packageManager: fw.packageManager,
   });
   let parser = testParser(fw.runner);
   const timeoutMs = opts.testTimeoutMs ?? 300_000;
@@ -321,10 +313,12 @@ async function prepareSuite(
   const env =
     fw.language === 'python'
       ? `SSR_COV_DIR=${covDir} PYTHONPATH=${COVERAGE_DIR}\${PYTHONPATH:+:$PYTHONPATH}`
-      : `NODE_V8_COVERAGE=${covDir}`;
+      : fw.language === 'go'
+        ? `SSR_GO_COVERPROFILE=${covDir}/cover.out`
+        : `NODE_V8_COVERAGE=${covDir}`;
   const logFile = `/ssr/tmp/cov-log-${covCounter}`;
   const cov = await sb.exec(
-    `rm -rf ${covDir}; ${env} bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${logFile} 2>&1; ` +
+    `rm -rf ${covDir}; mkdir -p ${covDir}; ${env} bash ${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh > ${logFile} 2>&1; ` +
       `python3 ${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py < ${logFile}; rc=$?; rm -f ${logFile}; exit $rc`,
     { timeoutMs: timeoutMs * 3, signal: opts.signal, maxOutputBytes: 8 << 20 },
   );
@@ -360,9 +354,11 @@ async function prepareSuite(
     );
   }
   const excluded = [...failing, ...flaky].sort();
-  if (excluded.length) {
-    log(`bootstrap: leaving out ${failing.length} failing and ${flaky.length} flaky test(s)`);
-    parser = testParser(fw.runner, excluded);
+  // Go: the parser knows the original's tests, to fail them when their package does not build or dies.
+  const known = fw.runner === 'go' ? [...stable] : [];
+  if (excluded.length || known.length) {
+    if (excluded.length) log(`bootstrap: leaving out ${failing.length} failing and ${flaky.length} flaky test(s)`);
+    parser = testParser(fw.runner, excluded, known);
     await installRunner(sb, { testScript: script, testParser: parser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
   }
   return {
@@ -490,7 +486,9 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
       known?.targets ??
       (fw.language === 'javascript'
         ? await jsTargets(sb, (cmd, req) => helper(sb, cmd, req, signal), fw.testFiles, suite.covDir)
-        : await helper<{ targets: Target[]; coverage: boolean }>(
+        : fw.language === 'go'
+          ? await goHelper<{ targets: Target[]; coverage: boolean }>(sb, 'targets', { testFiles: fw.testFiles, covFile: `${suite.covDir}/cover.out` }, signal)
+          : await helper<{ targets: Target[]; coverage: boolean }>(
             sb,
             'targets',
             { language: fw.language, testFiles: fw.testFiles, covDir: suite.covDir },
@@ -500,7 +498,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
     const covered = t.targets.filter((x) => x.covered);
     const pool = covered.length ? covered : t.targets.filter((x) => x.referenced);
     const how = covered.length
-      ? `${covered.length} function(s) run by the tests (${fw.language === 'python' ? 'sys.setprofile trace' : 'V8 coverage'})`
+      ? `${covered.length} function(s) run by the tests (${fw.language === 'python' ? 'sys.setprofile trace' : fw.language === 'go' ? 'go test -coverprofile' : 'V8 coverage'})`
       : `${pool.length} function(s) named in the test files (no coverage trace)`;
     log(`bootstrap: ${how}, of ${t.targets.length} in the non-test code`);
     if (pool.length === 0) {
@@ -535,7 +533,9 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
       const m =
         fw.language === 'javascript'
           ? await jsMutate(sb, target, strategy, mutationSeed)
-          : await helper<MutateAnswer>(
+          : fw.language === 'go'
+            ? await goHelper<MutateAnswer>(sb, 'mutate', { file: target.file, symbol: target.symbol, line: target.line, strategy, seed: mutationSeed }, signal)
+            : await helper<MutateAnswer>(
               sb,
               'mutate',
               { language: fw.language, file: target.file, symbol: target.symbol, line: target.line, strategy, seed: mutationSeed },
@@ -740,7 +740,9 @@ async function weakenAndVerify(
     const w =
       fw.language === 'javascript'
         ? await jsWeaken(sb, fw.testFiles, toRemove)
-        : await helper<WeakenAnswer>(sb, 'weaken', { language: fw.language, testFiles: fw.testFiles, ids: toRemove }, ctx.signal);
+        : fw.language === 'go'
+          ? await goHelper<WeakenAnswer>(sb, 'weaken', { testFiles: fw.testFiles, ids: toRemove }, ctx.signal)
+          : await helper<WeakenAnswer>(sb, 'weaken', { language: fw.language, testFiles: fw.testFiles, ids: toRemove }, ctx.signal);
     if (!w.ok) return `cannot weaken the tests: ${w.reason}`;
     w.removed.forEach((x) => removed.add(x));
     w.files.forEach((f) => changed.add(f));

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { sh } from '../sandbox/baseline';
 
-export type Runner = 'pytest' | 'unittest' | 'node' | 'jest' | 'vitest' | 'mocha';
+export type Runner = 'pytest' | 'unittest' | 'node' | 'jest' | 'vitest' | 'mocha' | 'go';
 
 export interface ScriptOptions {
   runner: Runner;
@@ -23,6 +23,15 @@ export interface ScriptOptions {
   runnerArgs?: string[];
   /** Where the runner's arguments were learned, for the script's comment. */
   learnedFrom?: string;
+  /** The repository's package manager: jest, vitest and mocha run through pnpm or yarn when it is one of those. */
+  packageManager?: 'npm' | 'pnpm' | 'yarn';
+}
+
+/** How the script calls a runner the repository installed: through its package manager. */
+function jsBin(o: ScriptOptions, name: string): string {
+  if (o.packageManager === 'pnpm') return `pnpm exec ${name}`;
+  if (o.packageManager === 'yarn') return `yarn ${name}`;
+  return `./node_modules/.bin/${name}`;
 }
 
 function leftOutComments(o: ScriptOptions): string {
@@ -94,6 +103,21 @@ export function testScript(o: ScriptOptions): string {
     );
   }
   if (o.runner === 'jest' || o.runner === 'vitest' || o.runner === 'mocha') return jsReportScript(o);
+  if (o.runner === 'go') {
+    const pkgs = o.runFiles.length ? o.runFiles : ['./...'];
+    return (
+      '#!/usr/bin/env bash\n' +
+      '# Runs go test -json from the module root: one JSON event per test\n' +
+      '# (run/pass/fail/skip, subtests as TestX/sub), build failures as\n' +
+      '# "FAIL pkg [build failed]". No test cache (-count=1), no network (GOPROXY=off),\n' +
+      "# the image's own Go (GOTOOLCHAIN=local). SSR_GO_COVERPROFILE, when set, asks for\n" +
+      "# a coverage profile (SSR's coverage run only).\n" +
+      "# Written by SSR's bootstrap proposer.\n" +
+      leftOutComments(o) +
+      'export GOTOOLCHAIN=local GOPROXY=off GOFLAGS="${GOFLAGS:-}"\n' +
+      `go test -json -count=1 \${SSR_GO_COVERPROFILE:+-coverpkg=./... -coverprofile="$SSR_GO_COVERPROFILE"} \\\n${wrap(pkgs.map(sh))} 2>&1\n`
+    );
+  }
   return (
     '#!/usr/bin/env bash\n' +
     '# Runs every node:test file on its own with the TAP reporter, between\n' +
@@ -302,12 +326,90 @@ def parse(text):
             yield f, "failed"
 `;
 
-export function testParser(runner: Runner, exclude: string[] = []): string {
+/**
+ * `known`: test ids of the original run (Go): when a package fails to build
+ * or dies (a panic), its known tests that report nothing count as failed.
+ */
+export function testParser(runner: Runner, exclude: string[] = [], known: string[] = []): string {
   const head = PARSER_HEAD.replace('__EXCLUDE__', JSON.stringify(JSON.stringify([...exclude].sort())));
   const body =
-    runner === 'pytest' ? PYTEST_PARSE : runner === 'unittest' ? UNITTEST_PARSE : runner === 'node' ? NODE_PARSE : JS_REPORT_PARSE;
+    runner === 'pytest'
+      ? PYTEST_PARSE
+      : runner === 'unittest'
+        ? UNITTEST_PARSE
+        : runner === 'node'
+          ? NODE_PARSE
+          : runner === 'go'
+            ? GO_PARSE.replace('__KNOWN__', JSON.stringify(JSON.stringify([...known].sort())))
+            : JS_REPORT_PARSE;
   return head + body + PARSER_TAIL;
 }
+
+const GO_PARSE = String.raw`
+# go test -json: one event per line ({"Action": "pass"|"fail"|"skip", "Package", "Test"}).
+# Ids are "PACKAGE::TestName" and "PACKAGE::TestName/subtest"; a parent is reported only
+# when it fails by itself (none of its subtests failed). A package that fails to build
+# ("FAIL pkg [build failed]", or a FailedBuild event) or dies (a panic) fails every test of
+# it known from the original run that reports nothing now, or the package itself.
+KNOWN = set(json.loads(__KNOWN__))
+BUILD_FAIL = re.compile(r"^FAIL\s+(\S+)\s+\[(?:build failed|setup failed)\]")
+
+
+def parse(text):
+    acts = {}
+    pkg_failed = set()
+    events = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        m = BUILD_FAIL.match(line)
+        if m:
+            pkg_failed.add(m.group(1))
+            continue
+        if not line.startswith("{"):
+            continue
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(ev, dict):
+            continue
+        action, pkg, test = ev.get("Action"), ev.get("Package") or ev.get("ImportPath"), ev.get("Test")
+        if action == "build-fail" and pkg:
+            pkg_failed.add(str(pkg).split(" ")[0])
+            events += 1
+            continue
+        if action not in ("pass", "fail", "skip") or not pkg:
+            continue
+        events += 1
+        if test:
+            acts.setdefault(pkg + "::" + test, set()).add(action)
+        elif action == "fail":
+            pkg_failed.add(pkg)
+        if ev.get("FailedBuild"):
+            pkg_failed.add(pkg)
+    if not events and not pkg_failed:
+        raise ParseError("no go test -json event in the log")
+    status = {}
+    for tid, a in acts.items():
+        if "fail" in a:
+            status[tid] = "failed"
+        elif "pass" in a:
+            status[tid] = "passed"
+    ids = sorted(status)
+    for tid in ids:
+        children = [c for c in ids if c.startswith(tid + "/")]
+        if not children:
+            yield tid, status[tid]
+        elif status[tid] == "failed" and not any(status[c] == "failed" for c in children):
+            yield tid, "failed"
+    for pkg in sorted(pkg_failed):
+        mine = [k for k in KNOWN if k.startswith(pkg + "::")]
+        for k in sorted(mine):
+            if k not in status:
+                yield k, "failed"
+        if not mine and not any(k.startswith(pkg + "::") for k in status):
+            yield pkg, "failed"
+`;
 
 /** The mocha reporter the script writes next to the report: jest's JSON format, one entry per test. */
 const MOCHA_REPORTER = String.raw`const fs = require('fs');
@@ -343,12 +445,12 @@ module.exports = function SsrReporter(runner, options) {
 function jsReportScript(o: ScriptOptions): string {
   const args = [...(o.runnerArgs ?? [])];
   let cmd: string;
-  if (o.runner === 'jest') cmd = `./node_modules/.bin/jest --ci --json --outputFile="$REPORT" --colors=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
-  else if (o.runner === 'vitest') cmd = `./node_modules/.bin/vitest run --reporter=json --outputFile="$REPORT" --silent=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
-  else cmd = `./node_modules/.bin/mocha --reporter "$TMP/ssr-reporter.cjs" --reporter-option output="$REPORT" ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  if (o.runner === 'jest') cmd = `${jsBin(o, 'jest')} --ci --json --outputFile="$REPORT" --colors=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else if (o.runner === 'vitest') cmd = `${jsBin(o, 'vitest')} run --reporter=json --outputFile="$REPORT" --silent=false ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
+  else cmd = `${jsBin(o, 'mocha')} --reporter "$TMP/ssr-reporter.cjs" --reporter-option output="$REPORT" ${args.map(sh).join(' ')} \\\n${wrap(o.runFiles.map(sh))}`;
   return (
     '#!/usr/bin/env bash\n' +
-    `# Runs the ${o.runner} suite from the repository root${o.learnedFrom ? ` (learned from ${o.learnedFrom})` : ''}.\n` +
+    `# Runs the ${o.runner} suite from the repository root${o.learnedFrom ? ` (learned from ${o.learnedFrom})` : ''}${o.packageManager && o.packageManager !== 'npm' ? `, through ${o.packageManager}` : ''}.\n` +
     '# The runner writes its JSON report to a fresh file; the script prints it\n' +
     '# between two lines carrying a nonce drawn here, first line of the log.\n' +
     "# Written by SSR's bootstrap proposer.\n" +

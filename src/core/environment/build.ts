@@ -18,6 +18,7 @@ const REPO = DEFAULT_REPO_PATH;
 import { CancelledError, EnvironmentError } from '../errors';
 import { imageName, planEnvironment, type EnvPlan, type EnvSource } from './plan';
 import ENV_PY from './py/ssr_env_py.py';
+import FEATURES_PY from './py/ssr_features.py';
 
 export interface EnvResult {
   image: string;
@@ -171,8 +172,11 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
     `WORKDIR ${REPO}`,
     'RUN mkdir -p /ssr/env',
   ];
+  // devcontainer's ${containerEnv:X} is the engine's ${X} in ENV.
+  for (const [k, v] of Object.entries(plan.env ?? {})) lines.push(`ENV ${k}=${JSON.stringify(v.replace(/\$\{containerEnv:(\w+)\}/g, '${$1}'))}`);
   if (withCa) lines.push('COPY host-ca.crt /ssr/env/host-ca.crt');
   if (plan.needsPyHelper) lines.push('COPY ssr_env_py.py /ssr/env/ssr_env_py.py');
+  if (plan.features?.length) lines.push('COPY features/ /ssr/env/features/', 'COPY ssr_features.py /ssr/env/ssr_features.py');
   const scripts: string[] = [];
   const needs = {
     name: 'what the runner needs (bash, python3, git, patch)',
@@ -200,9 +204,12 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   else if (plan.copyFiles.length) cleanup.push(`cd ${REPO} && rm -f -- ${plan.copyFiles.map((f) => JSON.stringify(f)).join(' ')}`);
   // A lockfile the install wrote where the repository has none would look like a change of the repository.
   if (!plan.copyRepo && plan.copyFiles.includes('package.json') && !plan.copyFiles.includes('package-lock.json')) cleanup.push(`rm -f ${REPO}/package-lock.json`);
-  cleanup.push('rm -rf /ssr/env/host-ca.crt /ssr/env/repo-files.txt /ssr/env/steps');
+  cleanup.push('rm -rf /ssr/env/host-ca.crt /ssr/env/repo-files.txt /ssr/env/steps /ssr/env/features /ssr/env/ssr_features.py');
   // SSR's baseline commit must not take installed folders in.
-  cleanup.push('printf "node_modules/\\n__pycache__/\\n.venv/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore');
+  // (yarn 2+ Plug'n'Play keeps its install in .pnp.* and .yarn/ instead of node_modules/.)
+  cleanup.push(
+    'printf "node_modules/\\n__pycache__/\\n.venv/\\n.pnp.cjs\\n.pnp.loader.mjs\\n.pnp.data.json\\n.yarn/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore',
+  );
   cleanup.push('rm -rf /var/lib/apt/lists/* /root/.npm/_cacache 2>/dev/null || true');
   // What the steps installed in the working copy (node_modules, a virtualenv) belongs to the test user from the start:
   // the runner's hand-over before each run then has nothing to change, instead of copying every installed file up
@@ -270,7 +277,10 @@ async function dockerBuild(
   let step = firstStepName;
   let stepIndex = stepOffset;
   const tail: string[] = [];
-  const onLine = (line: string) => {
+  const onLine = (raw: string) => {
+    // The engine colours a step's stderr; the log and the error say it plainly.
+    // eslint-disable-next-line no-control-regex
+    const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
     log.write(line + '\n');
     tail.push(line);
     if (tail.length > 60) tail.shift();
@@ -394,6 +404,16 @@ export async function buildEnvironment(bo: BuildOptions): Promise<EnvResult> {
     const ca = hostCaBundle();
     if (ca) fs.copyFileSync(ca, path.join(ctx, 'host-ca.crt'));
     if (plan.needsPyHelper) fs.writeFileSync(path.join(ctx, 'ssr_env_py.py'), ENV_PY);
+    if (plan.features?.length) {
+      fs.writeFileSync(path.join(ctx, 'ssr_features.py'), FEATURES_PY);
+      fs.mkdirSync(path.join(ctx, 'features'), { recursive: true });
+      plan.features.forEach((f, i) => {
+        const dest = path.join(ctx, 'features', String(i));
+        if (f.dir) fs.cpSync(f.dir, dest, { recursive: true });
+        else fs.mkdirSync(dest);
+      });
+      fs.writeFileSync(path.join(ctx, 'features', 'features.json'), JSON.stringify(plan.features.map((f) => ({ key: f.key, remote: f.remote, options: f.options ?? null }))));
+    }
     if (plan.copyRepo) {
       const files = walkRepo(plan.repoDir);
       for (const f of files) {

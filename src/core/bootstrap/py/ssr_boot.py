@@ -274,6 +274,16 @@ def js_declared_runner(root, pkg):
     return None, [], None
 
 
+def js_package_manager(root, pkg, files):
+    """The package manager the repository declares (packageManager, else its lockfile), when the image has it."""
+    declared = str((pkg or {}).get("packageManager") or "")
+    m = re.match(r"^(npm|pnpm|yarn|bun)@", declared)
+    pm = m.group(1) if m else ("pnpm" if "pnpm-lock.yaml" in files else "yarn" if "yarn.lock" in files else "npm")
+    if pm in ("pnpm", "yarn") and shutil.which(pm):
+        return pm
+    return "npm"
+
+
 def js_runner_files(root, runner, args, files):
     """The test files the runner will run: jest lists them itself; vitest and mocha by their default patterns or arguments."""
     notes = []
@@ -395,6 +405,16 @@ def detect(req):
             notes.append("the tests need pytest, which the image does not have")
         result.update(language="python", framework=framework, runner=runner, testFiles=sorted(py_tests), runFiles=sorted(py_run))
         return result
+    if "go.mod" in files and req.get("language") in (None, "go"):
+        go_tests = [f for f in files if f.endswith("_test.go") and not (set(f.split("/")[:-1]) & {"vendor", "testdata"})]
+        if go_tests:
+            have_go = shutil.which("go") is not None
+            if not have_go:
+                notes.append("Go tests found but the image has no Go: build the repository's environment first (ssr env build --repo DIR)")
+            notes.append("go test -json ./... (%d test file(s) in %d package(s))" % (len(go_tests), len({f.rsplit("/", 1)[0] if "/" in f else "." for f in go_tests})))
+            result.update(language="go", framework="go test", runner="go" if have_go else None, testFiles=sorted(go_tests),
+                          runFiles=["./..."], goAvailable=have_go)
+            return result
     js_tests = [f for f in files if js_is_test_path(f)]
     js_run = []
     for f in js_tests:
@@ -417,13 +437,19 @@ def detect(req):
         run_files, more, flags = js_runner_files(root, runner_decl, runner_args, all_files)
         notes.extend(more)
         notes.append("runner %s, learned from %s" % (runner_decl, learned))
+        pm = js_package_manager(root, pkg, files)
         have = os.path.exists(os.path.join(root, "node_modules/.bin", runner_decl))
+        if not have and pm == "yarn" and (os.path.exists(os.path.join(root, ".pnp.cjs")) or os.path.exists(os.path.join(root, ".pnp.js"))):
+            # yarn 2+ Plug'n'Play: no node_modules; yarn runs the runner.
+            have = subprocess.run(["yarn", "bin", runner_decl], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+        if pm != "npm":
+            notes.append("the tests run through %s (the repository's package manager)" % pm)
         if not have:
             notes.append("%s is not installed in the image: build the repository's environment first (ssr env build --repo DIR)" % runner_decl)
         helpers = [f for f in all_files if (f.split("/")[0] in ("test", "tests", "__tests__", "spec")) and f not in run_files]
         result.update(language="javascript", framework=runner_decl, runner=runner_decl if have else None,
                       testFiles=sorted(set(run_files) | set(helpers)), runFiles=run_files, runnerArgs=flags, learnedFrom=learned,
-                      jsTestFiles=len(run_files))
+                      jsTestFiles=len(run_files), packageManager=pm)
         return result
     if js_run:
         if "node --test" not in pkg_test and pkg_test:
@@ -1191,7 +1217,9 @@ def js_info(req):
     covered, have_cov = load_v8_coverage(req.get("covDir"), root)
     sources = [f for f in walk(root) if f.endswith(JS_TS_EXT) and not f.endswith(".d.ts") and f not in tests
                and not JS_TEST_FILE.search(f) and not js_is_test_path(f) and f.split("/")[0] not in ("test", "tests", "__tests__", "spec", "bench", "benchmark", "examples", "scripts", "docs")
-               and not re.search(r"(^|/)[\w.-]+\.config\.[cm]?[jt]s$", f) and not f.startswith("eslint")]
+               and not re.search(r"(^|/)[\w.-]+\.config\.[cm]?[jt]s$", f) and not f.startswith("eslint")
+               # hidden files are tooling, not the library (yarn's Plug'n'Play loader .pnp.cjs, .pnp.loader.mjs)
+               and not f.rsplit("/", 1)[-1].startswith(".")]
     return {"covered": sorted([list(x) for x in covered]), "coverage": have_cov, "sources": sources}
 
 
