@@ -104,6 +104,11 @@ export interface StateRun {
 }
 
 export type ValidationEvent =
+  /**
+   * The runs validation will start (a cached original state is not run
+   * again), `parallel` at once; `suiteMs`: T_suite when already known from the cache.
+   */
+  | { type: 'runs-planned'; states: string[]; parallel: number; suiteMs?: number }
   | { type: 'run-started'; state: string }
   | { type: 'run-finished'; run: StateRun }
   | { type: 'check'; check: CheckResult };
@@ -269,6 +274,12 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         }
       }
       pool.warm(plans.length);
+      emit({
+        type: 'runs-planned',
+        states: plans.map((p) => p.state),
+        parallel: Math.max(1, opts.concurrency ?? defaultConcurrency()),
+        ...(cachedOriginal ? { suiteMs: cachedOriginal.run.durationMs / Math.max(1, cachedOriginal.run.repetitions) } : {}),
+      });
     }
 
     // test_files_exist inside the image when the repository lives there.

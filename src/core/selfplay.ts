@@ -127,6 +127,12 @@ export type SessionEvent = { ts: string } & (
   | { type: 'round-started'; round: number }
   | { type: 'proposal'; round: number; bugId: string; order: number; source: string; strategy?: string; key?: string; notes?: string[] }
   | { type: 'proposal-failed'; round: number; reason: string }
+  /** What the bootstrap proposer is doing now (its suite run, coverage trace, mutants). */
+  | { type: 'proposing'; round: number; detail: string }
+  /** Validation's test runs, for progress: the runs planned (`suiteMs`: T_suite when known from the session's cache), each start and end. */
+  | { type: 'runs-planned'; bugId: string; states: string[]; parallel: number; suiteMs?: number }
+  | { type: 'run-started'; bugId: string; state: string }
+  | { type: 'run-finished'; bugId: string; state: string; ok: boolean; durationMs: number; repetitions: number }
   | { type: 'check'; bugId: string; check: CheckResult }
   | { type: 'validated'; bugId: string; valid: boolean; firstFailure?: string }
   | { type: 'attempt-started'; bugId: string; attempt: number }
@@ -449,7 +455,14 @@ export class SelfPlaySession {
     let injector: Awaited<ReturnType<NonNullable<Players['inject']>>> | undefined;
     try {
       if (cfg.proposer === 'bootstrap') {
-        const p = await this.players.bootstrap!({ repoDir: cfg.repoDir, image: cfg.image, seed, seen: await this.seenKeys(), signal: this.opts.signal });
+        const p = await this.players.bootstrap!({
+          repoDir: cfg.repoDir,
+          image: cfg.image,
+          seed,
+          seen: await this.seenKeys(),
+          signal: this.opts.signal,
+          log: (m) => this.emit({ type: 'proposing', round: r, detail: m.replace(/^bootstrap: /, '') }),
+        });
         artifact = p.artifact;
         key = p.key;
         strategy = p.strategy;
@@ -549,6 +562,9 @@ export class SelfPlaySession {
         labels: { 'ssr.run': this.store.id },
         onEvent: (e) => {
           if (e.type === 'check') this.emit({ type: 'check', bugId: bug.id, check: e.check });
+          else if (e.type === 'runs-planned') this.emit({ type: 'runs-planned', bugId: bug.id, states: e.states, parallel: e.parallel, ...(e.suiteMs !== undefined ? { suiteMs: e.suiteMs } : {}) });
+          else if (e.type === 'run-started') this.emit({ type: 'run-started', bugId: bug.id, state: e.state });
+          else this.emit({ type: 'run-finished', bugId: bug.id, state: e.run.state, ok: e.run.ok, durationMs: e.run.durationMs, repetitions: e.run.repetitions });
         },
       });
       if (this.cancelled()) throw new CancelledError();
