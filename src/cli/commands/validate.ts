@@ -67,8 +67,9 @@ export function register(program: Command): void {
           repeat,
           testTimeoutMs: (intOption(o.testTimeout as string, '--test-timeout', 1) ?? 120) * 1000,
           onEvent: (e) => {
-            stages.onValidation(e);
+            // The run's own line first, then the live line counts it.
             if (e.type === 'run-finished') stages.log(`  ran ${e.run.state} in ${(e.run.durationMs / 1000).toFixed(1)} s${e.run.ok ? '' : `: ${e.run.error}`}`);
+            stages.onValidation(e);
           },
         });
         stages.end(report.valid ? 'valid' : `invalid at ${report.firstFailure ?? '?'}`);
