@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { ProposalsAhead, proposeAhead } from './bootstrap/overlap';
 import { type ArtifactFiles, artifactId } from './artifact';
-import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationReport } from './checks';
+import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationEvent, type ValidationReport } from './checks';
 import type { Evaluation } from './evaluate';
 import { buildHigherOrder, MAX_ORDER } from './higherOrder';
 import { DEFAULT_ALPHA } from './rewards';
@@ -173,6 +173,9 @@ export interface Players {
     signal?: AbortSignal;
     id: string;
     onCheck: (c: CheckResult) => void;
+    /** Each step of the injector's episode, and its validation's events (progress). */
+    onStep?: (index: number, tool: string) => void;
+    onValidation?: (e: ValidationEvent) => void;
   }) => Promise<{ trajectory: Trajectory; artifact?: ArtifactFiles; validation?: ValidationReport; reward?: number }>;
   /** Runs a solver episode (with evaluation). */
   solve?: (opts: {
@@ -333,6 +336,13 @@ export class SelfPlaySession {
     return s;
   }
 
+  /** A validation's test runs as session events (progress). */
+  private forwardRun(bugId: string, e: ValidationEvent): void {
+    if (e.type === 'runs-planned') this.emit({ type: 'runs-planned', bugId, states: e.states, parallel: e.parallel, ...(e.suiteMs !== undefined ? { suiteMs: e.suiteMs } : {}) });
+    else if (e.type === 'run-started') this.emit({ type: 'run-started', bugId, state: e.state });
+    else if (e.type === 'run-finished') this.emit({ type: 'run-finished', bugId, state: e.run.state, ok: e.run.ok, durationMs: e.run.durationMs, repetitions: e.run.repetitions });
+  }
+
   private emit(body: EventBody): void {
     const e = { ts: now(), ...body } as SessionEvent;
     this.store.events.append(e);
@@ -482,6 +492,9 @@ export class SelfPlaySession {
             signal: this.opts.signal,
             id: `inject-r${r}`,
             onCheck: () => undefined,
+            onStep: (index, tool) => this.emit({ type: 'proposing', round: r, detail: `the injector, step ${index + 1} (${tool || 'no tool'})` }),
+            // The artifact has no id before it is validated: its runs go by the episode's.
+            onValidation: (e) => this.forwardRun(`inject-r${r}`, e),
           });
         } finally {
           await policy.dispose?.();
@@ -562,9 +575,7 @@ export class SelfPlaySession {
         labels: { 'ssr.run': this.store.id },
         onEvent: (e) => {
           if (e.type === 'check') this.emit({ type: 'check', bugId: bug.id, check: e.check });
-          else if (e.type === 'runs-planned') this.emit({ type: 'runs-planned', bugId: bug.id, states: e.states, parallel: e.parallel, ...(e.suiteMs !== undefined ? { suiteMs: e.suiteMs } : {}) });
-          else if (e.type === 'run-started') this.emit({ type: 'run-started', bugId: bug.id, state: e.state });
-          else this.emit({ type: 'run-finished', bugId: bug.id, state: e.run.state, ok: e.run.ok, durationMs: e.run.durationMs, repetitions: e.run.repetitions });
+          else this.forwardRun(bug.id, e);
         },
       });
       if (this.cancelled()) throw new CancelledError();

@@ -101,6 +101,25 @@ describe('progress: one stage line per stage, from core events', () => {
     assert.deepEqual(increments, [16.7, 16.6, 16.7]);
   });
 
+  it('a policy injector: its steps while proposing, then its artifact\'s validation runs', () => {
+    const clock = { t: 0 };
+    const lines: string[] = [];
+    const cli = new StageLines(false, (l) => lines.push(l), () => clock.t);
+    const events: Array<[number, Body]> = [
+      [0, { type: 'round-started', round: 0 }],
+      [2000, { type: 'proposing', round: 0, detail: 'the injector, step 1 (bash)' }],
+      [9000, { type: 'runs-planned', bugId: 'inject-r0', states: ['original', 'buggy', 'weakened'], parallel: 3 }],
+      [9500, { type: 'run-started', bugId: 'inject-r0', state: 'original' }],
+    ];
+    play(events, (e) => cli.onSession({ ts: '', ...e } as SessionEvent), clock);
+    assert.deepEqual(lines, [
+      'round 1: proposing | 0s',
+      'round 1: proposing: the injector, step 1 (bash) | 2s',
+      'round 1: validating inject-r0: starting sandboxes | runs 0/3 | 9s',
+      'round 1: validating inject-r0: original | runs 0/3 | 10s',
+    ]);
+  });
+
   it('ssr validate: the T_suite of a cached original state gives the estimate at once', () => {
     const clock = { t: 0 };
     const lines: string[] = [];
