@@ -5,10 +5,15 @@
  * valid bug divided by T_suite, where T_suite is one run of the session's
  * own test script in a ready container, measured in the same run. "before"
  * turns the per-session suite cache off (SSR_SUITE_CACHE=0: every proposal
- * reruns the original suite twice and the coverage trace) and the overlap of
- * the next proposal with the current validation (SSR_OVERLAP=0); "after"
- * keeps both. The per-session cache of the original state's results in the
- * checks is the lead's (src/core/checks.ts) and is on or off alike in all rows.
+ * reruns the original suite twice and the coverage trace), the overlap of
+ * the next proposal with the current validation (SSR_OVERLAP=0) and the
+ * reuse of the proposer's own judged runs by validation
+ * (SSR_REUSE_PROPOSER_RUNS=0); each later row turns one more on. The
+ * per-session cache of the original state's results in the checks, and the
+ * environment image's hand-over of node_modules to the test user, are on
+ * alike in all rows. Every row is traced (SSR_TRACE, src/core/trace.ts): the
+ * table says how many suite runs and container starts each needed, and where
+ * the "after" row's time went.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,6 +24,7 @@ import { makePlayers } from '../src/core/players';
 import { DEFAULT_CONFIG, SelfPlaySession } from '../src/core/selfplay';
 import { DockerSandbox } from '../src/core/sandbox';
 import { installRunner, runTests } from '../src/core/testRun';
+import { readTrace, summarizeTrace } from '../src/core/trace';
 import { table, timeMs } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -33,23 +39,35 @@ export async function benchRealSize(opts: { rounds?: number; concurrency?: numbe
   const env = await buildEnvironment({ repoDir: repo });
   const rows: Array<Record<string, string | number>> = [];
   let firstArtifact: string | undefined;
-  for (const [label, cache, overlap] of [
-    ['before: suite rerun per proposal, rounds in sequence', '0', '0'],
-    ['suite learned once per session', '1', '0'],
-    ['after: + next proposal during validation', '1', '1'],
+  let breakdown: ReturnType<typeof summarizeTrace> = [];
+  const knobs = ['SSR_SUITE_CACHE', 'SSR_OVERLAP', 'SSR_REUSE_PROPOSER_RUNS', 'SSR_TRACE'] as const;
+  for (const [label, cache, overlap, reuse] of [
+    ['before: suite rerun per proposal, rounds in sequence', '0', '0', '0'],
+    ['suite learned once per session', '1', '0', '0'],
+    ['+ next proposal during validation', '1', '1', '0'],
+    ["after: + validation takes the proposer's runs", '1', '1', '1'],
   ] as const) {
-    process.env.SSR_SUITE_CACHE = cache;
-    process.env.SSR_OVERLAP = overlap;
+    const trace = path.join(work, `trace-${rows.length}.jsonl`);
+    Object.assign(process.env, { SSR_SUITE_CACHE: cache, SSR_OVERLAP: overlap, SSR_REUSE_PROPOSER_RUNS: reuse, SSR_TRACE: trace });
     const out = fs.mkdtempSync(path.join(work, 'run-'));
     const session = await SelfPlaySession.create({ ...DEFAULT_CONFIG, repoDir: repo, image: env.image, rounds, concurrency, seed: 11 }, makePlayers({}), { out });
     const wall = await timeMs(() => session.run());
     const s = JSON.parse(fs.readFileSync(path.join(out, 'session.json'), 'utf8'));
     const bugs = fs.existsSync(path.join(out, 'bugs')) ? fs.readdirSync(path.join(out, 'bugs')) : [];
     firstArtifact ??= bugs.map((b) => path.join(out, 'bugs', b, 'artifact')).find((d) => fs.existsSync(path.join(d, 'test_script.sh')));
-    rows.push({ session: label, rounds, valid: s.metrics.validBugs, 'wall s': wall / 1000, 's per valid bug': s.metrics.validBugs ? wall / 1000 / s.metrics.validBugs : NaN });
+    const spans = readTrace(trace);
+    breakdown = summarizeTrace(spans);
+    rows.push({
+      session: label,
+      rounds,
+      valid: s.metrics.validBugs,
+      'suite runs': spans.filter((x) => x.name === 'tests.run').length,
+      containers: spans.filter((x) => x.name === 'sandbox.create').length,
+      'wall s': wall / 1000,
+      's per valid bug': s.metrics.validBugs ? wall / 1000 / s.metrics.validBugs : NaN,
+    });
   }
-  delete process.env.SSR_SUITE_CACHE;
-  delete process.env.SSR_OVERLAP;
+  for (const k of knobs) delete process.env[k];
   // T_suite: the session's own test script, once, in a ready container (after one warm-up run).
   let tSuite = NaN;
   if (firstArtifact) {
@@ -71,6 +89,9 @@ export async function benchRealSize(opts: { rounds?: number; concurrency?: numbe
     text: [
       `session on ufo (463 tests, vitest) in ${env.image}, concurrency ${concurrency}; T_suite = ${tSuite.toFixed(2)} s (one run of the session's test script in a ready container)`,
       table(rows),
+      '',
+      "where the last row's time went (spans overlap: proposals run during validations; the coverage run is inside propose.suite):",
+      table(breakdown.map((b) => ({ span: b.name, count: b.count, 'total s': b.totalMs / 1000, 'median s': b.medianMs / 1000 }))),
     ].join('\n'),
   };
 }

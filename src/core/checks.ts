@@ -25,7 +25,8 @@ import {
 import { SandboxPool } from './sandbox/pool';
 import { DEFAULT_IMAGE, docker, ensureEngineAndImage, SandboxLostError, type SandboxLimits } from './sandbox/docker';
 import { isHarnessPath } from './harness';
-import { OriginalRunCache, originalKey } from './originalCache';
+import { RunCache, originalKey } from './runCache';
+import { span } from './trace';
 import { applyDiff, existsInBaseline, initBaseline, resetToBaseline, restoreFromBaseline } from './sandbox/baseline';
 import {
   DEFAULT_TEST_TIMEOUT_MS,
@@ -99,16 +100,17 @@ export interface StateRun {
   durationMs: number;
   repetitions: number;
   logTail?: string;
-  /** Taken from the session's cache of original-state runs, not run again. */
+  /** Taken from the session's run cache (runCache.ts), not run again. */
   cached?: boolean;
 }
 
 export type ValidationEvent =
   /**
-   * The runs validation will start (a cached original state is not run
-   * again), `parallel` at once; `suiteMs`: T_suite when already known from the cache.
+   * The runs validation will start, `parallel` at once; `cached`: the states
+   * taken from the session's run cache instead (not run again); `suiteMs`:
+   * T_suite when a run of the suite is known already.
    */
-  | { type: 'runs-planned'; states: string[]; parallel: number; suiteMs?: number }
+  | { type: 'runs-planned'; states: string[]; cached?: string[]; parallel: number; suiteMs?: number }
   | { type: 'run-started'; state: string }
   | { type: 'run-finished'; run: StateRun }
   | { type: 'check'; check: CheckResult };
@@ -131,8 +133,12 @@ export interface ValidateOptions extends SandboxLimits, Partial<Thresholds> {
    * when larger): tests whose outcome changes between them are flaky.
    */
   originalRepeat?: number;
-  /** Results of the original state kept for a session (by tree, script, parser and image). */
-  originalCache?: OriginalRunCache;
+  /**
+   * The session's runs (runCache.ts): the original state's (by tree, script,
+   * parser and image), and the bootstrap proposer's own runs of the buggy and
+   * weakened states. Repeated states (repeat > 1) always run.
+   */
+  runCache?: RunCache;
   testTimeoutMs?: number;
   signal?: AbortSignal;
   onEvent?: (e: ValidationEvent) => void;
@@ -247,8 +253,20 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
     const bugUsable = !problemFor('bug_scope').length;
     const weakenUsable = !problemFor('test_files_exist').length;
     const plans: StatePlan[] = [];
-    const cacheKey = canRun && opts.originalCache ? await originalKey({ repoDir: opts.repoDir, repoInImage: opts.repoInImage, image, artifact: a }) : undefined;
-    const cachedOriginal = cacheKey ? opts.originalCache!.get(cacheKey) : undefined;
+    const cacheKey = canRun && opts.runCache ? await originalKey({ repoDir: opts.repoDir, repoInImage: opts.repoInImage, image, artifact: a }) : undefined;
+    const cachedEntry = cacheKey ? opts.runCache!.get(cacheKey) : undefined;
+    // The proposer's one judged run of the original counts as a repetition (when within this validation's limits).
+    const partialOriginal = cachedEntry?.partial && cachedEntry.run.durationMs < (opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS) ? cachedEntry : undefined;
+    const cachedOriginal = cachedEntry && !cachedEntry.partial ? cachedEntry : undefined;
+    const testTimeoutMs = opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
+    /** A state the proposer already ran (single runs only, and within this validation's time limit). */
+    const fromCache = (plan: StatePlan): StateRun | undefined => {
+      if (!cacheKey || repeat > 1 || plan.restore) return undefined;
+      const hit = opts.runCache!.getState(cacheKey, plan.diffs.map((d) => d.text));
+      if (!hit || hit.durationMs >= testTimeoutMs) return undefined;
+      repetitions.set(plan.state, [hit.results]);
+      return { state: plan.state, ok: true, results: { ...hit.results }, durationMs: hit.durationMs, repetitions: 1, logTail: hit.logTail, cached: true };
+    };
     if (cachedOriginal) {
       runs.set('original', { ...cachedOriginal.run, cached: true });
       repetitions.set('original', cachedOriginal.repetitions);
@@ -273,12 +291,23 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
           }
         }
       }
-      pool.warm(plans.length);
+      // States the proposer ran need no run; the pool is sized to what is left.
+      for (let i = plans.length - 1; i >= 0; i--) {
+        const hit = fromCache(plans[i]);
+        if (hit) {
+          runs.set(plans[i].state, hit);
+          plans.splice(i, 1);
+        }
+      }
+      if (plans.length) pool.warm(plans.length);
+      // T_suite, when a run of the suite is known already: the session's original state, or one the proposer ran.
+      const known = cachedOriginal?.run ?? partialOriginal?.run ?? [...runs.values()].find((r) => r.ok && r.cached);
       emit({
         type: 'runs-planned',
         states: plans.map((p) => p.state),
+        cached: [...runs.keys()],
         parallel: Math.max(1, opts.concurrency ?? defaultConcurrency()),
-        ...(cachedOriginal ? { suiteMs: cachedOriginal.run.durationMs / Math.max(1, cachedOriginal.run.repetitions) } : {}),
+        ...(known ? { suiteMs: known.durationMs / Math.max(1, known.repetitions) } : {}),
       });
     }
 
@@ -291,7 +320,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
     }
 
     const runOnce = (plan: StatePlan): Promise<StateRun> =>
-      pool.use(async (sb) => {
+      pool.use((sb) => span('validate.state', async (): Promise<StateRun> => {
         emit({ type: 'run-started', state: plan.state });
         const s = Date.now();
         // A sandbox fresh from the pool is at the baseline already.
@@ -310,18 +339,23 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
           }
         }
         if (plan.restore) await restoreFromBaseline(sb, plan.restore);
-        const n = plan.state === 'original' ? originalRepeat : repeat;
+        const n = plan.state === 'original' ? originalRepeat - (partialOriginal?.repetitions.length ?? 0) : repeat;
         const reps: TestRunResult[] = [];
         for (let i = 0; i < n; i++) {
-          reps.push(await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal }));
+          reps.push(await runTests(sb, { timeoutMs: testTimeoutMs, signal: opts.signal }));
           if (!reps[i].ok) break;
         }
         // One failed repetition makes a failed run; it says nothing about flaky tests.
         const bad = reps.find((r) => !r.ok);
         if (bad) return { state: plan.state, ok: false, error: bad.error, durationMs: Date.now() - s, repetitions: reps.length, logTail: bad.logTail };
+        if (plan.state === 'original' && partialOriginal) {
+          // The earlier repetition comes first: its results and log are the state's.
+          repetitions.set('original', [...partialOriginal.repetitions, ...reps.map((r) => r.results!)]);
+          return { ...partialOriginal.run, durationMs: Date.now() - s, repetitions: reps.length + partialOriginal.repetitions.length };
+        }
         repetitions.set(plan.state, reps.map((r) => r.results!));
         return { state: plan.state, ok: true, results: reps[0].results, durationMs: Date.now() - s, repetitions: reps.length, logTail: reps[0].logTail };
-      }, opts.signal);
+      }, { state: plan.state }), opts.signal);
 
     /**
      * A state whose sandbox was lost (container stopped or removed, engine
@@ -358,10 +392,10 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
     });
     const orig0 = runs.get('original');
     if (cacheKey && !cachedOriginal && orig0?.ok) {
-      opts.originalCache!.set(cacheKey, { run: { ...orig0 }, repetitions: repetitions.get('original') ?? [] });
+      opts.runCache!.set(cacheKey, { run: { ...orig0 }, repetitions: repetitions.get('original') ?? [] });
     }
   } finally {
-    await pool.dispose();
+    await span('validate.dispose', () => pool.dispose());
   }
 
   // --- Flaky tests: a different result between repetitions of one state.

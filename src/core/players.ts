@@ -81,7 +81,7 @@ export function makePlayers(opts: PlayersOptions): Players {
     policy: factory,
     bootstrap: async (o) => {
       const p = await proposeBug({ repoDir: o.repoDir, image: o.image, seed: o.seed, seen: o.seen, signal: o.signal, log: o.log });
-      return { key: p.key, strategy: p.strategy, artifact: p.artifact, notes: p.notes };
+      return { key: p.key, strategy: p.strategy, artifact: p.artifact, notes: p.notes, runs: p.runs };
     },
     inject: async (o) => {
       const r = await runInjectEpisode({

@@ -167,13 +167,15 @@ export class StageProgress {
       this.running = [];
       if (e.suiteMs !== undefined) this.suiteMs = e.suiteMs;
       this.parallel = Math.max(1, e.parallel);
-      this.update(this.validatingNow(e.states.length ? 'starting sandboxes' : 'no test run'), 0, e.states.length);
+      const reused = e.cached?.length ? `the checks (${e.cached.join(', ')} from the session's cache)` : 'the checks';
+      this.update(this.validatingNow(e.states.length ? 'starting sandboxes' : reused), 0, e.states.length);
     } else if (e.type === 'run-started') {
       this.running.push(e.state);
       this.update(this.validatingNow());
     } else if (e.type === 'run-finished') {
       this.running = this.running.filter((s, i) => i !== this.running.indexOf(e.run.state));
-      if (e.run.state === 'original' && e.run.ok && !e.run.cached) this.suiteMs = e.run.durationMs / Math.max(1, e.run.repetitions);
+      // The first measurement stands (an original state that continues the proposer's run times only part of its repetitions).
+      if (e.run.state === 'original' && e.run.ok && this.suiteMs === undefined) this.suiteMs = e.run.durationMs / Math.max(1, e.run.repetitions);
       this.done++;
       this.update(this.validatingNow(this.done >= this.planned && this.planned ? 'the checks' : undefined));
     }
@@ -212,7 +214,7 @@ export class StageProgress {
         if (this.isCurrent(e.round)) this.update('no proposal');
         break;
       case 'runs-planned':
-        this.onValidation({ type: 'runs-planned', states: e.states, parallel: e.parallel, suiteMs: e.suiteMs }, e.bugId);
+        this.onValidation({ type: 'runs-planned', states: e.states, cached: e.cached, parallel: e.parallel, suiteMs: e.suiteMs }, e.bugId);
         break;
       case 'run-started':
         this.subject = e.bugId;

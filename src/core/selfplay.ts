@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { ProposalsAhead, proposeAhead } from './bootstrap/overlap';
+import { span } from './trace';
 import { type ArtifactFiles, artifactId } from './artifact';
 import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationEvent, type ValidationReport } from './checks';
 import type { Evaluation } from './evaluate';
@@ -28,7 +29,8 @@ import type { Trajectory, TrajectoryRecord } from './trajectory';
 import type { Policy } from './policy/types';
 import { CancelledError, UsageError, classifyFailure, isCancelled } from './errors';
 import { DEFAULT_IMAGE, docker, ensureEngineAndImage, pidAlive, reapStale } from './sandbox/docker';
-import { OriginalRunCache } from './originalCache';
+import { RunCache, originalKey } from './runCache';
+import type { CachedStateRun } from './runCache';
 
 export const SESSION_FORMAT = 'ssr-session/1';
 
@@ -130,7 +132,7 @@ export type SessionEvent = { ts: string } & (
   /** What the bootstrap proposer is doing now (its suite run, coverage trace, mutants). */
   | { type: 'proposing'; round: number; detail: string }
   /** Validation's test runs, for progress: the runs planned (`suiteMs`: T_suite when known from the session's cache), each start and end. */
-  | { type: 'runs-planned'; bugId: string; states: string[]; parallel: number; suiteMs?: number }
+  | { type: 'runs-planned'; bugId: string; states: string[]; cached?: string[]; parallel: number; suiteMs?: number }
   | { type: 'run-started'; bugId: string; state: string }
   | { type: 'run-finished'; bugId: string; state: string; ok: boolean; durationMs: number; repetitions: number }
   | { type: 'check'; bugId: string; check: CheckResult }
@@ -159,6 +161,8 @@ export interface Players {
     strategy: string;
     artifact: ArtifactFiles;
     notes: string[];
+    /** The proposer's own judged runs of the buggy and weakened states (runCache.ts). */
+    runs?: { buggy: CachedStateRun; weakened: CachedStateRun; original?: CachedStateRun };
   }>;
   /** Runs an injector episode (with validation). */
   inject?: (opts: {
@@ -269,8 +273,12 @@ export class SelfPlaySession {
   private activeAtStart = 0;
   private peakRss = 0;
   private rssTimer?: NodeJS.Timeout;
-  /** The original state's results, run once (several repetitions) per session and reused by every validation. */
-  readonly originalCache = new OriginalRunCache();
+  /**
+   * The original state's results, run once (several repetitions) per session
+   * and reused by every validation, and the bootstrap proposer's runs of the
+   * states it proposes (runCache.ts).
+   */
+  readonly runCache = new RunCache();
   /** Proposals started ahead of their round (overlap.ts). */
   private readonly ahead = new ProposalsAhead<BugRecord | undefined>();
 
@@ -338,7 +346,9 @@ export class SelfPlaySession {
 
   /** A validation's test runs as session events (progress). */
   private forwardRun(bugId: string, e: ValidationEvent): void {
-    if (e.type === 'runs-planned') this.emit({ type: 'runs-planned', bugId, states: e.states, parallel: e.parallel, ...(e.suiteMs !== undefined ? { suiteMs: e.suiteMs } : {}) });
+    if (e.type === 'runs-planned') {
+      this.emit({ type: 'runs-planned', bugId, states: e.states, ...(e.cached?.length ? { cached: e.cached } : {}), parallel: e.parallel, ...(e.suiteMs !== undefined ? { suiteMs: e.suiteMs } : {}) });
+    }
     else if (e.type === 'run-started') this.emit({ type: 'run-started', bugId, state: e.state });
     else if (e.type === 'run-finished') this.emit({ type: 'run-finished', bugId, state: e.run.state, ok: e.run.ok, durationMs: e.run.durationMs, repetitions: e.run.repetitions });
   }
@@ -465,14 +475,21 @@ export class SelfPlaySession {
     let injector: Awaited<ReturnType<NonNullable<Players['inject']>>> | undefined;
     try {
       if (cfg.proposer === 'bootstrap') {
-        const p = await this.players.bootstrap!({
-          repoDir: cfg.repoDir,
-          image: cfg.image,
-          seed,
-          seen: await this.seenKeys(),
-          signal: this.opts.signal,
-          log: (m) => this.emit({ type: 'proposing', round: r, detail: m.replace(/^bootstrap: /, '') }),
-        });
+        const seen = await this.seenKeys();
+        const p = await span(
+          'propose',
+          () =>
+            this.players.bootstrap!({
+              repoDir: cfg.repoDir,
+              image: cfg.image,
+              seed,
+              seen,
+              signal: this.opts.signal,
+              log: (m) => this.emit({ type: 'proposing', round: r, detail: m.replace(/^bootstrap: /, '') }),
+            }),
+          { round: r },
+        );
+        if (p.runs) await this.keepProposerRuns(p.artifact, p.runs);
         artifact = p.artifact;
         key = p.key;
         strategy = p.strategy;
@@ -549,6 +566,21 @@ export class SelfPlaySession {
     return bug;
   }
 
+  /**
+   * The bootstrap proposer ran the buggy and weakened states with the judge's
+   * runner on this tree and image: validation takes those results instead of
+   * running the same states again. Never for a policy's proposals.
+   */
+  private async keepProposerRuns(artifact: ArtifactFiles, runs: { buggy: CachedStateRun; weakened: CachedStateRun; original?: CachedStateRun }): Promise<void> {
+    if (process.env.SSR_REUSE_PROPOSER_RUNS === '0') return;
+    const cfg = this.session.config;
+    const key = await originalKey({ repoDir: cfg.repoDir, image: cfg.image, artifact });
+    // The first run of the original counts as one repetition: validation runs the others.
+    if (runs.original) this.runCache.seedOriginal(key, runs.original);
+    this.runCache.setState(key, [artifact.bugInjectDiff], runs.buggy);
+    this.runCache.setState(key, [artifact.bugInjectDiff, artifact.testWeakenDiff], runs.weakened);
+  }
+
   private async noProposal(r: number, reason: string): Promise<undefined> {
     this.emit({ type: 'proposal-failed', round: r, reason });
     this.session.rounds[r] = { status: 'no-proposal', reason, finishedAt: now() };
@@ -563,7 +595,7 @@ export class SelfPlaySession {
     const vFile = path.join(this.store.bugDir(bug.id), 'validation.json');
     let validation = await readJson<ValidationReport>(vFile);
     if (!validation) {
-      validation = await validateArtifact({
+      validation = await span('validate', () => validateArtifact({
         repoDir: cfg.repoDir,
         artifact,
         image: cfg.image,
@@ -571,13 +603,13 @@ export class SelfPlaySession {
         concurrency: cfg.concurrency,
         testTimeoutMs: cfg.testTimeoutMs,
         signal: this.opts.signal,
-        originalCache: this.originalCache,
+        runCache: this.runCache,
         labels: { 'ssr.run': this.store.id },
         onEvent: (e) => {
           if (e.type === 'check') this.emit({ type: 'check', bugId: bug.id, check: e.check });
           else this.forwardRun(bug.id, e);
         },
-      });
+      }), { bug: bug.id });
       if (this.cancelled()) throw new CancelledError();
       // A check that failed while the engine went away is the engine's failure, not the artifact's.
       if (!validation.valid) {

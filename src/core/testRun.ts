@@ -8,6 +8,7 @@ import type { SandboxLike } from './sandboxTypes';
 import type { ArtifactFiles } from './artifact';
 import { SandboxError } from './errors';
 import { SandboxLostError } from './sandbox/docker';
+import { span } from './trace';
 
 export type TestStatus = 'passed' | 'failed';
 export type TestResults = Record<string, TestStatus>;
@@ -84,7 +85,7 @@ export async function runTests(
 ): Promise<TestRunResult> {
   const started = Date.now();
   try {
-    return await runTestsOnce(sb, opts);
+    return await span('tests.run', () => runTestsOnce(sb, opts), { sandbox: (sb as { id?: string }).id });
   } catch (err) {
     // A lost sandbox (container gone, engine unreachable) is not the tests' result: the caller retries or stops.
     if (!(err instanceof SandboxError) || err instanceof SandboxLostError) throw err;

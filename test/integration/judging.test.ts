@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { readArtifact } from '../../src/core/artifact';
 import { validateArtifact } from '../../src/core/checks';
 import { evaluatePatch } from '../../src/core/evaluate';
-import { OriginalRunCache } from '../../src/core/originalCache';
+import { RunCache } from '../../src/core/runCache';
 import { FIXTURES } from '../helpers/paths';
 import { assertNoContainers } from '../helpers/docker';
 
@@ -72,14 +72,14 @@ describe('flaky tests and the original-state cache (real engine)', function () {
     artifact.testScript +=
       '\nn=$(cat .flip 2>/dev/null || echo 0); echo $((n + 1)) > .flip\n' +
       'if [ $((n % 2)) = 0 ]; then echo "PASSED flaky.py::test_coin"; else echo "FAILED flaky.py::test_coin"; fi\n';
-    const cache = new OriginalRunCache();
-    const v = await validateArtifact({ repoDir: TEXTKIT, artifact, originalCache: cache });
+    const cache = new RunCache();
+    const v = await validateArtifact({ repoDir: TEXTKIT, artifact, runCache: cache });
     assert.equal(v.valid, true, JSON.stringify(v.checks, null, 1));
     assert.deepEqual(v.flaky, ['flaky.py::test_coin']);
     assert.equal(v.original!['flaky.py::test_coin'], undefined, 'flaky tests are left out of the original results');
     assert.equal(v.runs.find((r) => r.state === 'original')!.repetitions, 2);
     // The next validation in the session reuses the original runs.
-    const again = await validateArtifact({ repoDir: TEXTKIT, artifact, originalCache: cache });
+    const again = await validateArtifact({ repoDir: TEXTKIT, artifact, runCache: cache });
     assert.equal(cache.hits, 1);
     assert.equal(again.runs.find((r) => r.state === 'original')!.cached, true);
     assert.deepEqual(again.flaky, v.flaky);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { proposeBug } from '../../src/core/bootstrap';
 import { parseDiff, changedFiles, loadArtifact } from '../../src/core/artifact';
 import { injectorReward } from '../../src/core/rewards';
+import { validateArtifact, type ValidationReport } from '../../src/core/checks';
 import { DEFAULT_CONFIG, type SelfPlayConfig, SelfPlaySession, type SessionEvent, type SessionFile } from '../../src/core/selfplay';
 import { makePlayers } from '../../src/core/players';
 import { ReplayPolicy } from '../../src/core/policy';
@@ -54,7 +55,7 @@ describe('self-play session: bootstrap proposer + scripted solver (real engine)'
       // A multi-file bug, so a partial fix exists and leaves a higher-order bug.
       bootstrap: async (o: Parameters<NonNullable<typeof base.bootstrap>>[0]) => {
         const p = await proposeBug({ repoDir: o.repoDir, image: o.image, seed: o.seed, seen: o.seen, strategy: 'multi', signal: o.signal });
-        return { key: p.key, strategy: p.strategy, artifact: p.artifact, notes: p.notes };
+        return { key: p.key, strategy: p.strategy, artifact: p.artifact, notes: p.notes, runs: p.runs };
       },
       // Attempts 0 and 1 fix the bug; 2 and 3 fix only its first file.
       policy: async (_role: 'injector' | 'solver', ctx: { bugId?: string; attempt?: number }) => {
@@ -92,6 +93,27 @@ describe('self-play session: bootstrap proposer + scripted solver (real engine)'
       assert.equal(b.parent, first[0].id);
       assert.ok(b.parentAttempt === 2 || b.parentAttempt === 3);
     }
+  });
+
+  it("validation takes the proposer's own runs of the buggy and weakened states, and they are what a fresh validation finds", async () => {
+    const [bug] = (await store.listBugs()).filter((b) => b.order === 1);
+    const report = JSON.parse(fs.readFileSync(path.join(store.bugDir(bug.id), 'validation.json'), 'utf8')) as ValidationReport;
+    const byState = new Map(report.runs.map((r) => [r.state, r]));
+    assert.equal(byState.get('buggy')?.cached, true, 'the buggy state was run again');
+    assert.equal(byState.get('weakened')?.cached, true, 'the weakened state was run again');
+    // The original: the proposer's run is one repetition, validation made the other.
+    assert.equal(byState.get('original')?.repetitions, 2);
+    // The restore states of a multi-file bug still run.
+    for (const r of report.runs.filter((x) => x.state.startsWith('restore:'))) assert.notEqual(r.cached, true);
+    // A validation with nothing cached reaches the same verdicts from the same results.
+    const { artifact } = await loadArtifact(path.join(store.bugDir(bug.id), 'artifact'));
+    const fresh = await validateArtifact({ repoDir: PYLEDGER, artifact, concurrency: 2 });
+    assert.deepEqual(fresh.checks.map((c) => [c.id, c.status]), report.checks.map((c) => [c.id, c.status]));
+    for (const state of ['original', 'buggy', 'weakened']) {
+      assert.deepEqual(fresh.runs.find((r) => r.state === state)?.results, byState.get(state)?.results, state);
+    }
+    assert.deepEqual(fresh.hiddenTests, report.hiddenTests);
+    assert.deepEqual(fresh.oracleFailing, report.oracleFailing);
   });
 
   it('rewards per the paper: r_solve +-1 per attempt, r_inject = 1 - 1.8 s', async () => {

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { parseDiff, readArtifact } from '../../src/core/artifact';
 import { buildHigherOrder } from '../../src/core/higherOrder';
 import { ARTIFACTS, FIXTURES, PREDICTIONS, PYLEDGER } from '../helpers/paths';
+import { TEST_UID } from '../../src/core/sandbox/docker';
+import { renderDockerfile } from '../../src/core/environment/build';
 
 describe('harness: what a test runner loads as tests or test configuration', () => {
   it('recognises the Python harness', () => {
@@ -117,5 +119,15 @@ describe('the screen for code that reaches into the test runner', () => {
     assert.deepEqual(await tamperFindings(patch('pytest_foo/plugin.py', ['import pytest']), async () => 'import pytest\n'), []);
     // Harness files are reverted anyway, not screened.
     assert.deepEqual(await tamperFindings(patch('tests/test_a.py', ['import pytest']), async () => ''), []);
+  });
+});
+
+describe('the test user', () => {
+  it('is the same uid in the runner and in the environment build that hands installed files over to it', () => {
+    const runner = fs.readFileSync(path.join(__dirname, '../../src/core/sandbox/py/runner.py'), 'utf8');
+    assert.equal(Number(/^TEST_UID = (\d+)$/m.exec(runner)?.[1]), TEST_UID);
+    const plan = { repoDir: '/x', copyFiles: ['package.json'], notes: [], inputs: {}, copyRepo: false, needsPyHelper: false, source: 'recipe', declaredBy: [], fromImage: 'b', steps: [{ name: 'npm', run: 'npm ci' }] };
+    const { dockerfile } = renderDockerfile(plan as never, 'b', false);
+    assert.match(dockerfile, new RegExp(`chown -R -h ${TEST_UID}:${TEST_UID} /repo`));
   });
 });

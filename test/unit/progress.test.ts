@@ -120,6 +120,23 @@ describe('progress: one stage line per stage, from core events', () => {
     ]);
   });
 
+  it('runs the session already has (the proposer\'s, the original state\'s) are not counted, and say so when none is left', () => {
+    const clock = { t: 0 };
+    const lines: string[] = [];
+    const cli = new StageLines(false, (l) => lines.push(l), () => clock.t);
+    const events: Array<[number, Body]> = [
+      [0, { type: 'round-started', round: 0 }],
+      [1000, { type: 'runs-planned', bugId: 'r000-aaaa', states: ['original'], cached: ['buggy', 'weakened'], parallel: 2, suiteMs: 2000 }],
+      [5000, { type: 'runs-planned', bugId: 'r001-bbbb', states: [], cached: ['original', 'buggy', 'weakened'], parallel: 2 }],
+    ];
+    play(events, (e) => cli.onSession({ ts: '', ...e } as SessionEvent), clock);
+    assert.deepEqual(lines, [
+      'round 1: proposing | 0s',
+      'round 1: validating r000-aaaa: starting sandboxes | runs 0/1 | 1s, ~2s left (T_suite 2s)',
+      "round 1: validating r001-bbbb: the checks (original, buggy, weakened from the session's cache) | 5s",
+    ]);
+  });
+
   it('ssr validate: the T_suite of a cached original state gives the estimate at once', () => {
     const clock = { t: 0 };
     const lines: string[] = [];

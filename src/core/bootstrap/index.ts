@@ -24,6 +24,7 @@ import { CancelledError, SandboxError } from '../errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
 import { jsMutate, jsTargets, jsWeaken, type JsTarget } from './js/sandbox';
+import { span } from '../trace';
 import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
@@ -91,6 +92,20 @@ export interface Proposal {
   /** Test runs made on mutated states. */
   attempts: number;
   durationMs: number;
+  /**
+   * The proposer's own judged runs of the artifact's buggy and weakened
+   * states (the same runner, script, parser, image and tree as validation's),
+   * so a session's validation need not run them again (runCache.ts); and
+   * its first judged run of the original, one of the original's repetitions.
+   */
+  runs: { buggy: ProposerRun; weakened: ProposerRun; original?: ProposerRun };
+}
+
+/** A judged run the proposer made of one of its artifact's states. */
+export interface ProposerRun {
+  results: TestResults;
+  durationMs: number;
+  logTail: string;
 }
 
 export interface ProposeOptions {
@@ -262,6 +277,8 @@ interface Suite {
   testParser: string;
   baselineMs: number;
   covDir: string;
+  /** The first (judged) run of the original, when the final parser is the one it ran with. */
+  originalRun?: ProposerRun;
 }
 
 let covCounter = 0;
@@ -356,6 +373,7 @@ async function prepareSuite(
     testParser: parser,
     baselineMs: first.durationMs,
     covDir,
+    originalRun: excluded.length ? undefined : { results: r1, durationMs: first.durationMs, logTail: first.logTail },
   };
 }
 
@@ -384,6 +402,8 @@ interface Piece {
   failing: string[];
   /** Results of the suite with this piece alone. */
   results: TestResults;
+  durationMs: number;
+  logTail: string;
 }
 
 type Outcome =
@@ -461,7 +481,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
       await installRunner(sb, { testScript: suite.testScript, testParser: suite.testParser, testFiles: fw.testFiles, bugInjectDiff: '', testWeakenDiff: '' });
       log(`bootstrap: the suite and its coverage trace are known from an earlier proposal on the same tree (${suite.stable.size} passing test(s))`);
     } else {
-      suite = await prepareSuite(sb, fw, opts, log);
+      suite = await span('propose.suite', () => prepareSuite(sb, fw, opts, log));
       log(`bootstrap: ${suite.stable.size} test(s) pass on the original (${Date.now() - started} ms so far)`);
     }
     check();
@@ -503,7 +523,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
 
     const runState = async () => {
       attempts++;
-      const run = await runTests(sb, { timeoutMs: buggyTimeout, signal });
+      const run = await span('propose.mutantRun', () => runTests(sb, { timeoutMs: buggyTimeout, signal }));
       check();
       return run;
     };
@@ -527,7 +547,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
       const j = judgeBuggy(run.results ?? {}, suite, minFailing, maxBroken);
       if (j.kind === 'reject') return j.why;
       const content = await sb.readFile(target.file);
-      return { target, strategy, description: m.description ?? '', content, failing: j.failing, results: j.results };
+      return { target, strategy, description: m.description ?? '', content, failing: j.failing, results: j.results, durationMs: run.durationMs, logTail: run.logTail };
     };
 
     const strategiesFor = (target: Target): SingleStrategy[] => {
@@ -582,6 +602,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
         seed,
         attempts,
         durationMs: ms,
+        runs: { ...w.runs, original: suite.originalRun },
       };
     };
 
@@ -631,7 +652,7 @@ export async function proposeBug(opts: ProposeOptions): Promise<Proposal> {
           continue; // not applicable: another strategy on the same function
         }
         // The state is the buggy one: weaken it.
-        const weak = await weakenAndVerify(ctx, [piece], runState, piece.results);
+        const weak = await weakenAndVerify(ctx, [piece], runState, { results: piece.results, durationMs: piece.durationMs, logTail: piece.logTail });
         if (typeof weak === 'string') {
           log(`bootstrap: ${key}: ${weak}`);
           rejects.push(`${key}: ${weak}`);
@@ -670,6 +691,8 @@ interface Ctx {
 
 interface Weakened {
   results: TestResults;
+  /** The judged runs of the buggy state and of the final weakened one. */
+  runs: { buggy: ProposerRun; weakened: ProposerRun };
   failing: string[];
   gone: string[];
   bugDiff: string;
@@ -693,16 +716,17 @@ async function weakenAndVerify(
   ctx: Ctx,
   pieces: Piece[],
   runState: RunState,
-  known?: TestResults,
+  known?: ProposerRun,
 ): Promise<Weakened | string> {
   const { sb, suite, fw } = ctx;
   await applyPieces(sb, pieces);
-  let buggy = known;
-  if (!buggy) {
+  let buggyRun = known;
+  if (!buggyRun) {
     const run = await runState();
     if (!run.ok) return `the tests did not run with the bug: ${run.error}`;
-    buggy = run.results ?? {};
+    buggyRun = { results: run.results ?? {}, durationMs: run.durationMs, logTail: run.logTail };
   }
+  const buggy = buggyRun.results;
   const j = judgeBuggy(buggy, suite, ctx.minFailing, ctx.maxBroken);
   if (j.kind === 'reject') return j.why;
   const bugFiles = [...new Set(pieces.map((p) => p.target.file))];
@@ -732,6 +756,7 @@ async function weakenAndVerify(
       if (!weakenDiff.trim()) return 'the weakening left no diff';
       return {
         results: buggy,
+        runs: { buggy: buggyRun, weakened: { results: wr.results ?? {}, durationMs: wr.durationMs, logTail: wr.logTail } },
         failing: j.failing,
         gone: j.gone,
         bugDiff,
@@ -799,7 +824,7 @@ async function proposeMulti(
       }
     }
     if (!dead) {
-      const w = await weakenAndVerify(ctx, pieces, runState, full.results);
+      const w = await weakenAndVerify(ctx, pieces, runState, { results: full.results ?? {}, durationMs: full.durationMs, logTail: full.logTail });
       if (typeof w === 'string') {
         log(`bootstrap: multi: ${w}`);
         return undefined;

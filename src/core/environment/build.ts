@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import * as tar from 'tar-fs';
-import { docker, DEFAULT_IMAGE, DEFAULT_REPO_PATH } from '../sandbox/docker';
+import { docker, DEFAULT_IMAGE, DEFAULT_REPO_PATH, TEST_UID } from '../sandbox/docker';
 
 /** Where sandboxes put the repository: dependencies are installed there, under it. */
 const REPO = DEFAULT_REPO_PATH;
@@ -204,6 +204,10 @@ export function renderDockerfile(plan: EnvPlan, from: string, withCa: boolean): 
   // SSR's baseline commit must not take installed folders in.
   cleanup.push('printf "node_modules/\\n__pycache__/\\n.venv/\\n" > /etc/ssr-gitignore && git config --system core.excludesFile /etc/ssr-gitignore');
   cleanup.push('rm -rf /var/lib/apt/lists/* /root/.npm/_cacache 2>/dev/null || true');
+  // What the steps installed in the working copy (node_modules, a virtualenv) belongs to the test user from the start:
+  // the runner's hand-over before each run then has nothing to change, instead of copying every installed file up
+  // through the overlay file system in each new container (7 s for ufo's 19,000 files).
+  cleanup.push(`chown -R -h ${TEST_UID}:${TEST_UID} ${REPO}`);
   lines.push(`RUN ${cleanup.join(' && ')}`);
   lines.push('WORKDIR /');
   return { dockerfile: lines.join('\n') + '\n', scripts };

@@ -17,7 +17,7 @@ import { UsageError } from '../errors';
 export type EnvSource = 'devcontainer' | 'dockerfile' | 'recipe' | 'base';
 
 /** Bumped when the way images are built changes, so old images are not reused. */
-export const ENV_FORMAT = 2;
+export const ENV_FORMAT = 3;
 
 /** A build step of SSR's layer: one RUN, named in logs and errors. */
 export interface EnvStep {

@@ -2,13 +2,19 @@
  * The `openai` policy: any OpenAI-compatible `/v1/chat/completions` endpoint
  * (vLLM, SGLang, llama.cpp server, Ollama, LM Studio, OpenAI).
  *
- * - Node 20's global fetch, no HTTP dependency.
- * - Retries with exponential backoff + jitter on 429, 5xx, timeouts and
- *   network errors; `Retry-After` (seconds or HTTP date) is honoured, capped
- *   at `maxRetryAfterMs`. Streaming requests are only retried before the
- *   first token reached `onToken`.
- * - Streaming via SSE (`stream: true`) when `onToken` is given (or
- *   `stream: true`); `onToken` gets each content delta.
+ * - The transport is the `openai` npm client: HTTP, SSE parsing, retries
+ *   with exponential backoff and jitter on 408, 409, 429, 5xx, timeouts and
+ *   network errors (none on other 4xx), `Retry-After` in seconds or as an
+ *   HTTP date (and `retry-after-ms`). What SSR adds on top is thin:
+ *   `maxRetryAfterMs` caps a server's Retry-After (the client would wait as
+ *   long as it is told), `retries` is one attempt budget for the whole call,
+ *   a body that goes silent for `timeoutMs` is cut, a stream that broke
+ *   before the first token reached `onToken` is sent again, a cancelled call
+ *   returns at once (the client's backoff sleep cannot be interrupted), and
+ *   the errors say what to do and never carry the key.
+ * - Streaming (`stream: true`) when `onToken` is given (or `stream: true`);
+ *   `onToken` gets each content delta. A server that answers a streaming
+ *   request with plain JSON is read as JSON.
  * - Log-probs are requested (`logprobs: true`) and returned when offered;
  *   token ids are asked for by default (`returnTokenIds`, on unless set to
  *   false): vLLM's `return_token_ids` gives the prompt's ids
@@ -20,8 +26,9 @@
  *   SGLang returns no ids on its OpenAI endpoint; a server that ignores these
  *   fields gives log-probs without ids, and the trainer then re-tokenises
  *   those turns (on-policy).
- *   Optional parameters a server rejects with HTTP 400 are dropped and the
- *   request is sent again (once per parameter).
+ *   Optional parameters a server rejects with HTTP 400 (or 422) naming them
+ *   are dropped and the request is sent again (once per parameter); the
+ *   policy remembers what it dropped.
  *   The log-probs are the server's: vLLM reports them per its
  *   `--logprobs-mode` (default `raw_logprobs`: before temperature, i.e. at
  *   T = 1; `logprobsMode: 'processed'` says the server was started with
@@ -39,8 +46,13 @@
  * - Cancellation with `req.signal` throws CancelledError (from ../errors).
  * - The API key (option, or env SSR_API_KEY / OPENAI_API_KEY) is only sent
  *   as `Authorization: Bearer ...`; it never appears in `info`, in error
- *   messages (they are scrubbed) or in the object's enumerable state.
+ *   messages or logs (they are scrubbed) or in the object's enumerable state.
+ *   The client's own log is off unless OPENAI_LOG is set; it then goes to
+ *   stderr, scrubbed the same way.
  */
+import { format } from 'node:util';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'openai';
+import { Stream } from 'openai/core/streaming';
 import type { ChatMessage, PolicyInfo } from '../trajectory';
 import { CancelledError } from '../errors';
 import { PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from './types';
@@ -64,13 +76,10 @@ export interface OpenAIPolicyOptions {
   /** max_tokens per turn (not sent when absent). */
   maxTokens?: number;
   stop?: string[];
-  /** Per-attempt timeout: time to response headers, whole body for non-streaming, idle gap between chunks when streaming. Default 600 s. */
+  /** Per-attempt timeout: time to response headers (the client's `timeout`), then the longest silence while the body arrives. Default 600 s. */
   timeoutMs?: number;
-  /** Retries after the first attempt on 429 / 5xx / network errors / timeouts (default 4). */
+  /** Retries after the first attempt, on 408 / 409 / 429 / 5xx / network errors / timeouts, for the whole call (default 4). */
   retries?: number;
-  /** First backoff delay (default 500 ms), doubled per retry with jitter, capped at retryMaxMs (default 30 s). */
-  retryBaseMs?: number;
-  retryMaxMs?: number;
   /** Upper bound on a server's Retry-After (default 60 s). */
   maxRetryAfterMs?: number;
   /** Force streaming on or off; default: stream when the request has onToken. */
@@ -109,6 +118,19 @@ const OPTIONAL_PARAMS = [
   'seed',
 ] as const;
 
+type RequestOptions = Exclude<NonNullable<Parameters<OpenAI['post']>[1]>, PromiseLike<unknown>>;
+
+/** A failed response's whole body: the client keeps only its `error` field, and vLLM's `{message}` or FastAPI's `{detail}` sit elsewhere. */
+const errorBodies = new WeakMap<object, unknown>();
+
+class Client extends OpenAI {
+  protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers): APIError {
+    const err = super.makeStatusError(status, error, message, headers);
+    errorBodies.set(err, error ?? message);
+    return err;
+  }
+}
+
 function sanitizeUrl(raw: string): string {
   try {
     const u = new URL(raw);
@@ -139,6 +161,18 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Settles with `p`, or rejects with CancelledError as soon as `signal` aborts (`p` is then left to fail quietly). */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  p.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -150,8 +184,10 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 }
 
 function networkReason(err: unknown): string {
-  const e = err as { cause?: { code?: string; message?: string }; code?: string; message?: string };
-  const code = e?.cause?.code ?? e?.code;
+  // The client's APIConnectionError wraps fetch's TypeError, which wraps the system error.
+  let e = err as { cause?: unknown; code?: string; message?: string } | undefined;
+  while (e && !e.code && e.cause && typeof e.cause === 'object') e = e.cause as typeof e;
+  const code = e?.code;
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused; is the server running? set --base-url';
@@ -174,8 +210,25 @@ function networkReason(err: unknown): string {
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
       return `TLS certificate problem (${code})`;
     default:
-      return e?.cause?.message ?? e?.message ?? String(err);
+      return e?.message ?? String(err);
   }
+}
+
+/** The useful part of an error body (OpenAI `{error: {message}}`, vLLM `{message}`, FastAPI `{detail}`, or text). */
+function errorDetail(body: unknown): string {
+  let detail = '';
+  if (typeof body === 'string') detail = body;
+  else if (isObj(body)) {
+    const e = body.error;
+    detail =
+      (isObj(e) && typeof e.message === 'string' && e.message) ||
+      (typeof e === 'string' && e) ||
+      (typeof body.message === 'string' && body.message) ||
+      (typeof body.detail === 'string' && body.detail) ||
+      (body.detail !== undefined ? JSON.stringify(body.detail) : '') ||
+      JSON.stringify(body);
+  } else if (body !== undefined && body !== null) detail = JSON.stringify(body);
+  return detail.replace(/\s+/g, ' ').trim().slice(0, 400);
 }
 
 /** An error from the caller's own callback (onToken): rethrown untouched, never retried. */
@@ -186,8 +239,8 @@ class Passthrough {
 class Attempt {
   constructor(
     readonly error: PolicyError,
-    readonly retryable: boolean,
-    readonly retryAfterMs?: number,
+    /** Send again (within the budget): failures after the response headers, which the client does not retry. */
+    readonly again: boolean,
     /** A 400 that named an optional parameter: drop it and resend. */
     readonly dropParam?: string,
   ) {}
@@ -211,7 +264,7 @@ export class OpenAIPolicy implements Policy {
   readonly #opts: OpenAIPolicyOptions;
   readonly #baseUrl: string;
   readonly #displayUrl: string;
-  #basicAuth: string | undefined;
+  readonly #client: Client;
   #secrets: string[] = [];
   #model: string | undefined;
   #dropped = new Set<string>();
@@ -232,11 +285,12 @@ export class OpenAIPolicy implements Policy {
     // fetch refuses URLs with credentials: move user:pass into a Basic header
     // (used when no API key is set) and keep them out of every message.
     const parsed = new URL(base);
+    let basicAuth: string | undefined;
     if (parsed.username || parsed.password) {
       const user = decodeURIComponent(parsed.username);
       const pass = decodeURIComponent(parsed.password);
-      this.#basicAuth = Buffer.from(`${user}:${pass}`).toString('base64');
-      this.#secrets = [pass, parsed.password, this.#basicAuth].filter((x) => x.length >= 3);
+      basicAuth = Buffer.from(`${user}:${pass}`).toString('base64');
+      this.#secrets = [pass, parsed.password, basicAuth].filter((x) => x.length >= 3);
     }
     this.#baseUrl = sanitizeUrl(base);
     this.#displayUrl = this.#baseUrl;
@@ -244,6 +298,28 @@ export class OpenAIPolicy implements Policy {
     const temperature = opts.temperature ?? 1.0;
     const topP = opts.topP ?? 0.95;
     this.info = { kind: 'openai', model: opts.model, temperature, topP, baseUrl: this.#displayUrl };
+
+    // Without a key the client still wants one: a placeholder, and the header it would make is
+    // removed (null) or replaced by the URL's Basic credentials.
+    const headers: Record<string, string | null> = { ...(opts.headers ?? {}) };
+    const userAuth = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+    if (!this.#apiKey && basicAuth) headers.authorization = `Basic ${basicAuth}`;
+    else if (!this.#apiKey && !userAuth) headers.authorization = null;
+    const log = (level: string) => (...args: unknown[]) => {
+      process.stderr.write(`[openai ${level}] ${this.#redact(format(...args))}\n`);
+    };
+    this.#client = new Client({
+      baseURL: this.#baseUrl,
+      apiKey: this.#apiKey ?? 'no-key',
+      // Environment defaults the client would read on its own: SSR talks to the server it was given, as configured.
+      organization: null,
+      project: null,
+      adminAPIKey: null,
+      defaultHeaders: headers,
+      timeout: Math.max(1, Math.round(opts.timeoutMs ?? 600_000)),
+      logger: { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') },
+      logLevel: process.env.OPENAI_LOG ? undefined : 'off',
+    });
   }
 
   /** Never leak the key through util.inspect / JSON.stringify. */
@@ -263,35 +339,16 @@ export class OpenAIPolicy implements Policy {
     return new PolicyError(this.#redact(message), retryable, status);
   }
 
-  #headers(stream: boolean): Record<string, string> {
-    const h: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: stream ? 'text/event-stream' : 'application/json',
-      ...(this.#opts.headers ?? {}),
-    };
-    if (this.#apiKey) h.authorization = `Bearer ${this.#apiKey}`;
-    else if (this.#basicAuth) h.authorization = `Basic ${this.#basicAuth}`;
-    return h;
-  }
-
   async #resolveModel(signal?: AbortSignal): Promise<string> {
     if (this.#model) return this.#model;
-    const url = `${this.#baseUrl}/models`;
-    const body = await this.#withRetries(signal, false, async (sig) => {
-      const res = await this.#fetch(url, { method: 'GET', headers: this.#headers(false) }, sig);
-      if (!res.ok) throw await this.#httpError(res, `${this.#displayUrl}/models`);
-      return this.#readJson(res, `${this.#displayUrl}/models`);
-    });
+    const where = `${this.#displayUrl}/models`;
+    const body = await this.#send(where, signal, (c, o) => c.get('/models', o), (res) => this.#readJson(res, where));
     const data = isObj(body) && Array.isArray(body.data) ? body.data : [];
     const first = data.find((m): m is Json => isObj(m) && typeof m.id === 'string');
     if (!first) throw this.#fail(`no --model given and ${this.#displayUrl}/models lists no models; set --model`);
     this.#model = first.id as string;
     this.info.model = this.#model;
     return this.#model;
-  }
-
-  async #fetch(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
-    return fetch(url, { ...init, signal });
   }
 
   async #readJson(res: Response, where: string): Promise<unknown> {
@@ -304,133 +361,131 @@ export class OpenAIPolicy implements Policy {
     }
   }
 
-  async #httpError(res: Response, where: string): Promise<Attempt> {
-    let detail = '';
-    try {
-      const text = await res.text();
-      try {
-        const j = JSON.parse(text) as unknown;
-        if (isObj(j)) {
-          const e = j.error;
-          detail =
-            (isObj(e) && typeof e.message === 'string' && e.message) ||
-            (typeof e === 'string' && e) ||
-            (typeof j.message === 'string' && j.message) ||
-            (typeof j.detail === 'string' && j.detail) ||
-            (j.detail !== undefined ? JSON.stringify(j.detail) : '') ||
-            text;
-        } else detail = text;
-      } catch {
-        detail = text;
-      }
-    } catch {
-      /* body unreadable */
-    }
-    detail = detail.replace(/\s+/g, ' ').trim().slice(0, 400);
-    const status = res.status;
+  /** A failed response (after the client's retries) as a PolicyError that says what to do. */
+  #httpError(err: APIError, where: string): Attempt {
+    const status = err.status as number;
+    const detail = errorDetail(errorBodies.get(err) ?? err.error);
     const suffix = detail ? `: ${detail}` : '';
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     if (status === 401 || status === 403) {
-      return new Attempt(
-        this.#fail(`${where}: authentication failed (HTTP ${status}${suffix}); set SSR_API_KEY or OPENAI_API_KEY`, false, status),
-        false,
-      );
+      return new Attempt(this.#fail(`${where}: authentication failed (HTTP ${status}${suffix}); set SSR_API_KEY or OPENAI_API_KEY`, false, status), false);
     }
     if (status === 404) {
-      return new Attempt(
-        this.#fail(`${where}: not found (HTTP 404${suffix}); check --base-url (it usually ends in /v1) and --model`, false, status),
-        false,
-      );
+      return new Attempt(this.#fail(`${where}: not found (HTTP 404${suffix}); check --base-url (it usually ends in /v1) and --model`, false, status), false);
     }
-    if (status === 429) return new Attempt(this.#fail(`${where}: rate limited (HTTP 429${suffix})`, true, status), true, retryAfterMs);
-    if (status >= 500) return new Attempt(this.#fail(`${where}: server error (HTTP ${status}${suffix})`, true, status), true, retryAfterMs);
+    if (status === 429) return new Attempt(this.#fail(`${where}: rate limited (HTTP 429${suffix})`, true, status), false);
+    if (status >= 500) return new Attempt(this.#fail(`${where}: server error (HTTP ${status}${suffix})`, true, status), false);
     if (status === 400 || status === 422) {
       const lower = detail.toLowerCase();
       const param = OPTIONAL_PARAMS.find((p) => !this.#dropped.has(p) && lower.includes(p));
       const maxTok = !this.#renameMaxTokens && lower.includes('max_completion_tokens') ? 'max_tokens' : undefined;
-      return new Attempt(
-        this.#fail(`${where}: the server rejected the request (HTTP ${status}${suffix})`, false, status),
-        false,
-        undefined,
-        param ?? maxTok,
-      );
+      return new Attempt(this.#fail(`${where}: the server rejected the request (HTTP ${status}${suffix})`, false, status), false, param ?? maxTok);
     }
-    return new Attempt(this.#fail(`${where}: HTTP ${status}${suffix}`, status === 408 || status === 409, status), status === 408 || status === 409, retryAfterMs);
+    return new Attempt(this.#fail(`${where}: HTTP ${status}${suffix}`, status === 408 || status === 409, status), false);
+  }
+
+  #classify(err: unknown, timedOut: boolean, where: string): Attempt {
+    if (err instanceof Attempt) return err;
+    if (err instanceof PolicyError) return new Attempt(err, false);
+    const timeout = () =>
+      this.#fail(`request to ${this.#displayUrl} timed out after ${formatMs(this.#timeoutMs())}; is the server overloaded? raise the timeout`, true);
+    // The body went silent: the client does not retry that, we may.
+    if (timedOut) return new Attempt(timeout(), true);
+    if (err instanceof APIConnectionTimeoutError) return new Attempt(timeout(), false);
+    if (err instanceof APIConnectionError) return new Attempt(this.#fail(`cannot reach ${this.#displayUrl}: ${networkReason(err.cause)}`, true), false);
+    if (err instanceof APIError && err.status !== undefined) return this.#httpError(err, where);
+    if (err instanceof CancelledError || err instanceof APIUserAbortError) throw new CancelledError();
+    const message = err instanceof Error ? err.message : String(err);
+    return new Attempt(this.#fail(`request to ${this.#displayUrl} failed: ${message}`), false);
+  }
+
+  #timeoutMs(): number {
+    return Math.max(1, Math.round(this.#opts.timeoutMs ?? 600_000));
+  }
+
+  /** The server's Retry-After, capped at maxRetryAfterMs, as the `retry-after-ms` the client reads first. */
+  #capRetryAfter(res: Response): Response {
+    if (res.ok) return res;
+    const ms = parseFloat(res.headers.get('retry-after-ms') ?? '');
+    const wait = Number.isFinite(ms) ? ms : parseRetryAfter(res.headers.get('retry-after'));
+    if (wait === undefined) return res;
+    const headers = new Headers(res.headers);
+    headers.set('retry-after-ms', String(Math.min(Math.max(wait, 0), Math.max(0, this.#opts.maxRetryAfterMs ?? 60_000))));
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
   }
 
   /**
-   * Runs `fn` with a per-attempt AbortSignal (user cancel + timeout), retrying
-   * retryable failures. `fn` throws Attempt for classified failures.
+   * One call: `request` through the client (which retries failed responses and connections),
+   * then `read` of the body under an idle timeout. Resends after a dropped optional parameter,
+   * and after a body-side failure while `canRetry()`; all attempts share the `retries` budget.
    */
-  async #withRetries<T>(
+  async #send<T>(
+    where: string,
     signal: AbortSignal | undefined,
-    streaming: boolean,
-    fn: (sig: AbortSignal, touch: () => void) => Promise<T>,
+    request: (client: OpenAI, o: RequestOptions) => APIPromise<unknown>,
+    read: (res: Response, ctrl: AbortController) => Promise<T>,
     canRetry: () => boolean = () => true,
   ): Promise<T> {
-    const retries = Math.max(0, this.#opts.retries ?? 4);
-    const base = Math.max(1, this.#opts.retryBaseMs ?? 500);
-    const cap = Math.max(base, this.#opts.retryMaxMs ?? 30_000);
-    const maxRetryAfter = Math.max(0, this.#opts.maxRetryAfterMs ?? 60_000);
-    const timeoutMs = Math.max(1, this.#opts.timeoutMs ?? 600_000);
-    let attempt = 0;
+    const retries = Math.max(0, Math.floor(this.#opts.retries ?? 4));
+    const timeoutMs = this.#timeoutMs();
+    let attempts = 0;
     let dropRounds = 0;
     for (;;) {
       if (signal?.aborted) throw new CancelledError();
       const ctrl = new AbortController();
+      const onAbort = () => ctrl.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       let timedOut = false;
       let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
-        if (timer) clearTimeout(timer);
+      const touch = () => {
+        clearTimeout(timer);
         timer = setTimeout(() => {
           timedOut = true;
           ctrl.abort();
         }, timeoutMs);
       };
-      const onAbort = () => ctrl.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      arm();
+      const client = this.#client.withOptions({
+        fetch: async (url, init) => {
+          attempts++;
+          return this.#capRetryAfter(await fetch(url, init));
+        },
+      });
       let failure: Attempt;
       try {
-        return await fn(ctrl.signal, streaming ? arm : () => undefined);
+        const res = await untilAborted(request(client, { signal: ctrl.signal, maxRetries: retries - attempts }).asResponse(), signal);
+        touch();
+        const body = res.body?.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, out) {
+              touch();
+              out.enqueue(chunk);
+            },
+          }),
+        );
+        return await read(new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers }), ctrl);
       } catch (err) {
         if (err instanceof Passthrough) throw err.err;
         if (signal?.aborted) throw new CancelledError();
-        if (err instanceof CancelledError) throw err;
-        if (err instanceof Attempt) failure = err;
-        else if (err instanceof PolicyError) failure = new Attempt(err, err.retryable);
-        else if (timedOut) {
-          failure = new Attempt(
-            this.#fail(`request to ${this.#displayUrl} timed out after ${formatMs(timeoutMs)}; is the server overloaded? raise the timeout`, true),
-            true,
-          );
-        } else if (err instanceof TypeError && !(err as { cause?: unknown }).cause && err.message !== 'fetch failed') {
-          // Not a network failure (a bad request we built): do not retry.
-          failure = new Attempt(this.#fail(`request to ${this.#displayUrl} failed: ${err.message}`), false);
-        } else {
-          failure = new Attempt(this.#fail(`cannot reach ${this.#displayUrl}: ${networkReason(err)}`, true), true);
-        }
+        failure = this.#classify(err, timedOut, where);
       } finally {
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        ctrl.abort(); // a body left unread (an error, a callback that threw) releases its connection
       }
       if (failure.dropParam && dropRounds < OPTIONAL_PARAMS.length + 1) {
         if (failure.dropParam === 'max_tokens') this.#renameMaxTokens = true;
         else this.#dropped.add(failure.dropParam);
         dropRounds++;
+        attempts--;
         continue;
       }
-      if (!failure.retryable || attempt >= retries || !canRetry()) {
-        const n = attempt + 1;
-        if (failure.retryable && n > 1) {
-          throw new PolicyError(`${failure.error.message} (after ${n} attempts)`, true, failure.error.status);
+      if (!failure.again || attempts > retries || !canRetry()) {
+        if (failure.error.retryable && attempts > 1) {
+          throw new PolicyError(`${failure.error.message} (after ${attempts} attempts)`, true, failure.error.status);
         }
         throw failure.error;
       }
-      const backoff = Math.min(cap, base * 2 ** attempt) * (0.5 + 0.5 * Math.random());
-      const wait = failure.retryAfterMs !== undefined ? Math.min(maxRetryAfter, Math.max(failure.retryAfterMs, 0)) : backoff;
-      attempt++;
-      await sleep(wait, signal);
+      // The client's schedule: 0.5 s doubling to 8 s, less up to a quarter of jitter.
+      await sleep(Math.min(8000, 500 * 2 ** (attempts - 1)) * (1 - Math.random() * 0.25), signal);
     }
   }
 
@@ -483,72 +538,52 @@ export class OpenAIPolicy implements Policy {
    */
   async loadLoraAdapter(name: string, lora: string, signal?: AbortSignal): Promise<string> {
     const where = `${this.#displayUrl}/load_lora_adapter`;
-    return this.#withRetries(signal, false, async (sig) => {
-      const res = await this.#fetch(`${this.#baseUrl}/load_lora_adapter`, {
-        method: 'POST',
-        headers: this.#headers(false),
-        body: JSON.stringify({ lora_name: name, lora_path: lora }),
-      }, sig);
-      if (!res.ok) {
-        const a = await this.#httpError(res, where);
-        const hint = res.status === 404 ? ' (start vLLM with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)' : '';
-        throw new Attempt(new PolicyError(`${a.error.message}${hint}`, a.retryable, res.status), a.retryable, a.retryAfterMs);
+    try {
+      return await this.#send(where, signal, (c, o) => c.post('/load_lora_adapter', { ...o, body: { lora_name: name, lora_path: lora } }), (res) => res.text());
+    } catch (err) {
+      if (err instanceof PolicyError && err.status === 404) {
+        throw new PolicyError(`${err.message} (start vLLM with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)`, err.retryable, 404);
       }
-      return res.text();
-    });
+      throw err;
+    }
   }
 
   /** vLLM: POST {baseUrl}/unload_lora_adapter `{lora_name}` (frees the adapter's slot). */
   async unloadLoraAdapter(name: string, signal?: AbortSignal): Promise<void> {
     const where = `${this.#displayUrl}/unload_lora_adapter`;
-    await this.#withRetries(signal, false, async (sig) => {
-      const res = await this.#fetch(`${this.#baseUrl}/unload_lora_adapter`, {
-        method: 'POST',
-        headers: this.#headers(false),
-        body: JSON.stringify({ lora_name: name }),
-      }, sig);
-      if (!res.ok) throw await this.#httpError(res, where);
-      await res.text();
-    });
+    await this.#send(where, signal, (c, o) => c.post('/unload_lora_adapter', { ...o, body: { lora_name: name } }), (res) => res.text());
   }
 
   async complete(req: PolicyRequest): Promise<OpenAIPolicyResponse> {
     if (req.signal?.aborted) throw new CancelledError();
     const model = await this.#resolveModel(req.signal);
     const stream = this.#opts.stream ?? !!req.onToken;
-    const url = `${this.#baseUrl}/chat/completions`;
     const where = `${this.#displayUrl}/chat/completions`;
     const stops = (req.stop ?? this.#opts.stop ?? []).filter((s) => s.length > 0);
     let emittedAny = false;
-    const raw = await this.#withRetries(
+    const emit = (t: string): void => {
+      if (!req.onToken) return;
+      emittedAny = true;
+      try {
+        req.onToken(t);
+      } catch (err) {
+        throw new Passthrough(err);
+      }
+    };
+    const raw = await this.#send(
+      where,
       req.signal,
-      stream,
-      async (sig, touch) => {
-        const body = JSON.stringify(this.#body(model, req, stream));
-        const res = await this.#fetch(url, { method: 'POST', headers: this.#headers(stream), body }, sig);
-        if (!res.ok) throw await this.#httpError(res, where);
-        const ctype = res.headers.get('content-type') ?? '';
-        if (stream && ctype.includes('text/event-stream')) {
-          return this.#readStream(res, where, touch, (t) => {
-            if (req.onToken) emittedAny = true;
-            try {
-              req.onToken?.(t);
-            } catch (err) {
-              throw new Passthrough(err);
-            }
-          });
-        }
+      // The body carries fields the client's types do not know (token ids); it sends them as they are.
+      (c, o) =>
+        c.chat.completions.create(this.#body(model, req, stream) as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {
+          ...o,
+          headers: { accept: stream ? 'text/event-stream' : 'application/json' },
+        }),
+      async (res, ctrl) => {
+        if (stream && (res.headers.get('content-type') ?? '').includes('text/event-stream')) return this.#readStream(res, ctrl, where, emit);
         // Non-streaming, or a server that ignored stream: true.
-        const json = await this.#readJson(res, where);
-        const parsed = this.#parseCompletion(json, where);
-        if (req.onToken && parsed.text) {
-          emittedAny = true;
-          try {
-            req.onToken(parsed.text);
-          } catch (err) {
-            throw new Passthrough(err);
-          }
-        }
+        const parsed = this.#parseCompletion(await this.#readJson(res, where), where);
+        if (parsed.text) emit(parsed.text);
         return parsed;
       },
       () => !emittedAny,
@@ -621,13 +656,7 @@ export class OpenAIPolicy implements Policy {
     return p;
   }
 
-  async #readStream(res: Response, where: string, touch: () => void, emit: (t: string) => void): Promise<Parsed> {
-    if (!res.body) throw new Attempt(this.#fail(`invalid response from ${where}: empty stream`), true);
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buf = '';
-    let dataLines: string[] = [];
-    let done = false;
+  async #readStream(res: Response, ctrl: AbortController, where: string, emit: (t: string) => void): Promise<Parsed> {
     const p: Parsed = { text: '' };
     const lps: number[] = [];
     const lpIds: Array<number | undefined> = [];
@@ -635,103 +664,59 @@ export class OpenAIPolicy implements Policy {
     const ids: number[] = [];
     const tools = new Map<number, ToolCallAcc>();
     let sawChunk = false;
-
-    const handle = (data: string): void => {
-      if (data === '[DONE]') {
-        done = true;
-        return;
+    try {
+      for await (const chunk of Stream.fromSSEResponse<unknown>(res, ctrl, this.#client)) {
+        if (!isObj(chunk)) throw new Attempt(this.#fail(`invalid stream from ${where}: an event is not a JSON object`), false);
+        sawChunk = true;
+        const pti = chunk.prompt_token_ids;
+        if (Array.isArray(pti) && pti.every((x) => Number.isInteger(x))) p.promptTokenIds = pti as number[];
+        const usage = parseUsage(chunk.usage);
+        if (usage) p.usage = usage;
+        const choices = chunk.choices;
+        if (!Array.isArray(choices) || choices.length === 0) continue;
+        const c = choices[0];
+        if (!isObj(c)) continue;
+        const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : {};
+        if (typeof delta.content === 'string' && delta.content) {
+          p.text += delta.content;
+          emit(delta.content);
+        }
+        if (Array.isArray(delta.tool_calls)) {
+          for (const tc of delta.tool_calls) {
+            if (!isObj(tc)) continue;
+            const idx = typeof tc.index === 'number' ? tc.index : tools.size;
+            const acc = tools.get(idx) ?? { name: '', arguments: '' };
+            if (typeof tc.id === 'string') acc.id = tc.id;
+            const fn = isObj(tc.function) ? tc.function : {};
+            if (typeof fn.name === 'string') acc.name += fn.name;
+            if (typeof fn.arguments === 'string') acc.arguments += fn.arguments;
+            tools.set(idx, acc);
+          }
+        }
+        const lp = parseLogprobs(c.logprobs);
+        if (lp) {
+          lpSeen = true;
+          lps.push(...lp.logprobs);
+          lpIds.push(...(lp.tokenIds ?? lp.logprobs.map(() => undefined)));
+        }
+        if (Array.isArray(c.token_ids)) for (const x of c.token_ids) if (Number.isInteger(x)) ids.push(x as number);
+        if (typeof c.finish_reason === 'string') p.finishReason = c.finish_reason;
+        if (typeof c.stop_reason === 'string' || typeof c.stop_reason === 'number') p.stopReason = c.stop_reason;
       }
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        throw new Attempt(this.#fail(`invalid stream from ${where}: an event is not JSON (${JSON.stringify(data.slice(0, 80))})`), false);
-      }
-      if (!isObj(chunk)) throw new Attempt(this.#fail(`invalid stream from ${where}: an event is not a JSON object`), false);
-      if (chunk.error !== undefined) {
-        const e = chunk.error;
-        const msg = isObj(e) && typeof e.message === 'string' ? e.message : JSON.stringify(e);
+    } catch (err) {
+      if (err instanceof SyntaxError) throw new Attempt(this.#fail(`invalid stream from ${where}: an event is not JSON (${err.message})`), false);
+      if (err instanceof APIError && err.status === undefined) {
+        // An `error` event (the client throws it with the event's `error` field).
+        const e = err.error;
+        const msg = isObj(e) && typeof e.message === 'string' ? e.message : err.message;
         throw new Attempt(this.#fail(`${where}: the server reported an error mid-stream: ${msg.slice(0, 400)}`, true), true);
       }
-      sawChunk = true;
-      const pti = chunk.prompt_token_ids;
-      if (Array.isArray(pti) && pti.every((x) => Number.isInteger(x))) p.promptTokenIds = pti as number[];
-      const usage = parseUsage(chunk.usage);
-      if (usage) p.usage = usage;
-      const choices = chunk.choices;
-      if (!Array.isArray(choices) || choices.length === 0) return;
-      const c = choices[0];
-      if (!isObj(c)) return;
-      const delta = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : {};
-      if (typeof delta.content === 'string' && delta.content) {
-        p.text += delta.content;
-        emit(delta.content);
-      }
-      if (Array.isArray(delta.tool_calls)) {
-        for (const tc of delta.tool_calls) {
-          if (!isObj(tc)) continue;
-          const idx = typeof tc.index === 'number' ? tc.index : tools.size;
-          const acc = tools.get(idx) ?? { name: '', arguments: '' };
-          if (typeof tc.id === 'string') acc.id = tc.id;
-          const fn = isObj(tc.function) ? tc.function : {};
-          if (typeof fn.name === 'string') acc.name += fn.name;
-          if (typeof fn.arguments === 'string') acc.arguments += fn.arguments;
-          tools.set(idx, acc);
-        }
-      }
-      const lp = parseLogprobs(c.logprobs);
-      if (lp) {
-        lpSeen = true;
-        lps.push(...lp.logprobs);
-        lpIds.push(...(lp.tokenIds ?? lp.logprobs.map(() => undefined)));
-      }
-      if (Array.isArray(c.token_ids)) for (const x of c.token_ids) if (Number.isInteger(x)) ids.push(x as number);
-      if (typeof c.finish_reason === 'string') p.finishReason = c.finish_reason;
-      if (typeof c.stop_reason === 'string' || typeof c.stop_reason === 'number') p.stopReason = c.stop_reason;
-    };
-
-    const feedLine = (line: string): void => {
-      if (line === '') {
-        if (dataLines.length) {
-          const data = dataLines.join('\n');
-          dataLines = [];
-          handle(data);
-        }
-        return;
-      }
-      if (line.startsWith(':')) return; // comment / keep-alive
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') dataLines.push(value);
-    };
-
-    try {
-      while (!done) {
-        const { value, done: eof } = await reader.read();
-        if (eof) break;
-        touch();
-        buf += decoder.decode(value, { stream: true });
-        let nl: number;
-        while (!done && (nl = buf.search(/\r\n|\n|\r/)) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
-          feedLine(line);
-        }
-      }
-      if (!done) {
-        buf += decoder.decode();
-        if (buf) feedLine(buf);
-        feedLine('');
-      }
-    } finally {
-      reader.cancel().catch(() => undefined);
+      throw err;
     }
+    // The client ends the iteration quietly when the request is aborted (cancelled, or silent for too long).
+    if (ctrl.signal.aborted) throw new CancelledError();
     if (!sawChunk) throw new Attempt(this.#fail(`invalid stream from ${where}: no events`), true);
-    if (!done && !p.finishReason) {
-      throw new Attempt(this.#fail(`the stream from ${where} ended before the completion finished`, true), true);
-    }
+    if (!p.finishReason) throw new Attempt(this.#fail(`the stream from ${where} ended before the completion finished`, true), true);
     if (tools.size) {
       p.toolCalls = [...tools.entries()]
         .sort((a, b) => a[0] - b[0])

@@ -7,6 +7,7 @@
  */
 import type { ExecResult, SandboxLike } from '../sandboxTypes';
 import { SandboxError } from '../errors';
+import { span } from '../trace';
 
 export const BASE_GIT_DIR = '/ssr/base.git';
 export const BASE_REF = 'refs/ssr/original';
@@ -42,26 +43,26 @@ const PRESERVE_FILE = 'ssr-preserve';
 
 /** Commits the current work tree as the original state. */
 export async function initBaseline(sb: SandboxLike): Promise<void> {
-  await must(
+  await span('baseline.init', () => must(
     sb,
     'recording the original state',
     `rm -rf ${gitDir(sb)} && git init -q && git add -A && ` +
       `git commit -q --allow-empty --no-verify -m original && git update-ref ${BASE_REF} HEAD && ` +
       `git ls-files -z --others --ignored --exclude-standard --directory > ${gitDir(sb)}/${PRESERVE_FILE}`,
-  );
+  ));
 }
 
 /** Puts the work tree back to the original state: tracked files reset, new files removed (ignored ones too, except those of the original state). */
 export async function resetToBaseline(sb: SandboxLike): Promise<void> {
   const keep = `${gitDir(sb)}/${PRESERVE_FILE}`;
-  await must(
+  await span('baseline.reset', () => must(
     sb,
     'resetting to the original state',
     `git reset -q --hard ${BASE_REF} && args=() && ` +
       `{ [ -f ${keep} ] || : > ${keep}; } && ` +
       `while IFS= read -r -d '' p; do args+=(-e "/$(printf '%s' "$p" | sed 's/[][*?!#\\ ]/\\&/g')"); done < ${keep} && ` +
       `git clean -fdqx "\${args[@]}"`,
-  );
+  ));
 }
 
 export interface ApplyResult {

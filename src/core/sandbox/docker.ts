@@ -16,6 +16,7 @@ import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, Sandbo
 import { RUNNER_PY } from './runnerSource';
 import { ignoreOutside, listRepoFiles } from './repoFiles';
 import { EnvironmentError, CancelledError, SandboxError } from '../errors';
+import { span } from '../trace';
 
 export const DEFAULT_IMAGE = 'ssr-sandbox:bookworm';
 
@@ -32,6 +33,13 @@ export class SandboxLostError extends SandboxError {
   }
 }
 export const DEFAULT_REPO_PATH = '/repo';
+/**
+ * The unprivileged user test scripts run as (runner.py's TEST_UID). Before a
+ * run the runner hands the working copy over to it; environment images hand
+ * their installed dependencies over at build time, so a fresh container does
+ * not copy every file of node_modules up through the overlay file system.
+ */
+export const TEST_UID = 61001;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_OUTPUT_CAP = 1 << 20;
 export const LABEL = 'ssr.managed';
@@ -198,6 +206,10 @@ export class DockerSandbox implements SandboxLike {
 
   /** Starts a container and copies the repository in. Always removes the container if anything fails. */
   static async create(opts: SandboxOptions): Promise<DockerSandbox> {
+    return span('sandbox.create', () => DockerSandbox.createUntraced(opts), { image: opts.image ?? DEFAULT_IMAGE });
+  }
+
+  private static async createUntraced(opts: SandboxOptions): Promise<DockerSandbox> {
     const d = opts.docker ?? docker();
     const image = opts.image ?? DEFAULT_IMAGE;
     if (!opts.repoDir && !opts.repoInImage) throw new Error('a sandbox needs repoDir or repoInImage');
@@ -257,8 +269,8 @@ export class DockerSandbox implements SandboxLike {
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       // The copy goes in while the container starts: the engine accepts archives either way.
-      const copy = opts.repoDir && !opts.repoInImage ? sb.copyIn(opts.repoDir, repoPath, opts.includeGit ?? false) : undefined;
-      const start = sb.attachAndStart(d).then(() =>
+      const copy = opts.repoDir && !opts.repoInImage ? span('sandbox.copy', () => sb.copyIn(opts.repoDir!, repoPath, opts.includeGit ?? false)) : undefined;
+      const start = span('sandbox.start', () => sb.attachAndStart(d)).then(() =>
         sb.exec(
           `git config --global safe.directory '*' && git config --global user.email ssr@localhost && ` +
             `git config --global user.name ssr && git config --global init.defaultBranch main`,

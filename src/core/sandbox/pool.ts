@@ -17,6 +17,8 @@ export class SandboxPool {
   private readonly containers: DockerSandbox[] = [];
   /** Workers made or being made. */
   private workers = 0;
+  /** Workers being made (not yet handed out or idle). */
+  private starting = 0;
   private readonly waiters: Array<{ resolve: (sb: SandboxLike) => void; reject: (err: Error) => void }> = [];
   private closed = false;
   private failure?: Error;
@@ -65,10 +67,15 @@ export class SandboxPool {
 
   private spawnContainer(): void {
     this.workers++;
+    this.starting++;
     this.track(
       this.newContainer().then(
-        (sb) => this.release(sb),
+        (sb) => {
+          this.starting--;
+          this.release(sb);
+        },
         (err) => {
+          this.starting--;
           this.workers--;
           this.failure ??= err as Error;
         },
@@ -87,7 +94,8 @@ export class SandboxPool {
     const sb = this.idle.pop();
     if (sb) return Promise.resolve(sb);
     if (this.failure && this.workers === 0 && this.pending === 0) return Promise.reject(this.failure);
-    if (this.workers < this.size) this.warm(this.workers + 1);
+    // A worker on its way serves this caller: make another only when every coming one is spoken for.
+    if (this.workers < this.size && this.waiters.length >= this.starting) this.warm(this.workers + 1);
     return new Promise<SandboxLike>((resolve, reject) => {
       const onAbort = () => {
         const i = this.waiters.indexOf(waiter);

@@ -201,7 +201,7 @@ describe('openai policy (against a local HTTP server)', function () {
       if (n === 1) json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' });
       else json(res, 200, completion('done'));
     });
-    const p = new OpenAIPolicy({ baseUrl: s.base, model: 'm', retryBaseMs: 1, retryMaxMs: 5 });
+    const p = new OpenAIPolicy({ baseUrl: s.base, model: 'm' });
     const r = await p.complete({ messages: MESSAGES });
     assert.equal(r.text, 'done');
     assert.equal(s.requests.length, 2);
@@ -233,12 +233,12 @@ describe('openai policy (against a local HTTP server)', function () {
       if (n === 1) json(res, 500, { error: { message: 'CUDA out of memory' } });
       else json(res, 200, completion('recovered'));
     });
-    const r = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', retryBaseMs: 5 }).complete({ messages: MESSAGES });
+    const r = await new OpenAIPolicy({ baseUrl: s.base, model: 'm' }).complete({ messages: MESSAGES });
     assert.equal(r.text, 'recovered');
     assert.equal(s.requests.length, 2);
 
     const s2 = await start((_req, res) => json(res, 503, 'unavailable'));
-    const err = await new OpenAIPolicy({ baseUrl: s2.base, model: 'm', retries: 1, retryBaseMs: 5 }).complete({ messages: MESSAGES }).catch((e) => e);
+    const err = await new OpenAIPolicy({ baseUrl: s2.base, model: 'm', retries: 1 }).complete({ messages: MESSAGES }).catch((e) => e);
     assert.ok(err instanceof PolicyError);
     assert.match(err.message, /server error \(HTTP 503: unavailable\) \(after 2 attempts\)/);
     assert.equal(s2.requests.length, 2);
@@ -275,7 +275,7 @@ describe('openai policy (against a local HTTP server)', function () {
       send(chunk({ content: 'partial' }));
       res.end();
     });
-    const err3 = await new OpenAIPolicy({ baseUrl: s3.base, model: 'm', retries: 3, retryBaseMs: 5, stream: true })
+    const err3 = await new OpenAIPolicy({ baseUrl: s3.base, model: 'm', retries: 3, stream: true })
       .complete({ messages: MESSAGES })
       .catch((e) => e);
     assert.ok(err3 instanceof PolicyError);
@@ -287,7 +287,7 @@ describe('openai policy (against a local HTTP server)', function () {
       send(chunk({ content: 'partial' }));
       res.end();
     });
-    const err4 = await new OpenAIPolicy({ baseUrl: s4.base, model: 'm', retries: 3, retryBaseMs: 5 })
+    const err4 = await new OpenAIPolicy({ baseUrl: s4.base, model: 'm', retries: 3 })
       .complete({ messages: MESSAGES, onToken: () => undefined })
       .catch((e) => e);
     assert.ok(err4 instanceof PolicyError);
@@ -298,7 +298,7 @@ describe('openai policy (against a local HTTP server)', function () {
     const s = await serve((_req, res) => json(res, 200, completion('x')));
     const base = s.base;
     await s.close();
-    const p = new OpenAIPolicy({ baseUrl: base, model: 'm', apiKey: KEY, retries: 2, retryBaseMs: 5 });
+    const p = new OpenAIPolicy({ baseUrl: base, model: 'm', apiKey: KEY, retries: 2 });
     const err = await p.complete({ messages: MESSAGES }).catch((e) => e);
     assert.ok(err instanceof PolicyError);
     assert.equal(err.message, `cannot reach ${base}: connection refused; is the server running? set --base-url (after 3 attempts)`);
@@ -439,7 +439,7 @@ describe('openai policy (against a local HTTP server)', function () {
 
   it('times out a silent server', async () => {
     const s = await start(() => undefined /* never answers */);
-    const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', timeoutMs: 150, retries: 1, retryBaseMs: 5 })
+    const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', timeoutMs: 150, retries: 1 })
       .complete({ messages: MESSAGES })
       .catch((e) => e);
     assert.ok(err instanceof PolicyError);
@@ -507,6 +507,198 @@ describe('openai policy (against a local HTTP server)', function () {
   it('rejects a malformed base URL with a clear message', () => {
     assert.throws(() => new OpenAIPolicy({ baseUrl: 'localhost:8000' }), /invalid --base-url/);
     assert.throws(() => new OpenAIPolicy({ baseUrl: 'ftp://x/v1' }), /invalid --base-url/);
+  });
+
+  it('Retry-After as an HTTP date is honoured, and on 5xx too', async () => {
+    const s = await start((_req, res, n) => {
+      // Second precision: the date is 1 to 2 s away.
+      if (n === 1) json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': new Date(Date.now() + 2000).toUTCString() });
+      else if (n === 2) json(res, 503, { error: { message: 'loading' } }, { 'retry-after': '1' });
+      else json(res, 200, completion('done'));
+    });
+    const r = await new OpenAIPolicy({ baseUrl: s.base, model: 'm' }).complete({ messages: MESSAGES });
+    assert.equal(r.text, 'done');
+    assert.equal(s.requests.length, 3);
+    const gap1 = s.requests[1].at - s.requests[0].at;
+    const gap2 = s.requests[2].at - s.requests[1].at;
+    assert.ok(gap1 >= 900 && gap1 < 2500, `waited ${gap1} ms for an HTTP date 1-2 s away`);
+    assert.ok(gap2 >= 950 && gap2 < 2000, `waited ${gap2} ms, Retry-After said 1 s`);
+  });
+
+  it('retries 408, 409, 429 and 5xx, and no other 4xx', async () => {
+    for (const status of [408, 409, 429, 500, 502, 503, 504]) {
+      const s = await start((_req, res, n) => {
+        if (n === 1) json(res, status, { error: { message: `status ${status}` } }, { 'retry-after': '0' });
+        else json(res, 200, completion('ok'));
+      });
+      const r = await new OpenAIPolicy({ baseUrl: s.base, model: 'm' }).complete({ messages: MESSAGES });
+      assert.equal(r.text, 'ok');
+      assert.equal(s.requests.length, 2, `HTTP ${status} is retried`);
+    }
+    for (const status of [400, 401, 403, 404, 405, 410, 413, 422]) {
+      const s = await start((_req, res) => json(res, status, { error: { message: `status ${status}` } }, { 'retry-after': '0' }));
+      const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm' }).complete({ messages: MESSAGES }).catch((e) => e);
+      assert.ok(err instanceof PolicyError, String(err));
+      assert.equal(err.status, status);
+      assert.equal(err.retryable, false);
+      assert.ok(!/after \d+ attempts/.test(err.message), err.message);
+      assert.equal(s.requests.length, 1, `HTTP ${status} is not retried`);
+    }
+  });
+
+  it('retries is the number of retries of the whole call', async () => {
+    for (const retries of [0, 1, 3]) {
+      const s = await start((_req, res) => json(res, 503, { error: { message: 'down' } }, { 'retry-after': '0' }));
+      const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', retries }).complete({ messages: MESSAGES }).catch((e) => e);
+      assert.ok(err instanceof PolicyError);
+      assert.equal(s.requests.length, retries + 1);
+      assert.equal(err.message.endsWith(`(after ${retries + 1} attempts)`), retries > 0, err.message);
+    }
+    // A stream that breaks after a retried 503 spends the same budget.
+    const s = await start((_req, res, n) => {
+      if (n === 1) return json(res, 503, 'busy', { 'retry-after': '0' });
+      const send = sse(res);
+      send(chunk({ content: 'partial' }));
+      res.end();
+    });
+    const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', retries: 2, stream: true }).complete({ messages: MESSAGES }).catch((e) => e);
+    assert.match(err.message, /ended before the completion finished \(after 3 attempts\)/);
+    assert.equal(s.requests.length, 3);
+  });
+
+  it('a server that rejects the token-id parameters gets them dropped, once each, and the policy remembers', async () => {
+    // An OpenAI-style 400 naming one parameter, then a FastAPI/pydantic 422 naming another.
+    const s = await start((req, res) => {
+      const b = req.body ?? {};
+      if ('return_token_ids' in b) return json(res, 400, { error: { message: 'Unrecognized request argument supplied: return_token_ids', type: 'invalid_request_error' } });
+      if ('return_prompt_token_ids' in b) {
+        return json(res, 422, { detail: [{ type: 'extra_forbidden', loc: ['body', 'return_prompt_token_ids'], msg: 'Extra inputs are not permitted' }] });
+      }
+      json(res, 200, completion('fine', {}, { logprobs: { content: [{ token: 'token_id:7', logprob: -0.5 }] } }));
+    });
+    const p = new OpenAIPolicy({ baseUrl: s.base, model: 'm', retries: 0 });
+    const r = await p.complete({ messages: MESSAGES });
+    assert.equal(r.text, 'fine');
+    assert.deepEqual(r.tokenIds, [7], 'the parameters the server knows still work');
+    assert.equal(s.requests.length, 3);
+    assert.equal(s.requests[0].body?.return_token_ids, true);
+    assert.equal(s.requests[1].body?.return_token_ids, undefined);
+    assert.equal(s.requests[1].body?.return_prompt_token_ids, true);
+    assert.equal(s.requests[2].body?.return_prompt_token_ids, undefined);
+    assert.equal(s.requests[2].body?.return_tokens_as_token_ids, true);
+    assert.equal(s.requests[2].body?.logprobs, true);
+    await p.complete({ messages: MESSAGES });
+    assert.equal(s.requests.length, 4, 'remembered: one request');
+
+    // A parameter is dropped once: a server that still says no after that gets its error through.
+    const s2 = await start((_req, res) => json(res, 400, { error: { message: 'seed is not supported' } }));
+    const err = await new OpenAIPolicy({ baseUrl: s2.base, model: 'm', seed: 1 }).complete({ messages: MESSAGES }).catch((e) => e);
+    assert.ok(err instanceof PolicyError);
+    assert.equal(err.status, 400);
+    assert.equal(s2.requests.length, 2);
+    assert.equal(s2.requests[0].body?.seed, 1);
+    assert.equal(s2.requests[1].body?.seed, undefined);
+  });
+
+  it('the key never shows in errors or in the client log (OPENAI_LOG=debug)', async () => {
+    const s = await start((req, res, n) => {
+      const auth = String(req.headers.authorization);
+      if (n === 1) {
+        res.writeHead(500, { 'content-type': 'text/plain', 'retry-after': '0' });
+        res.end(`upstream said no to ${auth}`);
+      } else {
+        res.writeHead(401, { 'content-type': 'text/plain' });
+        res.end(`Incorrect API key provided: ${auth.slice(7)}`);
+      }
+    });
+    const saved = { log: process.env.OPENAI_LOG, write: process.stderr.write };
+    const logged: string[] = [];
+    process.env.OPENAI_LOG = 'debug';
+    process.stderr.write = ((text: string | Uint8Array) => {
+      logged.push(String(text));
+      return true;
+    }) as typeof process.stderr.write;
+    let err: unknown;
+    try {
+      err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', apiKey: KEY }).complete({ messages: MESSAGES }).catch((e) => e);
+    } finally {
+      process.stderr.write = saved.write;
+      if (saved.log === undefined) delete process.env.OPENAI_LOG;
+      else process.env.OPENAI_LOG = saved.log;
+    }
+    assert.ok(err instanceof PolicyError);
+    assert.equal(err.status, 401);
+    assert.equal(s.requests.length, 2);
+    const log = logged.join('');
+    assert.match(log, /\[openai debug\]/, 'the client logged');
+    assert.match(log, /Incorrect API key provided/, 'error bodies are in the log');
+    for (const text of [log, err.message, err.stack ?? '']) {
+      assert.ok(!text.includes(KEY), text);
+      assert.ok(!text.includes('SECRET'), text);
+    }
+  });
+
+  it('cancellation during a Retry-After wait returns at once and sends nothing more', async () => {
+    const s = await start((_req, res) => json(res, 429, { error: { message: 'busy' } }, { 'retry-after': '30' }));
+    const ctrl = new AbortController();
+    const p = new OpenAIPolicy({ baseUrl: s.base, model: 'm', maxRetryAfterMs: 600 });
+    setTimeout(() => ctrl.abort(), 100);
+    const t0 = Date.now();
+    await assert.rejects(p.complete({ messages: MESSAGES, signal: ctrl.signal }), CancelledError);
+    assert.ok(Date.now() - t0 < 500, `cancelled after ${Date.now() - t0} ms`);
+    await sleep(800); // past the capped wait
+    assert.equal(s.requests.length, 1);
+  });
+
+  it('a body that goes silent for timeoutMs is cut, and sent again while nothing reached onToken', async () => {
+    const s = await start((_req, res) => {
+      const send = sse(res);
+      send(chunk({ content: 'thinking' }));
+      // then nothing, connection open
+    });
+    const t0 = Date.now();
+    const err = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', timeoutMs: 200, retries: 1, stream: true })
+      .complete({ messages: MESSAGES })
+      .catch((e) => e);
+    assert.ok(err instanceof PolicyError, String(err));
+    assert.match(err.message, /timed out after 200 ms.*\(after 2 attempts\)/);
+    assert.equal(s.requests.length, 2);
+    assert.ok(Date.now() - t0 < 3000);
+    await Promise.race([Promise.all(s.closed), sleep(2000).then(() => assert.fail('a silent connection was left open'))]);
+    // With onToken, a token went out: no resend.
+    const s2 = await start((_req, res) => {
+      sse(res)(chunk({ content: 'thinking' }));
+    });
+    const tokens: string[] = [];
+    const err2 = await new OpenAIPolicy({ baseUrl: s2.base, model: 'm', timeoutMs: 200, retries: 1 })
+      .complete({ messages: MESSAGES, onToken: (t) => tokens.push(t) })
+      .catch((e) => e);
+    assert.match(err2.message, /timed out after 200 ms/);
+    assert.deepEqual(tokens, ['thinking']);
+    assert.equal(s2.requests.length, 1);
+  });
+
+  it('an error event mid-stream is a retryable PolicyError; a JSON answer to a streaming request is read', async () => {
+    const s = await start((_req, res, n) => {
+      if (n === 1) {
+        const send = sse(res);
+        send({ error: { message: 'engine died', type: 'InternalServerError' } });
+        res.end();
+        return;
+      }
+      json(res, 200, completion('plain json'));
+    });
+    const r = await new OpenAIPolicy({ baseUrl: s.base, model: 'm', stream: true }).complete({ messages: MESSAGES });
+    assert.equal(r.text, 'plain json');
+    assert.equal(s.requests.length, 2);
+    const s2 = await start((_req, res) => {
+      sse(res)({ error: { message: 'engine died' } });
+      res.end();
+    });
+    const err = await new OpenAIPolicy({ baseUrl: s2.base, model: 'm', retries: 0 }).complete({ messages: MESSAGES, onToken: () => undefined }).catch((e) => e);
+    assert.ok(err instanceof PolicyError);
+    assert.equal(err.retryable, true);
+    assert.match(err.message, /reported an error mid-stream: engine died/);
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {
