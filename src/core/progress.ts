@@ -39,10 +39,15 @@ export function secs(ms: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** The one-line text of a stage: `round 1/3: validating r000-ab12: buggy, weakened | runs 1/3 | 14s, ~6s left (T_suite 6s)`. */
+/** T_suite: tenths of a second under 10 s (a fast suite is not "0s"). */
+function suiteSecs(ms: number): string {
+  return ms < 9_950 ? `${(ms / 1000).toFixed(1)}s` : secs(ms);
+}
+
+/** The one-line text of a stage: `round 1/3: validating r000-ab12: buggy, weakened | runs 1/3 | 14s, ~6s left (T_suite 6.0s)`. */
 export function formatStage(v: StageView): string {
   const count = v.planned ? ` | ${v.unit} ${v.done}/${v.planned}` : v.done ? ` | ${v.unit} ${v.done}` : '';
-  const eta = v.etaMs !== undefined && v.suiteMs !== undefined ? `, ~${secs(v.etaMs)} left (T_suite ${secs(v.suiteMs)})` : '';
+  const eta = v.etaMs !== undefined && v.suiteMs !== undefined ? `, ~${secs(v.etaMs)} left (T_suite ${suiteSecs(v.suiteMs)})` : '';
   return `${v.label}: ${v.now}${count} | ${secs(v.elapsedMs)}${eta}`;
 }
 

@@ -45,7 +45,7 @@ function play<T>(events: Array<[number, T]>, feed: (e: T) => void, clock: { t: n
 describe('progress: one stage line per stage, from core events', () => {
   it('formats a stage: what runs now, runs done of planned, elapsed, the estimate from T_suite', () => {
     const v = { label: 'validate', now: 'validating: buggy', unit: 'runs' as const, done: 1, planned: 3, elapsedMs: 14_400, etaMs: 12_000, suiteMs: 6_000, fraction: 0 };
-    assert.equal(formatStage(v), 'validate: validating: buggy | runs 1/3 | 14s, ~12s left (T_suite 6s)');
+    assert.equal(formatStage(v), 'validate: validating: buggy | runs 1/3 | 14s, ~12s left (T_suite 6.0s)');
     assert.equal(formatStage({ ...v, planned: 0, etaMs: undefined, suiteMs: undefined }), 'validate: validating: buggy | runs 1 | 14s');
     assert.equal(formatStage({ ...v, done: 0, planned: 0, etaMs: undefined }), 'validate: validating: buggy | 14s');
     assert.equal(secs(125_000), '2m05s');
@@ -65,9 +65,9 @@ describe('progress: one stage line per stage, from core events', () => {
       'round 1/2: validating r000-aaaa: original | runs 0/3 | 11s',
       'round 1/2: validating r000-aaaa: original, buggy | runs 0/3 | 11s',
       // T_suite: the original state's run of 12 s held two repetitions; one run left for two sandboxes.
-      'round 1/2: validating r000-aaaa: buggy | runs 1/3 | 23s, ~6s left (T_suite 6s)',
-      'round 1/2: validating r000-aaaa: waiting for a sandbox | runs 2/3 | 24s, ~6s left (T_suite 6s)',
-      'round 1/2: validating r000-aaaa: weakened | runs 2/3 | 24s, ~6s left (T_suite 6s)',
+      'round 1/2: validating r000-aaaa: buggy | runs 1/3 | 23s, ~6s left (T_suite 6.0s)',
+      'round 1/2: validating r000-aaaa: waiting for a sandbox | runs 2/3 | 24s, ~6s left (T_suite 6.0s)',
+      'round 1/2: validating r000-aaaa: weakened | runs 2/3 | 24s, ~6s left (T_suite 6.0s)',
       'round 1/2: validating r000-aaaa: the checks | runs 3/3 | 30s',
       'round 1/2: r000-aaaa: valid | runs 3/3 | 31s',
       'round 1/2: solving r000-aaaa: attempt 1 | attempts 0/2 | 32s',
@@ -76,8 +76,8 @@ describe('progress: one stage line per stage, from core events', () => {
       'round 2/2: proposing | 0s',
       'round 2/2: validating r001-bbbb | 1s',
       // T_suite is known from the start of the second round's validation.
-      'round 2/2: validating r001-bbbb: starting sandboxes | runs 0/2 | 1s, ~6s left (T_suite 6s)',
-      'round 2/2: cancelled | runs 0/2 | 9s, ~6s left (T_suite 6s)',
+      'round 2/2: validating r001-bbbb: starting sandboxes | runs 0/2 | 1s, ~6s left (T_suite 6.0s)',
+      'round 2/2: cancelled | runs 0/2 | 9s, ~6s left (T_suite 6.0s)',
     ]);
   });
 
@@ -95,7 +95,7 @@ describe('progress: one stage line per stage, from core events', () => {
       // Each report is the line the CLI shows at that moment (a proposal made ahead of its round changes neither).
       if (cli.model.active && reports.length > before) assert.equal(reports[reports.length - 1].message, cli.model.text(), `after ${e.type}`);
     }
-    assert.ok(reports.some((r) => r.message === 'round 1/2: validating r000-aaaa: buggy | runs 1/3 | 23s, ~6s left (T_suite 6s)'));
+    assert.ok(reports.some((r) => r.message === 'round 1/2: validating r000-aaaa: buggy | runs 1/3 | 23s, ~6s left (T_suite 6.0s)'));
     // Percent of the whole session: round 1 of 2 is half of it once its three runs are done; the bar never goes back.
     const increments = reports.map((r) => r.increment).filter((x): x is number => x !== undefined);
     assert.deepEqual(increments, [16.7, 16.6, 16.7]);
@@ -132,7 +132,7 @@ describe('progress: one stage line per stage, from core events', () => {
     play(events, (e) => cli.onSession({ ts: '', ...e } as SessionEvent), clock);
     assert.deepEqual(lines, [
       'round 1: proposing | 0s',
-      'round 1: validating r000-aaaa: starting sandboxes | runs 0/1 | 1s, ~2s left (T_suite 2s)',
+      'round 1: validating r000-aaaa: starting sandboxes | runs 0/1 | 1s, ~2s left (T_suite 2.0s)',
       "round 1: validating r001-bbbb: the checks (original, buggy, weakened from the session's cache) | 5s",
     ]);
   });
@@ -159,10 +159,10 @@ describe('progress: one stage line per stage, from core events', () => {
     model.end('valid');
     assert.deepEqual(lines, [
       'validate: starting | 0s',
-      'validate: validating: starting sandboxes | runs 0/2 | 1s, ~10s left (T_suite 5s)',
-      'validate: validating: buggy | runs 0/2 | 2s, ~10s left (T_suite 5s)',
-      'validate: validating: waiting for a sandbox | runs 1/2 | 7s, ~5s left (T_suite 5s)',
-      'validate: valid | runs 1/2 | 12s, ~5s left (T_suite 5s)',
+      'validate: validating: starting sandboxes | runs 0/2 | 1s, ~10s left (T_suite 5.0s)',
+      'validate: validating: buggy | runs 0/2 | 2s, ~10s left (T_suite 5.0s)',
+      'validate: validating: waiting for a sandbox | runs 1/2 | 7s, ~5s left (T_suite 5.0s)',
+      'validate: valid | runs 1/2 | 12s, ~5s left (T_suite 5.0s)',
     ]);
     assert.deepEqual(ext, lines);
   });
