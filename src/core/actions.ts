@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadArtifact, type ArtifactFiles, artifactId } from './artifact';
-import { CHECK_IDS, DEFAULT_THRESHOLDS, validateArtifact, type CheckResult, type Thresholds, type ValidationReport } from './checks';
+import { CHECK_IDS, DEFAULT_THRESHOLDS, validateArtifact, type CheckResult, type Thresholds, type ValidationEvent, type ValidationReport } from './checks';
 import { CancelledError, UsageError, isCancelled } from './errors';
 import type { Evaluation } from './evaluate';
 import { runSolveEpisode } from './episodes';
@@ -408,6 +408,8 @@ export interface ValidateOptions {
   testTimeoutMs?: number;
   signal?: AbortSignal;
   onCheck?: (c: CheckResult) => void;
+  /** Every validation event (runs planned, started, finished; checks), for progress. */
+  onEvent?: (e: ValidationEvent) => void;
   /** Replaces validateArtifact (tests). */
   validate?: typeof validateArtifact;
 }
@@ -425,7 +427,10 @@ export async function validateFolder(dir: string, opts: ValidateOptions): Promis
     concurrency: opts.concurrency,
     testTimeoutMs: opts.testTimeoutMs,
     signal: opts.signal,
-    onEvent: (e) => e.type === 'check' && opts.onCheck?.(e.check),
+    onEvent: (e) => {
+      if (e.type === 'check') opts.onCheck?.(e.check);
+      opts.onEvent?.(e);
+    },
   });
 }
 

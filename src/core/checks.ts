@@ -105,6 +105,12 @@ export interface StateRun {
 }
 
 export type ValidationEvent =
+  /**
+   * The runs validation will start, `parallel` at once; `cached`: the states
+   * taken from the session's run cache instead (not run again); `suiteMs`:
+   * T_suite when a run of the suite is known already.
+   */
+  | { type: 'runs-planned'; states: string[]; cached?: string[]; parallel: number; suiteMs?: number }
   | { type: 'run-started'; state: string }
   | { type: 'run-finished'; run: StateRun }
   | { type: 'check'; check: CheckResult };
@@ -294,6 +300,15 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         }
       }
       if (plans.length) pool.warm(plans.length);
+      // T_suite, when a run of the suite is known already: the session's original state, or one the proposer ran.
+      const known = cachedOriginal?.run ?? partialOriginal?.run ?? [...runs.values()].find((r) => r.ok && r.cached);
+      emit({
+        type: 'runs-planned',
+        states: plans.map((p) => p.state),
+        cached: [...runs.keys()],
+        parallel: Math.max(1, opts.concurrency ?? defaultConcurrency()),
+        ...(known ? { suiteMs: known.durationMs / Math.max(1, known.repetitions) } : {}),
+      });
     }
 
     // test_files_exist inside the image when the repository lives there.

@@ -94,8 +94,17 @@ export function makePlayers(opts: PlayersOptions): Players {
         maxTurns: o.maxTurns,
         signal: o.signal,
         id: o.id,
-        onStep: opts.onInjectStep,
-        validation: { concurrency: o.concurrency, onEvent: (e) => e.type === 'check' && o.onCheck(e.check) },
+        onStep: (step, t) => {
+          o.onStep?.(step.index, step.tool);
+          opts.onInjectStep?.(step, t);
+        },
+        validation: {
+          concurrency: o.concurrency,
+          onEvent: (e) => {
+            if (e.type === 'check') o.onCheck(e.check);
+            o.onValidation?.(e);
+          },
+        },
       });
       return { trajectory: r.trajectory, artifact: r.artifact, validation: r.validation, reward: r.reward };
     },

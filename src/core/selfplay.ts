@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import { ProposalsAhead, proposeAhead } from './bootstrap/overlap';
 import { span } from './trace';
 import { type ArtifactFiles, artifactId } from './artifact';
-import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationReport } from './checks';
+import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationEvent, type ValidationReport } from './checks';
 import type { Evaluation } from './evaluate';
 import { buildHigherOrder, MAX_ORDER } from './higherOrder';
 import { DEFAULT_ALPHA } from './rewards';
@@ -129,6 +129,12 @@ export type SessionEvent = { ts: string } & (
   | { type: 'round-started'; round: number }
   | { type: 'proposal'; round: number; bugId: string; order: number; source: string; strategy?: string; key?: string; notes?: string[] }
   | { type: 'proposal-failed'; round: number; reason: string }
+  /** What the bootstrap proposer is doing now (its suite run, coverage trace, mutants). */
+  | { type: 'proposing'; round: number; detail: string }
+  /** Validation's test runs, for progress: the runs planned (`suiteMs`: T_suite when known from the session's cache), each start and end. */
+  | { type: 'runs-planned'; bugId: string; states: string[]; cached?: string[]; parallel: number; suiteMs?: number }
+  | { type: 'run-started'; bugId: string; state: string }
+  | { type: 'run-finished'; bugId: string; state: string; ok: boolean; durationMs: number; repetitions: number }
   | { type: 'check'; bugId: string; check: CheckResult }
   | { type: 'validated'; bugId: string; valid: boolean; firstFailure?: string }
   | { type: 'attempt-started'; bugId: string; attempt: number }
@@ -171,6 +177,9 @@ export interface Players {
     signal?: AbortSignal;
     id: string;
     onCheck: (c: CheckResult) => void;
+    /** Each step of the injector's episode, and its validation's events (progress). */
+    onStep?: (index: number, tool: string) => void;
+    onValidation?: (e: ValidationEvent) => void;
   }) => Promise<{ trajectory: Trajectory; artifact?: ArtifactFiles; validation?: ValidationReport; reward?: number }>;
   /** Runs a solver episode (with evaluation). */
   solve?: (opts: {
@@ -335,6 +344,15 @@ export class SelfPlaySession {
     return s;
   }
 
+  /** A validation's test runs as session events (progress). */
+  private forwardRun(bugId: string, e: ValidationEvent): void {
+    if (e.type === 'runs-planned') {
+      this.emit({ type: 'runs-planned', bugId, states: e.states, ...(e.cached?.length ? { cached: e.cached } : {}), parallel: e.parallel, ...(e.suiteMs !== undefined ? { suiteMs: e.suiteMs } : {}) });
+    }
+    else if (e.type === 'run-started') this.emit({ type: 'run-started', bugId, state: e.state });
+    else if (e.type === 'run-finished') this.emit({ type: 'run-finished', bugId, state: e.run.state, ok: e.run.ok, durationMs: e.run.durationMs, repetitions: e.run.repetitions });
+  }
+
   private emit(body: EventBody): void {
     const e = { ts: now(), ...body } as SessionEvent;
     this.store.events.append(e);
@@ -458,7 +476,19 @@ export class SelfPlaySession {
     try {
       if (cfg.proposer === 'bootstrap') {
         const seen = await this.seenKeys();
-        const p = await span('propose', () => this.players.bootstrap!({ repoDir: cfg.repoDir, image: cfg.image, seed, seen, signal: this.opts.signal }), { round: r });
+        const p = await span(
+          'propose',
+          () =>
+            this.players.bootstrap!({
+              repoDir: cfg.repoDir,
+              image: cfg.image,
+              seed,
+              seen,
+              signal: this.opts.signal,
+              log: (m) => this.emit({ type: 'proposing', round: r, detail: m.replace(/^bootstrap: /, '') }),
+            }),
+          { round: r },
+        );
         if (p.runs) await this.keepProposerRuns(p.artifact, p.runs);
         artifact = p.artifact;
         key = p.key;
@@ -479,6 +509,9 @@ export class SelfPlaySession {
             signal: this.opts.signal,
             id: `inject-r${r}`,
             onCheck: () => undefined,
+            onStep: (index, tool) => this.emit({ type: 'proposing', round: r, detail: `the injector, step ${index + 1} (${tool || 'no tool'})` }),
+            // The artifact has no id before it is validated: its runs go by the episode's.
+            onValidation: (e) => this.forwardRun(`inject-r${r}`, e),
           });
         } finally {
           await policy.dispose?.();
@@ -574,6 +607,7 @@ export class SelfPlaySession {
         labels: { 'ssr.run': this.store.id },
         onEvent: (e) => {
           if (e.type === 'check') this.emit({ type: 'check', bugId: bug.id, check: e.check });
+          else this.forwardRun(bug.id, e);
         },
       }), { bug: bug.id });
       if (this.cancelled()) throw new CancelledError();

@@ -375,15 +375,12 @@ class Commands {
       const b = bug;
       const report = await this.env.jobs.run(`Validate ${b.bugId}`, 'validate', (ctl) => {
         ctl.attachRun(b.runDir);
-        let n = 0;
         return revalidateBug(b.runDir, b.bugId, {
           image: s.image,
           concurrency: s.concurrency,
           signal: ctl.signal,
-          onCheck: (c) => {
-            this.env.log.info(`  ${b.bugId} ${c.id}: ${c.status} (${c.detail.split('\n')[0]})`);
-            ctl.report(`${++n}/7 checks`);
-          },
+          onCheck: (c) => this.env.log.info(`  ${b.bugId} ${c.id}: ${c.status} (${c.detail.split('\n')[0]})`),
+          onEvent: (e) => ctl.onValidationEvent(e, b.bugId),
         });
       });
       this.env.model.scheduleRefresh(50);
@@ -393,17 +390,14 @@ class Commands {
     }
     const dir = folder!;
     const report = await this.env.jobs.run(`Validate ${path.basename(dir)}`, 'validate', (ctl) => {
-      let n = 0;
       return validateFolder(dir, {
         repoDir: repo,
         image: s.image,
         thresholds: s.thresholds,
         concurrency: s.concurrency,
         signal: ctl.signal,
-        onCheck: (c) => {
-          this.env.log.info(`  ${path.basename(dir)} ${c.id}: ${c.status} (${c.detail.split('\n')[0]})`);
-          ctl.report(`${++n}/7 checks`);
-        },
+        onCheck: (c) => this.env.log.info(`  ${path.basename(dir)} ${c.id}: ${c.status} (${c.detail.split('\n')[0]})`),
+        onEvent: (e) => ctl.onValidationEvent(e, path.basename(dir)),
       });
     });
     const uri = this.env.docs.memoryUri(`report|${dir}`, formatValidationReport(report, `Validation of ${dir}`), `reports/${path.basename(dir)}-validation.md`);

@@ -7,6 +7,8 @@
  * and a live summary per run for the Sessions view.
  */
 import * as vscode from 'vscode';
+import type { ValidationEvent } from '../core/checks';
+import { StageProgress, formatStage, notificationStages } from '../core/progress';
 import type { SessionEvent } from '../core/selfplay';
 import type { Log } from './log';
 import { setContext } from './state';
@@ -33,6 +35,8 @@ export interface JobControl {
   attachRun(runDir: string): void;
   /** Feeds a session event: progress text, live counters, the log. */
   onSessionEvent(e: SessionEvent): void;
+  /** Feeds a validation's event (`subject`: what is validated): the progress text. */
+  onValidationEvent(e: ValidationEvent, subject?: string): void;
 }
 
 export interface Job {
@@ -43,6 +47,8 @@ export interface Job {
   runDir?: string;
   live: LiveState;
   message: string;
+  /** The stage line the notification shows: the same text as the CLI's (core/progress.ts). */
+  stage: StageProgress;
 }
 
 export class Jobs implements vscode.Disposable {
@@ -97,6 +103,7 @@ export class Jobs implements vscode.Disposable {
       controller: new AbortController(),
       live: { title, phase: 'starting', checks: 0, proposals: 0, valid: 0, attempts: 0, solved: 0, startedAt: Date.now() },
       message: 'starting',
+      stage: new StageProgress(),
     };
     this.jobs.set(job.id, job);
     this.update();
@@ -109,25 +116,40 @@ export class Jobs implements vscode.Disposable {
             this.log.info(`${title}: cancelling`);
             job.controller.abort();
           });
+          const show = (message: string, increment?: number) => {
+            job.message = message;
+            job.live.phase = message;
+            progress.report({ message, increment });
+            this.update();
+            if (job.runDir) this.changed.fire(job.runDir);
+          };
+          // Core's stage model says what the CLI's live line says; the bar follows its runs done of runs planned.
+          job.stage = notificationStages(show);
+          // The elapsed time and the estimate move on between events, as on a terminal.
+          const tick = setInterval(() => {
+            const v = job.stage.view();
+            if (!v) return;
+            job.message = job.live.phase = formatStage(v);
+            progress.report({ message: job.message });
+          }, 1000);
           const ctl: JobControl = {
             signal: job.controller.signal,
-            report: (message, increment) => {
-              job.message = message;
-              job.live.phase = message;
-              progress.report({ message, increment });
-              this.update();
-              if (job.runDir) this.changed.fire(job.runDir);
-            },
+            report: show,
             attachRun: (runDir) => {
               job.runDir = runDir;
               this.update();
               this.changed.fire(undefined);
             },
             onSessionEvent: (e) => this.onEvent(job, ctl, e),
+            onValidationEvent: (e, subject) => {
+              if (!job.stage.active) job.stage.start('validate', 0, 'starting');
+              job.stage.onValidation(e, subject);
+            },
           };
           try {
             return await work(ctl);
           } finally {
+            clearInterval(tick);
             sub.dispose();
           }
         },
@@ -143,59 +165,47 @@ export class Jobs implements vscode.Disposable {
 
   private onEvent(job: Job, ctl: JobControl, e: SessionEvent): void {
     const l = job.live;
+    if (e.type === 'session-started') ctl.attachRun(e.runDir);
+    // The notification's text: the stage line (core/progress.ts), as the CLI draws it.
+    job.stage.onSession(e);
     switch (e.type) {
       case 'session-started':
-        ctl.attachRun(e.runDir);
         l.rounds = e.config.rounds;
         this.log.info(`${job.title}: run ${e.runId} (${e.runDir})${e.resumed ? ', resumed' : ''}`);
-        ctl.report(e.resumed ? 'resuming' : 'starting');
         break;
       case 'round-started':
         l.round = e.round;
         l.checks = 0;
-        ctl.report(`round ${e.round + 1}${l.rounds ? `/${l.rounds}` : ''}: proposing a bug`);
         break;
       case 'proposal':
         l.proposals++;
         this.log.info(`proposed ${e.bugId} (${e.source}${e.strategy ? `, ${e.strategy}` : ''})`);
         for (const n of e.notes ?? []) this.log.info(`  ${n}`);
-        ctl.report(`validating ${e.bugId}`);
         break;
       case 'proposal-failed':
         this.log.warn(`round ${e.round + 1}: no proposal: ${e.reason}`);
-        ctl.report(`round ${e.round + 1}: no proposal`);
         break;
       case 'check':
         l.checks++;
         this.log.info(`  ${e.bugId} ${e.check.id}: ${e.check.status} (${e.check.detail.split('\n')[0]})`);
-        ctl.report(`validating ${e.bugId}: ${l.checks}/7 checks`);
+        break;
+      case 'run-finished':
+        this.log.info(`  ${e.bugId}: ran ${e.state} in ${(e.durationMs / 1000).toFixed(1)} s${e.ok ? '' : ' (failed)'}`);
         break;
       case 'validated':
         if (e.valid) l.valid++;
         this.log.info(`${e.bugId}: ${e.valid ? 'valid' : `invalid (${e.firstFailure})`}`);
-        ctl.report(`${e.bugId}: ${e.valid ? 'valid' : `invalid (${e.firstFailure})`}`);
-        break;
-      case 'attempt-started':
-        ctl.report(job.title.includes(e.bugId) ? `solver attempt ${e.attempt + 1}` : `${e.bugId}: solver attempt ${e.attempt + 1}`);
-        break;
-      case 'attempt-step':
-        job.live.phase = `${e.bugId}: attempt ${e.attempt + 1}, step ${e.step + 1} (${e.tool || 'no tool'})`;
-        this.changed.fire(job.runDir);
         break;
       case 'attempt-finished':
         l.attempts++;
         if (e.solved) l.solved++;
         this.log.info(`${e.bugId} attempt ${e.attempt + 1}: ${e.solved ? 'solved' : 'not solved'} (${e.detail})`);
-        ctl.report(`${e.bugId}: attempt ${e.attempt + 1} ${e.solved ? 'solved' : 'not solved'} (${l.solved}/${l.attempts} solved)`);
         break;
       case 'reward':
         this.log.info(`${e.bugId}: r_inject ${e.rInject.toFixed(2)}${e.solveRate !== undefined ? `, solve rate ${e.solveRate.toFixed(2)}` : ''}${e.note ? ` (${e.note})` : ''}`);
         break;
       case 'higher-order':
         this.log.info(e.bugId ? `higher-order bug ${e.bugId} from ${e.parent} attempt ${e.attempt + 1}` : `no higher-order bug from ${e.parent} attempt ${e.attempt + 1}: ${e.skipped}`);
-        break;
-      case 'training':
-        ctl.report(`training: ${e.detail}`);
         break;
       case 'note':
         this.log.info(e.message);

@@ -139,12 +139,29 @@ describe('SSR extension in VS Code (code-server)', function () {
   });
 
   it('SSR: Inject Bug proposes and validates a bug with the bootstrap proposer', async () => {
+    // The progress notification says what the CLI's stage line says (core/progress.ts): watched while the job runs.
+    const seen: string[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const n of await wb.notifications().catch(() => [] as string[])) if (/round 1\/1: /.test(n) && !seen.includes(n)) seen.push(n);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
     await wb.runCommand('SSR: Inject Bug');
     await page.waitForTimeout(4000);
     await wb.screenshot('03-inject-progress');
+    try {
+      await poll('the notification to count validation runs', async () => seen.some((n) => /validating r000-\S+: .*\| runs \d+\/\d+ \| \d+s/.test(n)), 600_000, async () => seen.join(' | '));
+      await wb.screenshot('03b-inject-validating');
+    } finally {
+      watching = false;
+      await watcher;
+    }
     const row = await wb.row('Bugs', 'bug r000-', 600_000);
     const aria = (await row.getAttribute('aria-label')) ?? '';
     assert.match(aria, /, valid/, `the injected bug should be valid (short status first): ${aria}`);
+    assert.ok(seen.some((n) => /round 1\/1: proposing/.test(n)), `the notification said the round was proposing: ${seen.join(' | ')}`);
   });
 
   it('shows the bug with its five files and seven verdicts', async () => {

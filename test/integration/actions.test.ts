@@ -52,6 +52,7 @@ describe('actions: Inject Bug against Docker', function () {
 
   it('with a model, runs the injector episode with live steps and stores its trajectory', async () => {
     const steps: number[] = [];
+    const events: SessionEvent[] = [];
     const res = await injectBug({
       repoDir: repo,
       runsRoot: path.join(tmp, 'runs-policy'),
@@ -59,7 +60,11 @@ describe('actions: Inject Bug against Docker', function () {
       strategy: 'removal',
       concurrency: 2,
       onInjectStep: (s) => steps.push(s.index),
+      onEvent: (e) => events.push(e),
     });
+    // Progress (core/progress.ts): the injector's steps while proposing, then its artifact's validation runs.
+    assert.ok(events.some((e) => e.type === 'proposing' && /^the injector, step 1 /.test(e.detail)), events.map((e) => e.type).join(' '));
+    assert.ok(events.some((e) => e.type === 'runs-planned' && e.bugId === 'inject-r0'), 'the injector\'s validation announced its runs');
     assert.equal(res.session.status, 'finished', res.session.note);
     assert.ok(steps.length > 0, 'steps arrive live');
     assert.deepEqual(steps, [...steps.keys()]);

@@ -168,6 +168,13 @@ describe('self-play session: bootstrap proposer + scripted solver (real engine)'
     ];
     for (let i = 0; i < order.length; i++) assert.ok(order[i] >= 0, `event ${i} present`);
     for (let i = 1; i < order.length; i++) assert.ok(order[i - 1] < order[i], `event ${i - 1} before ${i}: ${order}`);
+    // Progress: the bootstrap proposer's steps, then validation's planned runs, each started and finished before the verdict.
+    assert.ok(idx((e) => e.type === 'proposing') < order[1], 'the proposer said what it did before its proposal');
+    const planned = events.find((e) => e.type === 'runs-planned' && e.bugId === bugId) as Extract<SessionEvent, { type: 'runs-planned' }>;
+    // The proposer's own runs of the buggy and weakened states are reused (runCache.ts): cached, not run again.
+    assert.ok(planned && [...planned.states, ...(planned.cached ?? [])].includes('buggy'), `validation announced its runs: ${JSON.stringify(planned)}`);
+    const finished = events.filter((e, i) => e.type === 'run-finished' && e.bugId === bugId && i < order[3]);
+    assert.equal(finished.length, planned.states.length, 'every planned run finished before the verdict');
     // The file log holds the same stream.
     const logged = JsonlFile.read<SessionEvent>(path.join(out, 'events.jsonl')).records.map((e) => e.type);
     assert.deepEqual(logged, types);

@@ -208,8 +208,9 @@ export function register(program: Command): void {
             validate: o.validate !== false,
             validation: {
               onEvent: (e) => {
-                if (e.type === 'run-started') progress.update(`validating: running the ${e.state} state`);
-                if (e.type === 'run-finished') progress.runDone();
+                // The agent's stage ends where validation's begins: a line of its own.
+                if (e.type === 'runs-planned') progress.start('validate', 0, 'starting');
+                progress.onValidation(e);
               },
             },
             toolMode: choice.toolMode,

@@ -35,14 +35,6 @@ function policySpecs(o: Opts): { policy?: PolicySpec; injectorReplay?: PolicySpe
   return { policy: spec, injectorReplay, proposer };
 }
 
-/** The live line's stage for a session event: proposing, validating, solving. */
-function stageOf(p: StageLines, e: SessionEvent, attempts: number, solving: boolean): void {
-  if (e.type === 'round-started') p.start(`round ${e.round + 1}`, 0, 'proposing (bootstrap: the suite, its coverage, mutants)');
-  else if (e.type === 'proposal') p.update(`validating ${e.bugId} (the seven checks)`);
-  else if (e.type === 'validated' && e.valid && solving) p.update(`solving ${e.bugId}`, 0, attempts);
-  else if (e.type === 'attempt-finished') p.runDone();
-}
-
 function describeEvent(e: SessionEvent): string | undefined {
   switch (e.type) {
     case 'round-started':
@@ -160,10 +152,10 @@ export function register(program: Command): void {
         const progress = new StageLines();
         const onEvent = (e: SessionEvent) => {
           if (o.json) return;
+          // The stage's live line (core/progress.ts), and a line of its own for what people keep reading.
+          progress.onSession(e);
           const line = describeEvent(e);
-          stageOf(progress, e, intOption(o.attempts as string, '--attempts', 1) ?? 1, Boolean(specs.policy) || Boolean(o.resume));
-          if (e.type === 'attempt-step') progress.update(`${e.bugId} attempt ${e.attempt}: step ${e.step + 1} (${e.tool})`);
-          else if (line && e.type !== 'round-started') progress.log(line);
+          if (line && e.type !== 'round-started') progress.log(line);
         };
         const ac = new AbortController();
         process.once('SIGINT', () => ac.abort());

@@ -4,7 +4,7 @@ import { validateArtifact, type ValidationReport } from '../../core/checks';
 import { DEFAULT_IMAGE } from '../../core/sandbox/docker';
 import { EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, printJson, requireDir } from '../util';
 import { repoImage } from '../image';
-import { StageLines, plannedRuns } from '../stages';
+import { StageLines } from '../stages';
 
 export interface SandboxFlags {
   image?: string;
@@ -53,7 +53,7 @@ export function register(program: Command): void {
         const concurrency = intOption(o.concurrency as string | undefined, '--concurrency', 1);
         const repeat = intOption(o.repeat as string, '--repeat', 1) ?? 1;
         const stages = new StageLines();
-        stages.start('validate', plannedRuns(artifact, repeat), 'the original state');
+        stages.start('validate', 0, 'starting');
         const report = await validateArtifact({
           repoDir,
           repoInImage: o.repoInImage as string | undefined,
@@ -67,12 +67,9 @@ export function register(program: Command): void {
           repeat,
           testTimeoutMs: (intOption(o.testTimeout as string, '--test-timeout', 1) ?? 120) * 1000,
           onEvent: (e) => {
-            if (e.type === 'run-started') stages.update(`running the ${e.state} state`);
-            if (e.type === 'run-finished') {
-              if (e.run.ok && e.run.state === 'original') stages.suiteTime(e.run.durationMs, concurrency ?? 2);
-              stages.runDone();
-              stages.log(`  ran ${e.run.state} in ${(e.run.durationMs / 1000).toFixed(1)} s${e.run.ok ? '' : `: ${e.run.error}`}`);
-            }
+            // The run's own line first, then the live line counts it.
+            if (e.type === 'run-finished') stages.log(`  ran ${e.run.state} in ${(e.run.durationMs / 1000).toFixed(1)} s${e.run.ok ? '' : `: ${e.run.error}`}`);
+            stages.onValidation(e);
           },
         });
         stages.end(report.valid ? 'valid' : `invalid at ${report.firstFailure ?? '?'}`);
