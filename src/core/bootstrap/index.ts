@@ -186,9 +186,11 @@ export async function detectFramework(
     if (d.language === 'javascript' && d.testFiles.length) {
       throw new NoProposalError(
         'no-framework',
-        `found ${d.testFiles.length} JavaScript test file(s) but none uses node's built-in runner (node:test); ` +
-          'the bootstrap proposer runs node:test suites only (jest, mocha, vitest are not supported yet). ' +
-          'Port a few tests to node:test, or use a model-driven injector with a custom test_script.sh.',
+        `found ${d.testFiles.length} JavaScript test file(s) but no runner for them: the bootstrap proposer runs ` +
+          "node:test, jest, mocha and vitest suites, learned from package.json's scripts.test, the runner's config file " +
+          'or the test files themselves, and none of them was found. Declare the runner in package.json (e.g. ' +
+          '"scripts": {"test": "vitest run"}) and build the environment (`ssr env build --repo DIR`), or use a ' +
+          'model-driven injector with a custom test_script.sh.',
       );
     }
     throw new NoProposalError('no-tests', NO_TESTS_HELP);
