@@ -25,6 +25,7 @@ import { DEFAULT_CONFIG, SelfPlaySession } from '../src/core/selfplay';
 import { DockerSandbox } from '../src/core/sandbox';
 import { installRunner, runTests } from '../src/core/testRun';
 import { readTrace, summarizeTrace } from '../src/core/trace';
+import { clearSuiteCache } from '../src/core/bootstrap/suiteCache';
 import { table, timeMs } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -47,6 +48,8 @@ export async function benchRealSize(opts: { rounds?: number; concurrency?: numbe
     ['+ next proposal during validation', '1', '1', '0'],
     ["after: + validation takes the proposer's runs", '1', '1', '1'],
   ] as const) {
+    // Each session starts cold: the suite is learned in this process once per session, not once per benchmark.
+    clearSuiteCache();
     const trace = path.join(work, `trace-${rows.length}.jsonl`);
     Object.assign(process.env, { SSR_SUITE_CACHE: cache, SSR_OVERLAP: overlap, SSR_REUSE_PROPOSER_RUNS: reuse, SSR_TRACE: trace });
     const out = fs.mkdtempSync(path.join(work, 'run-'));

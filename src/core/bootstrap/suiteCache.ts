@@ -34,6 +34,11 @@ export function treeKey(repoDir: string, extra: string[]): string {
 
 const cache = new Map<string, unknown>();
 
+/** Forgets every suite learned in this process (the benchmark starts each session cold). */
+export function clearSuiteCache(): void {
+  cache.clear();
+}
+
 export function suiteCacheEnabled(): boolean {
   return process.env.SSR_SUITE_CACHE !== '0';
 }

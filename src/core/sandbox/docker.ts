@@ -155,13 +155,22 @@ interface RunnerMessage extends CapturedOutput {
 
 /** Sandboxes of this process still alive: removed on SIGINT/SIGTERM and by disposeAll(). */
 const live = new Set<DockerSandbox>();
+/**
+ * Containers the engine is creating right now: a signal that arrives while a
+ * creation is in flight must remove that container too, or it stays behind
+ * in the Created state (auto-removal applies only once a container ran).
+ */
+const creating = new Set<Promise<Docker.Container>>();
 let signalHandlersInstalled = false;
+/** A signal is taking the process down: no new container is made. */
+let closing = false;
 
 function installSignalHandlers(): void {
   if (signalHandlersInstalled) return;
   signalHandlersInstalled = true;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
+      closing = true;
       void disposeAll().finally(() => {
         // Re-raise with the default behaviour once our containers are gone.
         process.kill(process.pid, sig);
@@ -172,6 +181,15 @@ function installSignalHandlers(): void {
 
 export async function disposeAll(): Promise<void> {
   await Promise.allSettled([...live].map((s) => s.dispose()));
+  // Creations already sent to the engine: remove what they make (until none is left in flight).
+  while (creating.size) {
+    await Promise.allSettled(
+      [...creating].map(async (p) => {
+        const c = await p;
+        await c.remove({ force: true }).catch(() => undefined);
+      }),
+    );
+  }
 }
 
 export function liveSandboxCount(): number {
@@ -213,12 +231,12 @@ export class DockerSandbox implements SandboxLike {
     const d = opts.docker ?? docker();
     const image = opts.image ?? DEFAULT_IMAGE;
     if (!opts.repoDir && !opts.repoInImage) throw new Error('a sandbox needs repoDir or repoInImage');
-    if (opts.signal?.aborted) throw new CancelledError();
+    if (opts.signal?.aborted || closing) throw new CancelledError();
     installSignalHandlers();
     const repoPath = opts.repoInImage ?? opts.repoPath ?? DEFAULT_REPO_PATH;
     let container: Docker.Container;
     try {
-      container = await d.createContainer({
+      const made = d.createContainer({
         Image: image,
         Entrypoint: ['python3', '-u', '-c', RUNNER_PY],
         Cmd: [],
@@ -252,6 +270,12 @@ export class DockerSandbox implements SandboxLike {
           SecurityOpt: ['no-new-privileges'],
         },
       });
+      creating.add(made);
+      try {
+        container = await made;
+      } finally {
+        creating.delete(made);
+      }
     } catch (err) {
       const msg = (err as Error).message;
       if (/no such image|not found/i.test(msg)) {
