@@ -470,20 +470,34 @@
       el('th', { scope: 'col', text: 'marks' }),
       m.states.map((s) => {
         const flips = s.state.startsWith('restore:') ? m.rows.filter((r) => r.flippedBy.includes(s.state)).length : undefined;
-        return el('th', { scope: 'col', title: s.error || `${s.passed} passed, ${s.failed} failed${s.durationMs !== undefined ? `, ${secs(s.durationMs)}` : ''}` }, el('div', { text: s.state }), el('div', { class: 'muted small-text', text: s.ok ? `${s.passed}✓ ${s.failed}✗${flips !== undefined ? ` · flips ${flips} of F` : ''}` : 'did not run' }));
+        // restore:pkg/dir/file.py reads "restore" over the file's name; the hover has the whole path.
+        const restored = s.state.startsWith('restore:') ? s.state.slice('restore:'.length) : undefined;
+        const base = (p) => p.split('/').pop();
+        const clash = restored && m.states.some((o) => o.state !== s.state && o.state.startsWith('restore:') && base(o.state) === base(restored));
+        const shown = restored && (clash ? restored.split('/').slice(-2).join('/') : base(restored));
+        const label = restored ? [el('div', { text: 'restore' }), el('div', { text: shown })] : [el('div', { text: s.state })];
+        const facts = s.error || `${s.passed} passed, ${s.failed} failed${s.durationMs !== undefined ? `, ${secs(s.durationMs)}` : ''}`;
+        return el('th', { scope: 'col', title: `${s.state}: ${facts}`, 'data-state': s.state }, ...label, el('div', { class: 'muted small-text', text: s.ok ? `${s.passed}✓ ${s.failed}✗${flips !== undefined ? ` · flips ${flips} of F` : ''}` : 'did not run' }));
       }),
     );
     // Rows are drawn only where the scroll box shows them (plus a margin): a 2,000-test matrix costs as much to show as
     // a 60-test one. The columns have fixed widths (set from the longest names), so rows drawn later keep the layout,
     // and the matrix keeps its width when the log opens beside it (the box scrolls instead).
     const stateFlips = m.states.map((s) => s.state);
+    const MARKS = {
+      F: { code: 'F', name: 'F: passes on the original, fails with the bug' },
+      H: { code: 'H', name: 'hidden: the weakening hides it' },
+      '~': { code: '~', name: 'flaky: its outcome changed between runs of one state' },
+      O: { code: 'O', name: 'oracle: in a file of test_files.txt' },
+    };
     function rowEl(i) {
       const r = m.rows[i];
+      // Marks are one letter each (the legend and the hover spell them out), so the states stay in view in a narrow pane.
       const marks = [];
-      if (r.inF) marks.push('F');
-      if (r.hidden) marks.push('hidden');
-      if (r.flaky) marks.push('flaky');
-      if (r.oracle) marks.push('oracle');
+      if (r.inF) marks.push(MARKS.F);
+      if (r.hidden) marks.push(MARKS.H);
+      if (r.flaky) marks.push(MARKS['~']);
+      if (r.oracle) marks.push(MARKS.O);
       const tr = document.createElement('tr');
       tr.dataset.i = String(i);
       tr.setAttribute('aria-rowindex', String(i + 2));
@@ -498,7 +512,8 @@
       tr.append(th);
       const mk = document.createElement('td');
       mk.className = 'marks';
-      mk.textContent = marks.join(' ');
+      mk.textContent = marks.map((x) => x.code).join(' ');
+      if (marks.length) mk.title = marks.map((x) => x.name).join('; ');
       tr.append(mk);
       for (let k = 0; k < r.cells.length; k++) {
         const c = r.cells[k];
@@ -604,7 +619,7 @@
     const legend = el(
       'p',
       { class: 'muted legend' },
-      '✓ pass · ✗ fail · – missing (not run, deleted or flaky) · ! the state did not run · marks: F = passes on the original and fails with the bug; hidden = the weakening hides it; oracle = in test_files.txt. A highlighted ✓ in a restore column: restoring that file alone makes that test of F pass (inverse mutation). Click a cell for that run’s log tail.',
+      '✓ pass · ✗ fail · – missing (not run, deleted or flaky) · ! the state did not run · marks: F = passes on the original and fails with the bug; H = hidden, the weakening hides it; ~ = flaky; O = oracle, in test_files.txt. A highlighted ✓ in a restore column: restoring that file alone makes that test of F pass (inverse mutation). Click a cell for that run’s log tail.',
     );
     root.replaceChildren(el('div', { class: 'matrix-tools' }, search, filter, shown), legend, scroller);
     apply();
