@@ -157,6 +157,14 @@ describe('report: the data behind the dashboard and ssr report', () => {
     assert.ok(m.states.every((s) => s.ok && (s.logTail ?? '').length > 0), 'every state has its log tail');
   });
 
+  it('test matrix: names in natural order within a group (test_case_2 before test_case_10)', () => {
+    const results = (ids: number[]) => Object.fromEntries(ids.map((i) => [`t.py::test_case_${i}`, 'passed' as const]));
+    const all = [10, 2, 1, 100, 20];
+    const run = (state: string) => ({ state, ok: true, results: results(all), durationMs: 1, repetitions: 1 });
+    const v = { runs: [run('original'), run('buggy'), run('weakened')], original: results(all), oracleFailing: [], brokenTests: [], hiddenTests: [], flaky: [], bugFiles: [], inverseMutation: [] } as unknown as ValidationReport;
+    assert.deepEqual(buildTestMatrix(v).rows.map((r) => r.test.split('_').pop()), ['1', '2', '10', '20', '100']);
+  });
+
   it('test matrix: a state that did not run shows error cells', () => {
     const v = validationA() as unknown as ValidationReport;
     v.runs[2] = { state: 'weakened', ok: false, error: 'test_weaken.diff does not apply', durationMs: 3, repetitions: 0 };

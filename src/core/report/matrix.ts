@@ -85,7 +85,7 @@ export function buildTestMatrix(report: ValidationReport, testFiles: string[] = 
   });
   // The tests that tell the story first: F, then broken, hidden, flaky; then by name.
   const rank = (r: MatrixRow) => (r.inF ? 0 : r.broken ? 1 : r.hidden ? 2 : r.flaky ? 3 : 4);
-  rows.sort((a, b) => rank(a) - rank(b) || a.test.localeCompare(b.test));
+  rows.sort((a, b) => rank(a) - rank(b) || a.test.localeCompare(b.test, 'en', { numeric: true }));
   return {
     states,
     rows,
