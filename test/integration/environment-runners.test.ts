@@ -79,12 +79,12 @@ describe('environments: Dev Container Features (real engine)', function () {
     fs.mkdirSync(path.join(repo, '.devcontainer'));
     fs.writeFileSync(
       path.join(repo, '.devcontainer', 'devcontainer.json'),
-      JSON.stringify({ image: 'ssr-sandbox:bookworm', features: { 'ghcr.io/devcontainers/features/common-utils:2': { installZsh: false } } }),
+      JSON.stringify({ image: 'ssr-sandbox:bookworm', features: { 'features.example.invalid/devcontainers/features/common-utils:2': { installZsh: false } } }),
     );
     await assert.rejects(buildEnvironment({ repoDir: repo, force: true }), (err: unknown) => {
       assert.ok(err instanceof EnvironmentBuildError, String(err));
-      assert.equal(err.step, 'devcontainer feature ghcr.io/devcontainers/features/common-utils:2 (fetch and install)');
-      assert.match(err.logTail, /the devcontainer feature ghcr\.io\/devcontainers\/features\/common-utils:2 could not be fetched/);
+      assert.equal(err.step, 'devcontainer feature features.example.invalid/devcontainers/features/common-utils:2 (fetch and install)');
+      assert.match(err.logTail, /the devcontainer feature features\.example\.invalid\/devcontainers\/features\/common-utils:2 could not be fetched/);
       assert.match(err.logTail, /as a local feature \("\.\/NAME": \{\.\.\.\}\), or install what it installs in a Dockerfile/);
       assert.doesNotMatch(err.logTail, /\x1b\[/);
       assert.ok(fs.existsSync(err.logFile));

@@ -104,21 +104,21 @@ describe('environment plan: Dev Container Features', () => {
   it('overrideFeatureInstallOrder wins; a changed install.sh is another image; remote ones are planned to be fetched', async () => {
     const dc = {
       image: 'ssr-sandbox:bookworm',
-      features: { './a': {}, './b': { v: 1 }, 'ghcr.io/devcontainers/features/common-utils:2': 'latest' },
+      features: { './a': {}, './b': { v: 1 }, 'features.example.invalid/devcontainers/features/common-utils:2': 'latest' },
       overrideFeatureInstallOrder: ['./b'],
       onCreateCommand: 'echo created',
       containerEnv: { PATH: '/opt/x/bin:${containerEnv:PATH}' },
     };
-    const dir = repo({ '.devcontainer/devcontainer.json': JSON.stringify(dc), ...feature('a', { installsAfter: ['ghcr.io/devcontainers/features/common-utils'] }), ...feature('b') });
+    const dir = repo({ '.devcontainer/devcontainer.json': JSON.stringify(dc), ...feature('a', { installsAfter: ['features.example.invalid/devcontainers/features/common-utils'] }), ...feature('b') });
     const plan = await planEnvironment(dir, BASE);
-    assert.deepEqual(plan.features?.map((f) => f.key), ['./b', 'ghcr.io/devcontainers/features/common-utils:2', './a']);
+    assert.deepEqual(plan.features?.map((f) => f.key), ['./b', 'features.example.invalid/devcontainers/features/common-utils:2', './a']);
     assert.deepEqual(plan.steps.map((s) => s.name), [
       'devcontainer feature ./b',
-      'devcontainer feature ghcr.io/devcontainers/features/common-utils:2 (fetch and install)',
+      'devcontainer feature features.example.invalid/devcontainers/features/common-utils:2 (fetch and install)',
       'devcontainer feature ./a',
       'devcontainer onCreateCommand: echo created',
     ]);
-    assert.ok(plan.notes.some((n) => /remote one\(s\) \(ghcr\.io\/devcontainers\/features\/common-utils:2\) are fetched/.test(n)), plan.notes.join('\n'));
+    assert.ok(plan.notes.some((n) => /remote one\(s\) \(features\.example\.invalid\/devcontainers\/features\/common-utils:2\) are fetched/.test(n)), plan.notes.join('\n'));
     assert.match(renderDockerfile(plan, 'x', false).dockerfile, /^ENV PATH="\/opt\/x\/bin:\$\{PATH\}"$/m);
     const before = imageName(plan);
     fs.writeFileSync(path.join(dir, '.devcontainer/a/install.sh'), '#!/bin/sh\necho changed\n');

@@ -37,7 +37,7 @@ export interface UserBuild {
 
 /** A Dev Container Feature to install in the image, in install order. */
 export interface FeaturePlan {
-  /** As devcontainer.json names it ("./local-feature", "ghcr.io/owner/repo/name:1"). */
+  /** As devcontainer.json names it ("./local-feature", "REGISTRY/owner/repo/name:1"). */
   key: string;
   /** A local feature's folder (absolute); remote features have none. */
   dir?: string;

@@ -11,7 +11,7 @@ and their homes set.
 
 A local feature ("./name" in devcontainer.json) was copied into the build
 context by SSR. A remote one (an OCI reference such as
-ghcr.io/OWNER/REPO/NAME:TAG) is fetched from its registry here, through the
+REGISTRY/OWNER/REPO/NAME:TAG) is fetched from its registry here, through the
 build's network; when that fails the step exits non-zero saying which feature
 and how to proceed.
 

@@ -27,7 +27,7 @@ def test_defaults_overridden_by_the_given_options():
 
 
 def test_oci_references():
-    assert ssr_features.parse_ref("ghcr.io/devcontainers/features/node:1") == ("ghcr.io", "devcontainers/features/node", "1")
-    assert ssr_features.parse_ref("ghcr.io/o/r/f") == ("ghcr.io", "o/r/f", "latest")
-    assert ssr_features.parse_ref("ghcr.io/o/r/f@sha256:ab") == ("ghcr.io", "o/r/f", "sha256:ab")
+    assert ssr_features.parse_ref("features.example.invalid/devcontainers/features/node:1") == ("features.example.invalid", "devcontainers/features/node", "1")
+    assert ssr_features.parse_ref("features.example.invalid/o/r/f") == ("features.example.invalid", "o/r/f", "latest")
+    assert ssr_features.parse_ref("features.example.invalid/o/r/f@sha256:ab") == ("features.example.invalid", "o/r/f", "sha256:ab")
     assert ssr_features.parse_ref("localhost:5000/o/f:2") == ("localhost:5000", "o/f", "2")
