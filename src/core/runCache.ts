@@ -71,6 +71,7 @@ export class RunCache {
   getState(key: string, diffs: string[]): CachedStateRun | undefined {
     const e = this.states.get(stateKey(key, diffs));
     if (e) this.hits++;
+    else this.misses++;
     return e;
   }
 
