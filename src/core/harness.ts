@@ -189,6 +189,13 @@ const TAMPER: Array<[RegExp, string]> = [
   [/\bsys\s*\.\s*_getframe\b|\binspect\s*\.\s*(stack|currentframe)\b/, 'frame walking'],
   [/\/proc\//, '/proc'],
   [/\b(exec|eval|compile)\s*\(/, 'exec/eval/compile'],
+  // The ways around a name the screen knows: the builtins (getattr(builtins, '__imp' + 'ort__')), walking every class
+  // (object.__subclasses__() finds TestCase without naming unittest), a function's globals, import hooks and tracers.
+  [/\b_?_?builtins_?_?\b/, 'builtins'],
+  [/\b__subclasses__\b|\b__bases__\b|\b__mro__\b/, 'class walking'],
+  [/\b__globals__\b|\b__code__\b|\bf_globals\b|\bf_locals\b/, 'function internals'],
+  [/\bsys\s*\.\s*(meta_path|path_hooks|path_importer_cache|settrace|setprofile|addaudithook|excepthook|displayhook)\b/, 'the interpreter hooks'],
+  [/\bctypes\b/, 'ctypes'],
   [/\b(jest|vitest|mocha|jasmine)\b/, 'the JavaScript test runner'],
   [/\brequire\s*\.\s*cache\b|\bModule\s*\.\s*_(load|resolveFilename)\b/, "node's module loader"],
   [/\bprocess\s*\.\s*(exit|kill|reallyExit|_rawDebug)\b/, 'process exit'],

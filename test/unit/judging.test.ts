@@ -114,6 +114,16 @@ describe('the screen for code that reaches into the test runner', () => {
     assert.deepEqual((await tamperFindings(patch('pkg/a.py', ['exec(code)']), orig)).map((f) => f.what), ['exec/eval/compile']);
   });
 
+  it('refuses the ways around a name it knows: builtins, walking classes, function internals, interpreter hooks', async () => {
+    const orig = async () => 'def f(x):\n    return x\n';
+    const what = async (lines: string[]) => (await tamperFindings(patch('pkg/a.py', lines), orig)).map((f) => f.what);
+    assert.deepEqual(await what(["import builtins", "m = getattr(builtins, '__imp' + 'ort__')('unit' + 'test')"]), ['builtins']);
+    assert.deepEqual(await what(["_tc = [c for c in object.__subclasses__() if c.__name__ == 'Test' + 'Case']"]), ['class walking']);
+    assert.deepEqual(await what(['g = f.__globals__']), ['function internals']);
+    assert.deepEqual(await what(['sys.meta_path.insert(0, Finder())']), ['the interpreter hooks']);
+    assert.deepEqual(await what(['import ctypes']), ['ctypes']);
+  });
+
   it('leaves real fixes alone, and files that already used the module (a pytest plugin repository)', async () => {
     assert.deepEqual(await tamperFindings(patch('pkg/a.py', ['    return sum(shares)']), async () => 'x = 1\n'), []);
     assert.deepEqual(await tamperFindings(patch('pytest_foo/plugin.py', ['import pytest']), async () => 'import pytest\n'), []);
