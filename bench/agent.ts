@@ -14,11 +14,11 @@
  */
 import * as path from 'node:path';
 import { DockerSandbox, listSandboxes } from '../src/core/sandbox';
-import { runAgent } from '../src/core/agent/loop';
-import { ShellSession } from '../src/core/agent/shell';
-import { WorkspaceTracker } from '../src/core/agent/workspace';
-import { solverSubmit } from '../src/core/agent/submit';
-import { runInjectEpisode } from '../src/core/episodes';
+import { runAgent } from '../src/core/agents/loop';
+import { ShellSession } from '../src/core/agents/shell';
+import { WorkspaceTracker } from '../src/core/agents/workspace';
+import { solverSubmit } from '../src/core/agents/submit';
+import { runInjectEpisode } from '../src/core/selfplay/episodes';
 import type { Policy, PolicyResponse } from '../src/core/policy/types';
 import { PolicyError } from '../src/core/policy/types';
 import { dockerCli, median, run, table, timeMs } from './stats';

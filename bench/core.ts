@@ -8,10 +8,10 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadArtifact } from '../src/core/artifact';
-import { validateArtifact } from '../src/core/checks';
+import { loadArtifact } from '../src/core/artifact/artifact';
+import { validateArtifact } from '../src/core/judge/checks';
 import { DockerSandbox, DEFAULT_IMAGE, initBaseline } from '../src/core/sandbox';
-import { ARTIFACT_DIR_IN_SANDBOX, installRunner, runTests } from '../src/core/testRun';
+import { ARTIFACT_DIR_IN_SANDBOX, installRunner, runTests } from '../src/core/judge/testRun';
 import { dockerCli, median, medianOf, run, table, timeMs } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -12,8 +12,8 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OnnxPolicy } from '../src/core/policy';
-import { solverSystemPrompt } from '../src/core/prompts';
-import type { ChatMessage } from '../src/core/trajectory';
+import { solverSystemPrompt } from '../src/core/agents/prompts';
+import type { ChatMessage } from '../src/core/base/trajectory';
 import { table } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');

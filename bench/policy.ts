@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OnnxPolicy } from '../src/core/policy';
-import { solverSystemPrompt } from '../src/core/prompts';
+import { solverSystemPrompt } from '../src/core/agents/prompts';
 import { median, table } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');

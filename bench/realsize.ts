@@ -11,20 +11,20 @@
  * (SSR_REUSE_PROPOSER_RUNS=0); each later row turns one more on. The
  * per-session cache of the original state's results in the checks, and the
  * environment image's hand-over of node_modules to the test user, are on
- * alike in all rows. Every row is traced (SSR_TRACE, src/core/trace.ts): the
+ * alike in all rows. Every row is traced (SSR_TRACE, src/core/base/trace.ts): the
  * table says how many suite runs and container starts each needed, and where
  * the "after" row's time went.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readArtifact } from '../src/core/artifact';
+import { readArtifact } from '../src/core/artifact/artifact';
 import { buildEnvironment } from '../src/core/environment';
-import { makePlayers } from '../src/core/players';
-import { DEFAULT_CONFIG, SelfPlaySession } from '../src/core/selfplay';
+import { makePlayers } from '../src/core/selfplay/players';
+import { DEFAULT_CONFIG, SelfPlaySession } from '../src/core/selfplay/session';
 import { DockerSandbox } from '../src/core/sandbox';
-import { installRunner, runTests } from '../src/core/testRun';
-import { readTrace, summarizeTrace } from '../src/core/trace';
+import { installRunner, runTests } from '../src/core/judge/testRun';
+import { readTrace, summarizeTrace } from '../src/core/base/trace';
 import { clearSuiteCache } from '../src/core/bootstrap/suiteCache';
 import { table, timeMs } from './stats';
 

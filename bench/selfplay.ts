@@ -7,13 +7,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type ArtifactFiles, changedFiles, parseDiff } from '../src/core/artifact';
-import { validateArtifact } from '../src/core/checks';
-import { DEFAULT_CONFIG, SelfPlaySession } from '../src/core/selfplay';
-import { makePlayers } from '../src/core/players';
+import { type ArtifactFiles, changedFiles, parseDiff } from '../src/core/artifact/artifact';
+import { validateArtifact } from '../src/core/judge/checks';
+import { DEFAULT_CONFIG, SelfPlaySession } from '../src/core/selfplay/session';
+import { makePlayers } from '../src/core/selfplay/players';
 import { proposeBug } from '../src/core/bootstrap';
 import { DockerSandbox, applyDiff, initBaseline, restoreFromBaseline } from '../src/core/sandbox';
-import { installRunner, runTests } from '../src/core/testRun';
+import { installRunner, runTests } from '../src/core/judge/testRun';
 import { median, table, timeMs } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -16,8 +16,8 @@ import * as trainCmd from './cli/commands/train';
 import * as envCmd from './cli/commands/env';
 import * as report from './cli/commands/report';
 import { EXIT_CANNOT_RUN } from './cli/util';
-import { VERSION } from './core/version';
-import { infrastructureMessage, isInfrastructureFailure } from './core/errors';
+import { VERSION } from './core/base/version';
+import { infrastructureMessage, isInfrastructureFailure } from './core/base/errors';
 import { disposeAll } from './core/sandbox/docker';
 
 export function buildProgram(): Command {

@@ -1,6 +1,6 @@
 """Reading a run's trajectories.jsonl and turning records into training sequences.
 
-One line of trajectories.jsonl is a `TrajectoryRecord` (src/core/trajectory.ts):
+One line of trajectories.jsonl is a `TrajectoryRecord` (src/core/base/trajectory.ts):
     {id, role: 'injector'|'solver', group, reward, messages: [...],
      tokens: [{messageIndex, tokenIds?, logprobs?, promptTokenIds?}], policy, ...}
 
@@ -41,7 +41,7 @@ class Record:
     messages: List[Dict[str, Any]]
     tokens: List[Dict[str, Any]]
     # The policy version that sampled this trajectory: {"model": name or path, "step": updates so far}
-    # (src/core/trajectory.ts `PolicyVersion`); None for records written before versions existed.
+    # (src/core/base/trajectory.ts `PolicyVersion`); None for records written before versions existed.
     policy_version: Optional[Dict[str, Any]] = None
     # Temperature of the distribution the rollout log-probs were taken from (the sampling temperature
     # for the onnx policy; 1.0 for servers that report raw log-probs). The trainer scores tokens at

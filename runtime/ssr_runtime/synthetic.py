@@ -4,7 +4,7 @@
         [--injector-groups 2] [--zero-variance-groups 1] [--logprobs model|none] [--no-token-ids]
 
 Writes RUN_DIR/trajectories.jsonl in the TrajectoryRecord format
-(src/core/trajectory.ts). The task is "say a first token":
+(src/core/base/trajectory.ts). The task is "say a first token":
 
   solver  (group solve:bug-k):   completions starting with GOOD_SOLVER ('Y') are solved (+1),
                                  with BAD_SOLVER ('N') are not (-1);

@@ -1,6 +1,6 @@
 /**
  * One status line per stage, drawn from core's progress model
- * (src/core/progress.ts): on a terminal, a live line (cli-progress) that
+ * (src/core/selfplay/progress.ts): on a terminal, a live line (cli-progress) that
  * says what runs now, runs done of runs planned, the elapsed time and, once
  * one run of the suite has been timed (T_suite), an estimate of what is
  * left; the line stays on screen when its stage ends and the next stage
@@ -9,9 +9,9 @@
  * notification shows the same text.
  */
 import { SingleBar } from 'cli-progress';
-import type { ValidationEvent } from '../core/checks';
-import { StageProgress, formatStage, type StageChange, type StageView } from '../core/progress';
-import type { SessionEvent } from '../core/selfplay';
+import type { ValidationEvent } from '../core/judge/checks';
+import { StageProgress, formatStage, type StageChange, type StageView } from '../core/selfplay/progress';
+import type { SessionEvent } from '../core/selfplay/session';
 
 export class StageLines {
   private bar?: SingleBar;

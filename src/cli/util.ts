@@ -1,7 +1,7 @@
 /** Shared CLI plumbing: exit codes, errors that say how to fix them, progress on a terminal. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CancelledError, EnvironmentError, InfrastructureError, SandboxError, UsageError, isCancelled } from '../core/errors';
+import { CancelledError, EnvironmentError, InfrastructureError, SandboxError, UsageError, isCancelled } from '../core/base/errors';
 
 export const EXIT_OK = 0;
 export const EXIT_NEGATIVE = 1;

@@ -19,17 +19,17 @@ import {
   solveBug,
   validateFolder,
   type RunEntry,
-} from '../core/actions';
-import { exportSwebench } from '../core/export';
-import { makePlayers } from '../core/players';
+} from '../core/selfplay/actions';
+import { exportSwebench } from '../core/report/export';
+import { makePlayers } from '../core/selfplay/players';
 import type { PolicySpec } from '../core/policy';
 import { DEFAULT_IMAGE, ensureEngineAndImage } from '../core/sandbox/docker';
 import { chooseImage } from '../core/environment';
-import { DEFAULT_CONFIG, SelfPlaySession, type SelfPlayConfig, type SessionEvent, type SessionFile } from '../core/selfplay';
-import { RunStore, readJson } from '../core/store';
-import type { Trajectory } from '../core/trajectory';
-import { train, type TrainEvent } from '../core/trainer';
-import { EnvironmentError } from '../core/errors';
+import { DEFAULT_CONFIG, SelfPlaySession, type SelfPlayConfig, type SessionEvent, type SessionFile } from '../core/selfplay/session';
+import { RunStore, readJson } from '../core/runs/store';
+import type { Trajectory } from '../core/base/trajectory';
+import { train, type TrainEvent } from '../core/training/trainer';
+import { EnvironmentError } from '../core/base/errors';
 import { ModelServerError, dockerProblem, reportError } from './errors';
 import type { Jobs, JobControl } from './jobs';
 import type { Log } from './log';

@@ -4,7 +4,7 @@
  * Configure Policy, Show Log). Stack traces go to the log only.
  */
 import * as vscode from 'vscode';
-import { isCancelled } from '../core/errors';
+import { isCancelled } from '../core/base/errors';
 import type { Log } from './log';
 
 /** A setting holds a value SSR cannot use. */

@@ -7,9 +7,9 @@
  * and a live summary per run for the Sessions view.
  */
 import * as vscode from 'vscode';
-import type { ValidationEvent } from '../core/checks';
-import { StageProgress, formatStage, notificationStages } from '../core/progress';
-import type { SessionEvent } from '../core/selfplay';
+import type { ValidationEvent } from '../core/judge/checks';
+import { StageProgress, formatStage, notificationStages } from '../core/selfplay/progress';
+import type { SessionEvent } from '../core/selfplay/session';
 import type { Log } from './log';
 import { setContext } from './state';
 

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PolicySpec } from '../core/policy';
-import type { Thresholds } from '../core/checks';
+import type { Thresholds } from '../core/judge/checks';
 import { SettingsError } from './errors';
 
 export const API_KEY_SECRET = 'ssr.policy.apiKey';

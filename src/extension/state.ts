@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRunEntries, runsRoot, type RunEntry } from '../core/actions';
+import { listRunEntries, runsRoot, type RunEntry } from '../core/selfplay/actions';
 import { ensureEngineAndImage } from '../core/sandbox/docker';
 import { dockerProblem, NoWorkspaceError, type DockerProblem } from './errors';
 import type { Log } from './log';

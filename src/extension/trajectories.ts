@@ -1,7 +1,7 @@
 /** Trajectory files read once and kept while unchanged on disk (the tree and the stepper share them). */
 import * as fs from 'node:fs';
-import { readTrajectory } from '../core/episodes';
-import type { Trajectory } from '../core/trajectory';
+import { readTrajectory } from '../core/selfplay/episodes';
+import type { Trajectory } from '../core/base/trajectory';
 
 export class TrajectoryCache {
   private readonly hits = new Map<string, { mtime: number; size: number; t: Trajectory }>();

@@ -1,6 +1,6 @@
 /**
  * Run directories for the end-to-end test, in the layout core's run store
- * writes (src/core/store.ts):
+ * writes (src/core/runs/store.ts):
  *
  *   recorded run   one valid bug (test/fixtures/artifacts/valid-removal) with
  *                  two solver attempts: the real trajectory recorded by
@@ -12,11 +12,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ARTIFACT_FILES } from '../../src/core/artifact';
-import { CHECK_IDS, DEFAULT_THRESHOLDS, type ValidationReport } from '../../src/core/checks';
-import { DEFAULT_CONFIG, SESSION_FORMAT, type SessionFile } from '../../src/core/selfplay';
-import type { BugRecord } from '../../src/core/store';
-import { TRAJECTORY_FORMAT, type Trajectory, type TrajectoryStep } from '../../src/core/trajectory';
+import { ARTIFACT_FILES } from '../../src/core/artifact/artifact';
+import { CHECK_IDS, DEFAULT_THRESHOLDS, type ValidationReport } from '../../src/core/judge/checks';
+import { DEFAULT_CONFIG, SESSION_FORMAT, type SessionFile } from '../../src/core/selfplay/session';
+import type { BugRecord } from '../../src/core/runs/store';
+import { TRAJECTORY_FORMAT, type Trajectory, type TrajectoryStep } from '../../src/core/base/trajectory';
 
 const ROOT = path.resolve(__dirname, '../..');
 export const ARTIFACT_DIR = path.join(ROOT, 'test/fixtures/artifacts/valid-removal');

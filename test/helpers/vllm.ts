@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OnnxPolicy } from '../../src/core/policy/onnx';
-import type { ChatMessage } from '../../src/core/trajectory';
+import type { ChatMessage } from '../../src/core/base/trajectory';
 
 export interface ChatRequestBody {
   model: string;

@@ -1,5 +1,5 @@
 /**
- * src/core/actions.ts against the real engine: "Inject Bug" with no model
+ * src/core/selfplay/actions.ts against the real engine: "Inject Bug" with no model
  * (the bootstrap proposer) stores one validated bug in a new run directory
  * that looks like any session's, leaves the repository as it was and no
  * sandbox behind; cancelling stops it cleanly.
@@ -8,10 +8,10 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { injectBug, listBugEntries, listRunEntries, readValidation } from '../../src/core/actions';
-import { CHECK_IDS } from '../../src/core/checks';
-import { ARTIFACT_FILES } from '../../src/core/artifact';
-import type { SessionEvent } from '../../src/core/selfplay';
+import { injectBug, listBugEntries, listRunEntries, readValidation } from '../../src/core/selfplay/actions';
+import { CHECK_IDS } from '../../src/core/judge/checks';
+import { ARTIFACT_FILES } from '../../src/core/artifact/artifact';
+import type { SessionEvent } from '../../src/core/selfplay/session';
 import { assertNoContainers, hashTree } from '../helpers/docker';
 import { PYLEDGER } from '../helpers/paths';
 import { copyFixture } from '../helpers/fixtures';

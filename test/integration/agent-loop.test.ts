@@ -6,11 +6,11 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { DockerSandbox, listSandboxes } from '../../src/core/sandbox';
-import { runAgent, type AgentOptions } from '../../src/core/agent/loop';
-import { ShellSession } from '../../src/core/agent/shell';
-import { injectorSubmit, solverSubmit } from '../../src/core/agent/submit';
+import { runAgent, type AgentOptions } from '../../src/core/agents/loop';
+import { ShellSession } from '../../src/core/agents/shell';
+import { injectorSubmit, solverSubmit } from '../../src/core/agents/submit';
 import { createPolicy, PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from '../../src/core/policy';
-import type { ArtifactFiles } from '../../src/core/artifact';
+import type { ArtifactFiles } from '../../src/core/artifact/artifact';
 
 const REPO = path.resolve(__dirname, '../fixtures/repos/pyledger');
 const LABEL = { 'ssr.test': `agent-loop-${process.pid}` };

@@ -9,12 +9,12 @@ import * as os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { listSandboxes } from '../../src/core/sandbox';
-import { runInjectEpisode, runSolveEpisode, readTrajectory, writeTrajectory, trajectoryProblem } from '../../src/core/episodes';
+import { runInjectEpisode, runSolveEpisode, readTrajectory, writeTrajectory, trajectoryProblem } from '../../src/core/selfplay/episodes';
 import { createPolicy, PolicyError, type Policy } from '../../src/core/policy';
-import { readArtifact, parseDiff, changedFiles } from '../../src/core/artifact';
-import { createSolverWorkspace } from '../../src/core/evaluate';
+import { readArtifact, parseDiff, changedFiles } from '../../src/core/artifact/artifact';
+import { createSolverWorkspace } from '../../src/core/judge/evaluate';
 import { applyDiff } from '../../src/core/sandbox/baseline';
-import { reverseDiff } from '../../src/core/agent/diffs';
+import { reverseDiff } from '../../src/core/agents/diffs';
 import { copyFixture } from '../helpers/fixtures';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');

@@ -8,10 +8,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readArtifact } from '../../src/core/artifact';
-import { evaluatePatch } from '../../src/core/evaluate';
+import { readArtifact } from '../../src/core/artifact/artifact';
+import { evaluatePatch } from '../../src/core/judge/evaluate';
 import { DockerSandbox } from '../../src/core/sandbox/docker';
-import { installRunner, runTests } from '../../src/core/testRun';
+import { installRunner, runTests } from '../../src/core/judge/testRun';
 import { initBaseline, removeDerivedOutputs, resetToBaseline } from '../../src/core/sandbox/baseline';
 import { ARTIFACTS, FIXTURES, PREDICTIONS, PYLEDGER } from '../helpers/paths';
 import { assertNoContainers } from '../helpers/docker';

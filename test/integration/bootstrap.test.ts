@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { NoProposalError, detectFramework, proposeBug, type Proposal, type StrategyOption } from '../../src/core/bootstrap';
 import { testParser, testScript } from '../../src/core/bootstrap/templates';
-import { validateArtifact } from '../../src/core/checks';
+import { validateArtifact } from '../../src/core/judge/checks';
 import { DockerSandbox, listSandboxes } from '../../src/core/sandbox';
 import { LABEL_PID } from '../../src/core/sandbox/docker';
 

@@ -5,9 +5,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadArtifact, readArtifact } from '../../src/core/artifact';
-import { CHECK_IDS, validateArtifact, type ValidationReport } from '../../src/core/checks';
-import { evaluatePatch } from '../../src/core/evaluate';
+import { loadArtifact, readArtifact } from '../../src/core/artifact/artifact';
+import { CHECK_IDS, validateArtifact, type ValidationReport } from '../../src/core/judge/checks';
+import { evaluatePatch } from '../../src/core/judge/evaluate';
 import { ARTIFACTS, PREDICTIONS, PYLEDGER } from '../helpers/paths';
 import { assertNoContainers, hashTree } from '../helpers/docker';
 import { runCli } from '../helpers/cli';

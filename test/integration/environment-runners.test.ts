@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { proposeBug } from '../../src/core/bootstrap';
-import { validateArtifact } from '../../src/core/checks';
+import { validateArtifact } from '../../src/core/judge/checks';
 import { EnvironmentBuildError, buildEnvironment } from '../../src/core/environment';
 import { testParser, testScript } from '../../src/core/bootstrap/templates';
 import { copyFixture } from '../helpers/fixtures';

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { proposeBug } from '../../src/core/bootstrap';
 import { testParser, testScript } from '../../src/core/bootstrap/templates';
 import { DockerSandbox } from '../../src/core/sandbox';
-import { validateArtifact } from '../../src/core/checks';
+import { validateArtifact } from '../../src/core/judge/checks';
 import { EnvironmentBuildError, buildEnvironment, chooseImage } from '../../src/core/environment';
 import { copyFixture } from '../helpers/fixtures';
 import { CLI, FIXTURES, ROOT, TEXT_LOADER } from '../helpers/paths';

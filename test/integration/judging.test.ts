@@ -6,10 +6,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readArtifact } from '../../src/core/artifact';
-import { validateArtifact } from '../../src/core/checks';
-import { evaluatePatch } from '../../src/core/evaluate';
-import { RunCache } from '../../src/core/runCache';
+import { readArtifact } from '../../src/core/artifact/artifact';
+import { validateArtifact } from '../../src/core/judge/checks';
+import { evaluatePatch } from '../../src/core/judge/evaluate';
+import { RunCache } from '../../src/core/judge/runCache';
 import { FIXTURES } from '../helpers/paths';
 import { assertNoContainers } from '../helpers/docker';
 

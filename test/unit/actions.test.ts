@@ -1,5 +1,5 @@
 /**
- * src/core/actions.ts without Docker: reading run directories tolerantly
+ * src/core/selfplay/actions.ts without Docker: reading run directories tolerantly
  * (a file edited by hand is reported against its entry), the checks' order,
  * the stepper's view of a trajectory, the state before a step, solving and
  * re-validating a stored bug through replaceable episode functions, and the
@@ -28,10 +28,10 @@ import {
   stateBeforeStep,
   stepView,
   trajectoryView,
-} from '../../src/core/actions';
-import type { ValidationReport } from '../../src/core/checks';
-import { JsonlFile } from '../../src/core/store';
-import type { Trajectory } from '../../src/core/trajectory';
+} from '../../src/core/selfplay/actions';
+import type { ValidationReport } from '../../src/core/judge/checks';
+import { JsonlFile } from '../../src/core/runs/store';
+import type { Trajectory } from '../../src/core/base/trajectory';
 import { BENCH_RUN, CORRUPT_RUN, PAYLOAD, RECORDED, RECORDED_BUG, RECORDED_RUN, payloadTrajectory, writeBenchRun, writeCorruptRun, writeRecordedRun } from '../e2e/fixtures';
 import { PYLEDGER } from '../helpers/paths';
 

@@ -7,7 +7,7 @@ import { ROOT, TEXT_LOADER } from '../helpers/paths';
 function runScript(body: string) {
   const script = `
     const { guardUnhandledRejections } = require(${JSON.stringify(path.join(ROOT, 'src', 'cli.ts'))});
-    const { SandboxError } = require(${JSON.stringify(path.join(ROOT, 'src', 'core', 'errors.ts'))});
+    const { SandboxError } = require(${JSON.stringify(path.join(ROOT, 'src', 'core', 'base', 'errors.ts'))});
     guardUnhandledRejections();
     ${body}
   `;

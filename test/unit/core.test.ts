@@ -12,11 +12,11 @@ import {
   structuralProblems,
   unsafePathReason,
   writeArtifact,
-} from '../../src/core/artifact';
-import { injectorReward, solveRate, solverReward } from '../../src/core/rewards';
-import { parseParserOutput } from '../../src/core/testRun';
+} from '../../src/core/artifact/artifact';
+import { injectorReward, solveRate, solverReward } from '../../src/core/judge/rewards';
+import { parseParserOutput } from '../../src/core/judge/testRun';
 import { joinCapped } from '../../src/core/sandbox';
-import { patchProblem } from '../../src/core/evaluate';
+import { patchProblem } from '../../src/core/judge/evaluate';
 
 const DIFF = `diff --git a/pkg/a.py b/pkg/a.py
 index 1111111..2222222 100644

@@ -14,7 +14,7 @@ import {
   isInfrastructureFailure,
   SandboxError,
   UsageError,
-} from '../../src/core/errors';
+} from '../../src/core/base/errors';
 
 /** The error a real dockerode client gives for a request to an engine at that socket. */
 async function engineError(socketPath: string): Promise<unknown> {

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { deleteTests, listFunctions, mutate, parseJs, strategiesOf } from '../../src/core/bootstrap/js/ast';
-import { seededRandom } from '../../src/core/random';
+import { seededRandom } from '../../src/core/base/random';
 
 const SRC = `export function clamp(x: number, lo: number, hi: number): number {
   if (x < lo) {

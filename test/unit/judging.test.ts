@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { harnessReason, isHarnessPath, scriptHarness, tamperFindings } from '../../src/core/harness';
-import { judge } from '../../src/core/evaluate';
+import { harnessReason, isHarnessPath, scriptHarness, tamperFindings } from '../../src/core/judge/harness';
+import { judge } from '../../src/core/judge/evaluate';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseDiff, readArtifact } from '../../src/core/artifact';
-import { buildHigherOrder } from '../../src/core/higherOrder';
+import { parseDiff, readArtifact } from '../../src/core/artifact/artifact';
+import { buildHigherOrder } from '../../src/core/selfplay/higherOrder';
 import { ARTIFACTS, FIXTURES, PREDICTIONS, PYLEDGER } from '../helpers/paths';
 import { TEST_UID } from '../../src/core/sandbox/docker';
 import { renderDockerfile } from '../../src/core/environment/build';

@@ -4,9 +4,9 @@
  * the extension's notification reports, which say the same text.
  */
 import { strict as assert } from 'node:assert';
-import type { ValidationEvent } from '../../src/core/checks';
-import { StageProgress, formatStage, notificationStages, secs } from '../../src/core/progress';
-import { DEFAULT_CONFIG, type SessionEvent } from '../../src/core/selfplay';
+import type { ValidationEvent } from '../../src/core/judge/checks';
+import { StageProgress, formatStage, notificationStages, secs } from '../../src/core/selfplay/progress';
+import { DEFAULT_CONFIG, type SessionEvent } from '../../src/core/selfplay/session';
 import { StageLines } from '../../src/cli/stages';
 
 type Body = SessionEvent extends infer E ? (E extends { ts: string } ? Omit<E, 'ts'> : never) : never;

@@ -12,7 +12,7 @@ import { loadRunReport, readTrainingMetrics, runName, stageTimes } from '../../s
 import { buildTestMatrix, testInFiles } from '../../src/core/report/matrix';
 import { attemptSummaries, patchStats, reverseDiff, selectedAttempts } from '../../src/core/report/attempts';
 import { buildReportModel, renderReportHtml } from '../../src/core/report/html';
-import type { ValidationReport } from '../../src/core/checks';
+import type { ValidationReport } from '../../src/core/judge/checks';
 import { BUG_A, BUG_A_CHILD, BUG_B, BUG_C, bigValidation, validationA, writeReportRun } from '../fixtures/runs/reportRun';
 import { ARTIFACTS } from '../helpers/paths';
 

@@ -1,13 +1,13 @@
 /**
- * src/core/review.ts: the before/after contents of each file a diff touches,
+ * src/core/artifact/review.ts: the before/after contents of each file a diff touches,
  * on the fixture artifacts' real diffs against the pyledger fixture, and the
  * chained state readers the step diffs need.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyFilePatch, diffPaths, filePatches, readerAfter, reviewDiff, type FileReader } from '../../src/core/review';
-import { repoFileReader } from '../../src/core/actions';
+import { applyFilePatch, diffPaths, filePatches, readerAfter, reviewDiff, type FileReader } from '../../src/core/artifact/review';
+import { repoFileReader } from '../../src/core/selfplay/actions';
 import { ARTIFACTS, PYLEDGER } from '../helpers/paths';
 
 const read = (name: string, file: string) => fs.readFileSync(path.join(ARTIFACTS, name, file), 'utf8');

@@ -7,10 +7,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { hostileDiffReason, withScratchRepo } from '../../src/core/scratchRepo';
-import { buildHigherOrder } from '../../src/core/higherOrder';
-import { reversedDiffs } from '../../src/core/export';
-import type { ArtifactFiles } from '../../src/core/artifact';
+import { hostileDiffReason, withScratchRepo } from '../../src/core/judge/scratchRepo';
+import { buildHigherOrder } from '../../src/core/selfplay/higherOrder';
+import { reversedDiffs } from '../../src/core/report/export';
+import type { ArtifactFiles } from '../../src/core/artifact/artifact';
 import { hashTree } from '../helpers/docker';
 
 const CODE = 'def f():\n    return 1\n';

@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
-import { InfrastructureError } from '../../src/core/errors';
+import { InfrastructureError } from '../../src/core/base/errors';
 import { ReplayPolicy } from '../../src/core/policy';
-import { attemptTrajectoryId, runSolveAttempt, updateBugRewards, type AttemptEvent, type EpisodeOutcome } from '../../src/core/solveAttempt';
-import { resumeCommand } from '../../src/core/selfplay';
-import { JsonlFile, RunStore, type BugRecord } from '../../src/core/store';
-import { TRAJECTORY_FORMAT, type Trajectory } from '../../src/core/trajectory';
-import type { ArtifactFiles } from '../../src/core/artifact';
+import { attemptTrajectoryId, runSolveAttempt, updateBugRewards, type AttemptEvent, type EpisodeOutcome } from '../../src/core/selfplay/solveAttempt';
+import { resumeCommand } from '../../src/core/selfplay/session';
+import { JsonlFile, RunStore, type BugRecord } from '../../src/core/runs/store';
+import { TRAJECTORY_FORMAT, type Trajectory } from '../../src/core/base/trajectory';
+import type { ArtifactFiles } from '../../src/core/artifact/artifact';
 
 const ARTIFACT: ArtifactFiles = { testScript: 'true\n', testParser: 'print("{}")\n', testFiles: ['t.py'], bugInjectDiff: '', testWeakenDiff: '' };
 

@@ -13,8 +13,8 @@ import {
   TrainerError,
   type TrainEvent,
   type TrainStepEvent,
-} from '../../src/core/trainer';
-import { CancelledError, EnvironmentError } from '../../src/core/errors';
+} from '../../src/core/training/trainer';
+import { CancelledError, EnvironmentError } from '../../src/core/base/errors';
 import { OnnxPolicy } from '../../src/core/policy/onnx';
 
 const ROOT = path.resolve(__dirname, '..', '..');

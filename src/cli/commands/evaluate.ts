@@ -1,9 +1,9 @@
 import * as fs from 'node:fs/promises';
 import type { Command } from 'commander';
-import { readArtifact } from '../../core/artifact';
-import { evaluatePatch } from '../../core/evaluate';
-import { buildHigherOrder } from '../../core/higherOrder';
-import { writeArtifact } from '../../core/artifact';
+import { readArtifact } from '../../core/artifact/artifact';
+import { evaluatePatch } from '../../core/judge/evaluate';
+import { buildHigherOrder } from '../../core/selfplay/higherOrder';
+import { writeArtifact } from '../../core/artifact/artifact';
 import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir, requireFile } from '../util';
 import { addSandboxFlags } from './validate';
 import { repoImage } from '../image';

@@ -6,8 +6,8 @@
  */
 import * as readline from 'node:readline';
 import type { Command } from 'commander';
-import { readTrajectory } from '../../core/episodes';
-import type { Trajectory, TrajectoryStep } from '../../core/trajectory';
+import { readTrajectory } from '../../core/selfplay/episodes';
+import type { Trajectory, TrajectoryStep } from '../../core/base/trajectory';
 import { EXIT_OK, action, color, fail, intOption, printJson, requireFile } from '../util';
 
 const MAX_BLOCK_LINES = 80;

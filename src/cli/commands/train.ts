@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { doctor, train, trainSummary, TrainerError, type TrainEvent } from '../../core/trainer';
+import { doctor, train, trainSummary, TrainerError, type TrainEvent } from '../../core/training/trainer';
 import { docker, DEFAULT_IMAGE } from '../../core/sandbox/docker';
 import { EXIT_CANNOT_RUN, EXIT_OK, ExitCode, Progress, action, color, fail, intOption, numberOption, printJson, requireDir } from '../util';
 import type { Opts } from './inject';

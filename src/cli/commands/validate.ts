@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { loadArtifact } from '../../core/artifact';
-import { validateArtifact, type ValidationReport } from '../../core/checks';
+import { loadArtifact } from '../../core/artifact/artifact';
+import { validateArtifact, type ValidationReport } from '../../core/judge/checks';
 import { DEFAULT_IMAGE } from '../../core/sandbox/docker';
 import { EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, printJson, requireDir } from '../util';
 import { repoImage } from '../image';

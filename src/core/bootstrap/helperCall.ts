@@ -3,8 +3,8 @@
  * one): a JSON request on stdin, one JSON object on stdout; no answer, or an
  * `error` field, is a SandboxError naming the helper and its command.
  */
-import type { SandboxLike } from '../sandboxTypes';
-import { SandboxError } from '../errors';
+import type { SandboxLike } from '../sandbox/types';
+import { SandboxError } from '../base/errors';
 
 export async function callHelper<T>(
   sb: SandboxLike,

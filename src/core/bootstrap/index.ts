@@ -14,17 +14,17 @@
  * When that trace yields nothing, names referenced from the test files are
  * the fallback.
  */
-import { seededRandom } from '../random';
+import { seededRandom } from '../base/random';
 import { DockerSandbox, DEFAULT_IMAGE } from '../sandbox/docker';
-import type { SandboxLike } from '../sandboxTypes';
+import type { SandboxLike } from '../sandbox/types';
 import { diffAgainstBaseline, initBaseline, resetToBaseline } from '../sandbox/baseline';
-import { ARTIFACT_DIR_IN_SANDBOX, installRunner, parseParserOutput, runTests, type TestResults } from '../testRun';
-import type { ArtifactFiles } from '../artifact';
-import { CancelledError } from '../errors';
+import { ARTIFACT_DIR_IN_SANDBOX, installRunner, parseParserOutput, runTests, type TestResults } from '../judge/testRun';
+import type { ArtifactFiles } from '../artifact/artifact';
+import { CancelledError } from '../base/errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
 import { testParser, testScript, type Runner } from './templates';
 import { jsMutate, jsTargets, jsWeaken, type JsTarget } from './js/sandbox';
-import { span } from '../trace';
+import { span } from '../base/trace';
 import { goHelper } from './go/sandbox';
 import { callHelper } from './helperCall';
 import { getSuite, putSuite, suiteCacheEnabled, treeKey } from './suiteCache';

@@ -15,7 +15,7 @@ import { docker, DEFAULT_IMAGE, DEFAULT_REPO_PATH, TEST_UID } from '../sandbox/d
 
 /** Where sandboxes put the repository: dependencies are installed there, under it. */
 const REPO = DEFAULT_REPO_PATH;
-import { CancelledError, EnvironmentError } from '../errors';
+import { CancelledError, EnvironmentError } from '../base/errors';
 import { imageName, planEnvironment, type EnvPlan, type EnvSource } from './plan';
 import ENV_PY from './py/ssr_env_py.py';
 import FEATURES_PY from './py/ssr_features.py';

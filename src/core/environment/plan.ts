@@ -12,7 +12,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
-import { UsageError } from '../errors';
+import { UsageError } from '../base/errors';
 
 export type EnvSource = 'devcontainer' | 'dockerfile' | 'recipe' | 'base';
 

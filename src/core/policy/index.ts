@@ -9,7 +9,7 @@
  * `createPolicy(spec)` builds one from a typed spec; `describePolicy` gives a
  * one-line, secret-free description for logs and UIs.
  */
-import type { PolicyInfo } from '../trajectory';
+import type { PolicyInfo } from '../base/trajectory';
 import { PolicyError, type Policy } from './types';
 import { OpenAIPolicy, type OpenAIPolicyOptions } from './openai';
 import { ReplayPolicy, type ReplayPolicyOptions } from './replay';

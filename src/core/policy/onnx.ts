@@ -33,8 +33,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomInt } from 'node:crypto';
-import type { ChatMessage, PolicyInfo } from '../trajectory';
-import { CancelledError } from '../errors';
+import type { ChatMessage, PolicyInfo } from '../base/trajectory';
+import { CancelledError } from '../base/errors';
 import { PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from './types';
 import { createRng, findStop, halfToFloat32, logprobAt, sampleToken, streamableLength, type Rng } from './sampling';
 

@@ -53,8 +53,8 @@
 import { format } from 'node:util';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'openai';
 import { Stream } from 'openai/core/streaming';
-import type { ChatMessage, PolicyInfo } from '../trajectory';
-import { CancelledError } from '../errors';
+import type { ChatMessage, PolicyInfo } from '../base/trajectory';
+import { CancelledError } from '../base/errors';
 import { PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from './types';
 
 export const DEFAULT_OPENAI_BASE_URL = 'http://127.0.0.1:8000/v1';

@@ -13,8 +13,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ChatMessage, PolicyInfo, Trajectory, TurnTokens } from '../trajectory';
-import { CancelledError } from '../errors';
+import type { ChatMessage, PolicyInfo, Trajectory, TurnTokens } from '../base/trajectory';
+import { CancelledError } from '../base/errors';
 import { PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from './types';
 
 export interface ReplayPolicyOptions {

@@ -1,4 +1,4 @@
-import type { ChatMessage, PolicyInfo } from '../trajectory';
+import type { ChatMessage, PolicyInfo } from '../base/trajectory';
 
 /** What a policy is asked for: the conversation so far and sampling settings. */
 export interface PolicyRequest {

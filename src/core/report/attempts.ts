@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatPatch, parsePatch, reversePatch } from 'diff';
-import { readJson } from '../store';
-import { listAttempts } from '../actions';
-import type { Trajectory } from '../trajectory';
+import { readJson } from '../runs/store';
+import { listAttempts } from '../selfplay/actions';
+import type { Trajectory } from '../base/trajectory';
 
 export interface AttemptSummary {
   n: number;

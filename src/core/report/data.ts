@@ -20,9 +20,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { computeMetrics, type SessionEvent, type SessionFile, type SessionMetrics } from '../selfplay';
-import { type BugRecord, JsonlFile, RunStore, readJson } from '../store';
-import { CHECK_IDS } from '../checks';
+import { computeMetrics, type SessionEvent, type SessionFile, type SessionMetrics } from '../selfplay/session';
+import { type BugRecord, JsonlFile, RunStore, readJson } from '../runs/store';
+import { CHECK_IDS } from '../judge/checks';
 
 export const REPORT_FORMAT = 'ssr-report/1';
 

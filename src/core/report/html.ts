@@ -11,9 +11,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadArtifact } from '../artifact';
-import type { ValidationReport } from '../checks';
-import { readJson } from '../store';
+import { loadArtifact } from '../artifact/artifact';
+import type { ValidationReport } from '../judge/checks';
+import { readJson } from '../runs/store';
 import { loadRunReport, type RunReportData } from './data';
 import { buildTestMatrix, type TestMatrix } from './matrix';
 import { attemptSummaries, type AttemptSummary } from './attempts';

@@ -5,7 +5,7 @@
  * Inverse mutation reads off it: in a restore:<file> column, the tests of F
  * that pass are the ones that file flips.
  */
-import type { ValidationReport } from '../checks';
+import type { ValidationReport } from '../judge/checks';
 
 export type MatrixCell = 'passed' | 'failed' | 'missing' | 'error';
 

@@ -5,9 +5,9 @@
  * never touched. Every state the checks need (buggy, weakened, one file
  * restored) is built from it with `git apply`, and reset to it.
  */
-import type { ExecResult, SandboxLike } from '../sandboxTypes';
-import { SandboxError } from '../errors';
-import { span } from '../trace';
+import type { ExecResult, SandboxLike } from './types';
+import { SandboxError } from '../base/errors';
+import { span } from '../base/trace';
 
 export const BASE_GIT_DIR = '/ssr/base.git';
 export const BASE_REF = 'refs/ssr/original';

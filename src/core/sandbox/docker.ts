@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import * as readline from 'node:readline';
 import * as tar from 'tar-fs';
-import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, SandboxLike } from '../sandboxTypes';
+import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, SandboxLike } from './types';
 import { RUNNER_PY } from './runnerSource';
 import { ignoreOutside, listRepoFiles } from './repoFiles';
-import { EnvironmentError, CancelledError, SandboxError } from '../errors';
-import { span } from '../trace';
+import { EnvironmentError, CancelledError, SandboxError } from '../base/errors';
+import { span } from '../base/trace';
 
 export const DEFAULT_IMAGE = 'ssr-sandbox:bookworm';
 

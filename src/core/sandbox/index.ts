@@ -1,4 +1,4 @@
-export * from '../sandboxTypes';
+export * from './types';
 export {
   DockerSandbox,
   DEFAULT_IMAGE,

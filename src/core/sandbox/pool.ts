@@ -9,8 +9,8 @@
  * processes are all killed when a run ends.
  */
 import { DockerSandbox, type SandboxOptions } from './docker';
-import type { SandboxLike } from '../sandboxTypes';
-import { CancelledError } from '../errors';
+import type { SandboxLike } from './types';
+import { CancelledError } from '../base/errors';
 
 export class SandboxPool {
   private readonly idle: SandboxLike[] = [];

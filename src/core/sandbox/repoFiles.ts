@@ -23,8 +23,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { unsafePathReason } from '../artifact';
-import { UsageError } from '../errors';
+import { unsafePathReason } from '../artifact/artifact';
+import { UsageError } from '../base/errors';
 
 const run = promisify(execFile);
 

@@ -23,12 +23,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { train, type TrainEvent, type TrainResult } from '../trainer';
-import { readJson, writeJsonAtomic, type RunStore } from '../store';
-import { UsageError } from '../errors';
+import { train, type TrainEvent, type TrainResult } from './trainer';
+import { readJson, writeJsonAtomic, type RunStore } from '../runs/store';
+import { UsageError } from '../base/errors';
 import { OpenAIPolicy, type OpenAIPolicyOptions } from '../policy/openai';
 import type { PolicySpec } from '../policy';
-import type { PolicyVersion } from '../trajectory';
+import type { PolicyVersion } from '../base/trajectory';
 
 export const TRAINING_FORMAT = 'ssr-training/1';
 

@@ -4,16 +4,16 @@
  * solver's pred_patch.diff and the diff one agent step made, each shown as
  * VS Code's diff editor of the original file against the patched one. The
  * original comes from the workspace file (read, never written); the patched
- * side is computed by core (src/core/review.ts). The artifact's other files
+ * side is computed by core (src/core/artifact/review.ts). The artifact's other files
  * open read-only from here too.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readBugArtifact, readRun, repoFileReader, stateBeforeStep } from '../../core/actions';
-import { readTrajectory } from '../../core/episodes';
-import { readerAfter, reviewDiff, type FileReader, type ReviewFile } from '../../core/review';
-import type { Trajectory } from '../../core/trajectory';
+import { readBugArtifact, readRun, repoFileReader, stateBeforeStep } from '../../core/selfplay/actions';
+import { readTrajectory } from '../../core/selfplay/episodes';
+import { readerAfter, reviewDiff, type FileReader, type ReviewFile } from '../../core/artifact/review';
+import type { Trajectory } from '../../core/base/trajectory';
 import type { Log } from '../log';
 
 export const SCHEME = 'ssr-artifact';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listBugEntries, type BugEntry } from '../../core/actions';
+import { listBugEntries, type BugEntry } from '../../core/selfplay/actions';
 import { runName } from '../../core/report/data';
 import { readSettings } from '../settings';
 import { RunGroupNode, bugCount } from './nodes/runGroupNode';

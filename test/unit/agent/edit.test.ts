@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { applyEdit } from '../../../src/core/agent/edit';
+import { applyEdit } from '../../../src/core/agents/edit';
 
 const FILE = ['def add(a, b):', '    return a - b', '', '', 'def sub(a, b):', '    return a - b', ''].join('\n');
 

@@ -2,10 +2,10 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readTrajectory, writeTrajectory } from '../../../src/core/episodes';
-import { resolveArtifactPaths } from '../../../src/core/agent/submit';
-import { TRAJECTORY_FORMAT, type Trajectory } from '../../../src/core/trajectory';
-import { UsageError } from '../../../src/core/errors';
+import { readTrajectory, writeTrajectory } from '../../../src/core/selfplay/episodes';
+import { resolveArtifactPaths } from '../../../src/core/agents/submit';
+import { TRAJECTORY_FORMAT, type Trajectory } from '../../../src/core/base/trajectory';
+import { UsageError } from '../../../src/core/base/errors';
 
 const T: Trajectory = {
   format: TRAJECTORY_FORMAT,

@@ -8,7 +8,7 @@ import {
   parseEditArgs,
   parseSubmitArgs,
   parseToolCall,
-} from '../../../src/core/agent/protocol';
+} from '../../../src/core/agents/protocol';
 
 describe('agent protocol: parseToolCall', () => {
   it('parses a well-formed call with a thought before it', () => {

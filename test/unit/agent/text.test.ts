@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { budgetLine, estimateTokens, numberedContext, seededRandom, truncateMiddle } from '../../../src/core/agent/text';
-import { pickStrategy } from '../../../src/core/prompts';
+import { budgetLine, estimateTokens, numberedContext, seededRandom, truncateMiddle } from '../../../src/core/agents/text';
+import { pickStrategy } from '../../../src/core/agents/prompts';
 
 describe('agent text helpers', () => {
   it('leaves short output alone', () => {

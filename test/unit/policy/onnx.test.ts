@@ -6,8 +6,8 @@ import * as ort from 'onnxruntime-node';
 import { OnnxPolicy } from '../../../src/core/policy/onnx';
 import { createPolicy } from '../../../src/core/policy';
 import { PolicyError } from '../../../src/core/policy/types';
-import { CancelledError } from '../../../src/core/errors';
-import type { ChatMessage } from '../../../src/core/trajectory';
+import { CancelledError } from '../../../src/core/base/errors';
+import type { ChatMessage } from '../../../src/core/base/trajectory';
 import { ensureTinyModel, runPython } from './tinyModel';
 
 const MESSAGES: ChatMessage[] = [

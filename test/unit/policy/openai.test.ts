@@ -5,8 +5,8 @@ import { inspect } from 'node:util';
 import { OpenAIPolicy, parseRetryAfter } from '../../../src/core/policy/openai';
 import { createPolicy, describePolicy } from '../../../src/core/policy';
 import { PolicyError } from '../../../src/core/policy/types';
-import { CancelledError } from '../../../src/core/errors';
-import type { ChatMessage } from '../../../src/core/trajectory';
+import { CancelledError } from '../../../src/core/base/errors';
+import type { ChatMessage } from '../../../src/core/base/trajectory';
 
 const KEY = 'sk-test-SECRET-0123456789abcdef';
 const MESSAGES: ChatMessage[] = [

@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { ReplayPolicy } from '../../../src/core/policy/replay';
 import { createPolicy, describePolicy } from '../../../src/core/policy';
 import { PolicyError } from '../../../src/core/policy/types';
-import { CancelledError } from '../../../src/core/errors';
-import { TRAJECTORY_FORMAT, type ChatMessage, type Trajectory } from '../../../src/core/trajectory';
+import { CancelledError } from '../../../src/core/base/errors';
+import { TRAJECTORY_FORMAT, type ChatMessage, type Trajectory } from '../../../src/core/base/trajectory';
 
 const ASK: ChatMessage[] = [{ role: 'user', content: 'go' }];
 

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OpenAIPolicy } from '../../../src/core/policy/openai';
-import { train, trainSummary } from '../../../src/core/trainer';
-import type { ChatMessage, TrajectoryRecord, TurnTokens } from '../../../src/core/trajectory';
+import { train, trainSummary } from '../../../src/core/training/trainer';
+import type { ChatMessage, TrajectoryRecord, TurnTokens } from '../../../src/core/base/trajectory';
 import { startVllm, type VllmServer } from '../../helpers/vllm';
 import { ensureTinyModel } from '../policy/tinyModel';
 

@@ -6,8 +6,8 @@
  * tests), mutates one (its body replaced by a return of zero values, or one
  * if condition negated), and deletes test functions for the weakening.
  */
-import type { SandboxLike } from '../../sandboxTypes';
-import { SandboxError } from '../../errors';
+import type { SandboxLike } from '../../sandbox/types';
+import { SandboxError } from '../../base/errors';
 import { callHelper } from '../helperCall';
 import GO_SOURCE from './ssr_go.go';
 

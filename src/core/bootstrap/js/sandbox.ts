@@ -4,8 +4,8 @@
  * mutation, and test deletion, all on @babel/parser ASTs (./ast.ts). The
  * sandbox's Python helper only lists files and reads the V8 coverage.
  */
-import { seededRandom } from '../../random';
-import type { SandboxLike } from '../../sandboxTypes';
+import { seededRandom } from '../../base/random';
+import type { SandboxLike } from '../../sandbox/types';
 import { deleteTests, listFunctions, mutate, referencedNames, strategiesOf } from './ast';
 
 export type Helper = <T>(cmd: string, req: Record<string, unknown>) => Promise<T>;

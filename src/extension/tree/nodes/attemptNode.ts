@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { AttemptEntry } from '../../../core/actions';
+import type { AttemptEntry } from '../../../core/selfplay/actions';
 import { MessageNode } from './messageNode';
 import { PatchNode } from './patchNode';
 import { StepNode } from './stepNode';

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BugEntry } from '../../../core/actions';
-import type { BugRecord } from '../../../core/store';
-import { ARTIFACT_FILES } from '../../../core/artifact';
+import type { BugEntry } from '../../../core/selfplay/actions';
+import type { BugRecord } from '../../../core/runs/store';
+import { ARTIFACT_FILES } from '../../../core/artifact/artifact';
 import { ArtifactFileNode } from './artifactFileNode';
 import { ChecksNode } from './checksNode';
 import { MessageNode } from './messageNode';

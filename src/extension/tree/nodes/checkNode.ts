@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CheckResult } from '../../../core/checks';
+import type { CheckResult } from '../../../core/judge/checks';
 import { TreeNode, fmtMs, icon, mdCode } from './treeNode';
 
 const ICONS: Record<string, [string, string]> = {

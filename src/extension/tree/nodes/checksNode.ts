@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { orderedChecks, readValidation } from '../../../core/actions';
-import type { BugRecord } from '../../../core/store';
+import { orderedChecks, readValidation } from '../../../core/selfplay/actions';
+import type { BugRecord } from '../../../core/runs/store';
 import { CheckNode } from './checkNode';
 import { MessageNode } from './messageNode';
 import { TreeNode, icon, type NodeEnv } from './treeNode';

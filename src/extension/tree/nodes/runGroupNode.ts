@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listBugEntries, type RunEntry } from '../../../core/actions';
+import { listBugEntries, type RunEntry } from '../../../core/selfplay/actions';
 import { runName } from '../../../core/report/data';
 import { BugNode } from './bugNode';
 import { MessageNode } from './messageNode';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunEntry } from '../../../core/actions';
+import type { RunEntry } from '../../../core/selfplay/actions';
 import { MessageNode } from './messageNode';
 import { StatNode } from './statNode';
 import { TreeNode, fmtMs, fmtReward, icon, type NodeEnv } from './treeNode';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Trajectory, TrajectoryStep } from '../../../core/trajectory';
+import type { Trajectory, TrajectoryStep } from '../../../core/base/trajectory';
 import { TreeNode, fmtMs, icon } from './treeNode';
 
 const TOOL_ICONS: Record<string, string> = { bash: 'terminal', edit: 'edit', create: 'new-file', submit: 'check-all' };

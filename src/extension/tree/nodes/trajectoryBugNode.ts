@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listAttempts, type BugEntry } from '../../../core/actions';
+import { listAttempts, type BugEntry } from '../../../core/selfplay/actions';
 import { AttemptNode } from './attemptNode';
 import { InjectorNode } from './injectorNode';
 import { TreeNode, icon, type NodeEnv } from './treeNode';
