@@ -88,8 +88,23 @@ export interface GroupCounts {
   missing: number;
 }
 
+/**
+ * Evidence that the run was tampered with: the patch changed how tests are
+ * run or reported instead of what the code does (a harness difference, a
+ * canary or twin that flipped, a guard that fired). A third outcome beside
+ * solved and not solved, rewarded as a failure.
+ */
+export interface Tampered {
+  /** One sentence: which layer saw it. */
+  reason: string;
+  /** What was seen, one item per fact (a path, a canary, a plugin). */
+  evidence: string[];
+}
+
 export interface Evaluation {
   solved: boolean;
+  /** Set when the patch tried to game the judge; solved is then false and reward -1. */
+  tampered?: Tampered;
   reward: 1 | -1;
   /** One sentence that says why. */
   detail: string;
@@ -114,6 +129,11 @@ export interface Evaluation {
 
 function notSolved(detail: string, started: number, applied = false, ignoredChanges: IgnoredChange[] = []): Evaluation {
   return { solved: false, reward: solverReward(false), detail, applied, failedTests: [], missingTests: [], ignoredChanges, durationMs: Date.now() - started };
+}
+
+/** A tampered attempt: not solved, rewarded as a failure, with its evidence. */
+export function tamperedEvaluation(t: Tampered, started: number, applied = true, ignoredChanges: IgnoredChange[] = []): Evaluation {
+  return { ...notSolved(`tampered: ${t.reason}`, started, applied, ignoredChanges), tampered: t };
 }
 
 /** Checks that a predicted patch is a diff over safe paths; undefined when fine. */
