@@ -71,6 +71,10 @@ export async function main(argv = process.argv): Promise<void> {
       return;
     }
     throw err;
+  } finally {
+    // A command that ends leaves no sandbox and no connection to an engine behind (each command disposes
+    // its own; this is the last sweep), so the process exits on its own.
+    await disposeAll();
   }
 }
 

@@ -20,6 +20,7 @@ import { StepperPanels } from './stepper/stepperPanel';
 import { TrajectoryCache } from './trajectories';
 import { BugsProvider, SessionsProvider, TrajectoriesProvider } from './tree/providers';
 import type { TreeNode } from './tree/nodes/treeNode';
+import { disposeAll } from '../core/sandbox';
 
 /** What tests reach through the extension's exports. */
 export interface SsrApi {
@@ -104,6 +105,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<SsrApi
   return { model, providers: { bugs, sessions, trajectories: trajs }, stepper, panels };
 }
 
-export function deactivate(): void {
-  // Jobs are aborted by their disposal (context.subscriptions); core removes the sandboxes.
+export function deactivate(): Promise<void> {
+  // Jobs are aborted by their disposal (context.subscriptions); whatever sandbox is still alive or being
+  // created is removed here, and with it its connection to the engine, before the extension host goes.
+  return disposeAll();
 }

@@ -183,7 +183,14 @@ async function oomKilled(engine: EngineProbe, containerId: string): Promise<bool
     return false;
   }
   let text = '';
-  for await (const chunk of stream as AsyncIterable<Buffer | string>) text += chunk.toString();
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) text += chunk.toString();
+  } catch {
+    return false;
+  } finally {
+    // The events connection is ours: closed whether the engine ended it or not.
+    (stream as { destroy?: () => void }).destroy?.();
+  }
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {

@@ -323,6 +323,8 @@ async function dockerBuild(
     });
   } finally {
     bo.signal?.removeEventListener('abort', onAbort);
+    // The build's connection is ours: closed once the build is over, also when it failed midway.
+    (stream as unknown as { destroy?: () => void }).destroy?.();
   }
 }
 

@@ -213,6 +213,9 @@ export class DockerSandbox implements SandboxLike {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private stdin?: NodeJS.WritableStream & { end(): void };
+  /** The hijacked attach connection to the engine: this sandbox owns it and destroys it in dispose(). */
+  private stream?: AttachStream;
+  private lines?: readline.Interface;
   private disposed = false;
   private dead?: Error;
   private constructor(
@@ -328,8 +331,16 @@ export class DockerSandbox implements SandboxLike {
       stdout: true,
       stderr: true,
       hijack: true,
-    })) as NodeJS.ReadWriteStream & { end(): void };
+    })) as AttachStream;
+    if (this.disposed) {
+      // Disposed while the attach was on its way (a signal, a cancelled creation): nobody else will close it.
+      stream.destroy();
+      throw new SandboxLostError(`sandbox ${this.id} was removed while it was starting`);
+    }
+    this.stream = stream;
     this.stdin = stream;
+    // Named for scripts/handle-report.cjs: a connection left open says whose it is.
+    (stream as unknown as Record<symbol, string>)[Symbol.for('ssr.handle')] = `engine attach of sandbox ${this.id}`;
     const out = new PassThrough();
     const err = new PassThrough();
     d.modem.demuxStream(stream, out, err);
@@ -343,7 +354,8 @@ export class DockerSandbox implements SandboxLike {
         reject,
       });
     });
-    readline.createInterface({ input: out, crlfDelay: Infinity }).on('line', (line) => {
+    this.lines = readline.createInterface({ input: out, crlfDelay: Infinity });
+    this.lines.on('line', (line) => {
       let msg: RunnerMessage;
       try {
         msg = JSON.parse(line) as RunnerMessage;
@@ -543,21 +555,50 @@ export class DockerSandbox implements SandboxLike {
     } catch {
       /* ignore */
     }
-    // The engine can refuse a removal that races a start under load: try again.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.container.remove({ force: true });
-        break;
-      } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        // 404: already gone (auto-remove won the race); 409: removal already in progress.
-        if (status === 404 || status === 409) break;
-        if (attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
-      }
+    try {
+      await removeContainer(this.container);
+    } finally {
+      // The connection is ours to close, whatever the engine did with the container: an engine that
+      // removed it (or found it gone, or was removing it already) does not always close a hijacked
+      // attach, and an open one keeps this process alive forever.
+      this.closeConnection();
+      for (const [, p] of this.pending) p.reject(new SandboxLostError(`sandbox ${this.id} was removed`));
+      this.pending.clear();
     }
-    for (const [, p] of this.pending) p.reject(new SandboxLostError(`sandbox ${this.id} was removed`));
-    this.pending.clear();
+  }
+
+  private closeConnection(): void {
+    this.lines?.close();
+    const stream = this.stream;
+    if (!stream) return;
+    stream.removeAllListeners('data');
+    // Errors after this point are the closing's own: keep one listener so none goes unhandled.
+    stream.removeAllListeners('error');
+    stream.on('error', () => undefined);
+    stream.removeAllListeners('end');
+    stream.destroy();
+  }
+}
+
+/** A hijacked attach connection: a duplex socket to the engine. */
+type AttachStream = NodeJS.ReadWriteStream & { end(): void; destroy(): void; removeAllListeners(event?: string): unknown };
+
+/**
+ * Removes a container, forcing it. The engine can refuse a removal that races a start under
+ * load: that is tried again. 404 (already gone, auto-removal won the race) and 409 (a removal
+ * already in progress) count as removed.
+ */
+async function removeContainer(container: Docker.Container): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await container.remove({ force: true });
+      return;
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404 || status === 409) return;
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
   }
 }
 
