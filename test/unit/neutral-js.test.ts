@@ -130,3 +130,19 @@ describe('behaviour-neutral changes (JavaScript/TypeScript)', () => {
     assert.ok(!r.neutral && /does not parse/.test(r.error ?? ''));
   });
 });
+
+describe('behaviour-neutral changes: limits', () => {
+  it('a file over the size limit is not compared, and says so', () => {
+    const big = `const x = [${'1,'.repeat(300_000)}];\n`;
+    const r = compareJs('big.js', big, big + '// same\n');
+    assert.ok(!r.neutral && /too large/.test(r.error ?? ''));
+  });
+
+  it('a long run of simple statements is compared in its own order, quickly', () => {
+    const body = Array.from({ length: 2000 }, (_, i) => `  const v${i} = a + ${i};`).join('\n');
+    const src = `function f(a) {\n${body}\n  return a;\n}\n`;
+    const started = Date.now();
+    assert.ok(compareJs('long.js', src, src.replace('const v0 = a + 0;', 'const w0 = a + 0;')).neutral);
+    assert.ok(Date.now() - started < 20_000);
+  });
+});

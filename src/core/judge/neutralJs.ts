@@ -178,12 +178,17 @@ function canonicalRun(run: JsNode[], ns: Names): JsNode[] {
   return out;
 }
 
+/** Longer runs keep their order (the canonical order costs the square of the run's length). */
+const MAX_RUN = 200;
+/** Larger files are not compared: the host's event loop would wait on them. */
+const MAX_CHARS = 200_000;
+
 function canonicalBlock(stmts: JsNode[], ns: Names): JsNode[] {
   const out: JsNode[] = [];
   let run: JsNode[] = [];
   for (const s of [...stmts, undefined]) {
     if (s && simpleNames(s, ns)) { run.push(s); continue; }
-    out.push(...(run.length > 1 ? canonicalRun(run, ns) : run));
+    out.push(...(run.length > 1 && run.length <= MAX_RUN ? canonicalRun(run, ns) : run));
     run = [];
     if (s) out.push(s);
   }
@@ -255,6 +260,7 @@ function why(file: string, before: string, after: string, nb: Map<string, string
 
 /** Whether two versions of a JavaScript/TypeScript file are the same program once parsed. */
 export function compareJs(path: string, before: string, after: string): NeutralVerdict {
+  if (before.length > MAX_CHARS || after.length > MAX_CHARS) return { path, neutral: false, reasons: [], error: `too large to compare (over ${MAX_CHARS} characters)` };
   try {
     parseProgram(path, before);
   } catch (err) {

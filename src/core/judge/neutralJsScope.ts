@@ -45,9 +45,11 @@ export function isFunction(n: JsNode): boolean {
 /** The node's children with the field they sit in, in source order. */
 export function children(n: JsNode): Array<[JsNode, string]> {
   const out: Array<[JsNode, string]> = [];
-  for (const [k, v] of Object.entries(n)) {
+  for (const k in n) {
     if (SKIP.has(k)) continue;
-    if (Array.isArray(v)) for (const c of v) { if (isNode(c)) out.push([c, k]); }
+    const v = n[k];
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) { for (const c of v) if (isNode(c)) out.push([c, k]); }
     else if (isNode(v)) out.push([v, k]);
   }
   return out;

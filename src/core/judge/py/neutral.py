@@ -37,6 +37,7 @@ FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 PURE = (ast.Constant, ast.Name, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Tuple, ast.List,
         ast.Set, ast.Dict, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred, ast.expr_context, ast.operator,
         ast.cmpop, ast.boolop, ast.unaryop)
+MAX_RUN = 200  # longer runs keep their order (the canonical order costs the square of the length)
 MATCH_BINDERS = tuple(getattr(ast, n) for n in ("MatchAs", "MatchStar") if hasattr(ast, n))
 MATCH_MAPPING = getattr(ast, "MatchMapping", ())
 
@@ -308,7 +309,7 @@ def canonical_block(stmts, scope):
         if s is not None and simple_names(s, scope) is not None:
             run.append(s)
             continue
-        out += canonical_run(run, scope) if len(run) > 1 else run
+        out += canonical_run(run, scope) if 1 < len(run) <= MAX_RUN else run
         run = []
         if s is not None:
             out.append(s)
