@@ -389,8 +389,10 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       return run!;
     };
 
-    // bug_scope's behaviour test: the changed files compared once parsed, first in line for a sandbox.
-    const neutralRun = bugUsable && comparable(bugFiles) ? compareBehaviour(pool, a.bugInjectDiff, bugFiles, opts.signal) : undefined;
+    // bug_scope's behaviour test: the changed files compared once parsed, first in line for a sandbox. A bug whose
+    // run came from the bootstrap proposer (SSR's own mutation, no model's) needs none, nor a sandbox started for it.
+    const fromProposer = Boolean(runs.get('buggy')?.cached);
+    const neutralRun = bugUsable && !fromProposer && comparable(bugFiles) ? compareBehaviour(pool, a.bugInjectDiff, bugFiles, opts.signal) : undefined;
     const settled = await Promise.allSettled(plans.map(runState));
     if (neutralRun) {
       const s = Date.now();
