@@ -163,3 +163,33 @@ def test_the_script_reads_json_and_writes_json():
     out = subprocess.run([sys.executable, "-I", str(SCRIPT)], input=json.dumps(data), capture_output=True, text=True, check=True)
     results = json.loads(out.stdout)["results"]
     assert [r["neutral"] for r in results] == [True, False]
+
+
+def test_walrus_nonlocal_match_and_except_names_rename_consistently():
+    cases = [
+        ("def f(xs, /):\n    got = [y := x for x in xs]\n    return got, y\n",
+         "def f(xs, /):\n    got = [z := w for w in xs]\n    return got, z\n"),
+        ("def f():\n    n = 0\n    def g():\n        nonlocal n\n        n += 1\n    g()\n    return n\n",
+         "def f():\n    m = 0\n    def g():\n        nonlocal m\n        m += 1\n    g()\n    return m\n"),
+        ("def f(v, /):\n    match v:\n        case [a, *rest]:\n            return a, rest\n",
+         "def f(v, /):\n    match v:\n        case [b, *others]:\n            return b, others\n"),
+        ("def f(g, /):\n    try:\n        return g()\n    except ValueError as e:\n        return str(e)\n",
+         "def f(g, /):\n    try:\n        return g()\n    except ValueError as err:\n        return str(err)\n"),
+    ]
+    for before, after in cases:
+        r = check(after, before)
+        assert r["neutral"], before
+
+
+def test_lambda_parameters_and_self_keep_their_names():
+    assert not check("f = lambda y: y + 1\n", "f = lambda x: x + 1\n")["neutral"]
+    before = "class C:\n    def m(self, a, /):\n        return self.k * a\n"
+    keyword = "class C:\n    def m(self, a):\n        return self.k * a\n"
+    assert not check("class C:\n    def m(me, a):\n        return me.k * a\n", keyword)["neutral"]
+    assert check("class C:\n    def m(self, b, /):\n        return self.k * b\n", before)["neutral"]
+
+
+def test_no_reordering_inside_try_or_with():
+    before = "def f(a, b):\n    try:\n        x = a / b\n        y = 1\n    except ZeroDivisionError:\n        return y\n    return x\n"
+    after = "def f(a, b):\n    try:\n        y = 1\n        x = a / b\n    except ZeroDivisionError:\n        return y\n    return x\n"
+    assert not check(after, before)["neutral"]
