@@ -25,6 +25,7 @@ import {
 import { SandboxPool } from '../sandbox/pool';
 import { DEFAULT_IMAGE, docker, ensureEngineAndImage, SandboxLostError, type SandboxLimits } from '../sandbox/docker';
 import { isHarnessPath } from './harness';
+import { comparable, compareChangedFiles, neutralFailure, type Neutrality } from './neutral';
 import { RunCache, originalKey } from './runCache';
 import type { StateRun } from './stateRun';
 export type { StateRun } from './stateRun';
@@ -171,6 +172,22 @@ function list(xs: Iterable<string>, max = 5): string {
   return a.length > max ? `${shown} and ${a.length - max} more` : shown;
 }
 
+/**
+ * Whether the bug's files change behaviour (neutral.ts), on one of the pool's
+ * sandboxes; a comparison that could not be made is a note, never a verdict.
+ */
+async function compareBehaviour(pool: SandboxPool, diff: string, files: string[], signal?: AbortSignal): Promise<Neutrality & { ms: number }> {
+  try {
+    return await pool.use(async (sb) => {
+      const s = Date.now();
+      return { ...(await compareChangedFiles(sb, diff, files)), ms: Date.now() - s };
+    }, signal);
+  } catch (err) {
+    // Never rejects: validation's own cancellation and infrastructure checks come after the runs.
+    return { verdicts: [], notes: [`not compared: ${(err as Error).message}`], ms: 0 };
+  }
+}
+
 /** Validates a bug artifact against a repository. Never throws for the artifact's faults. */
 export async function validateArtifact(opts: ValidateOptions): Promise<ValidationReport> {
   const started = Date.now();
@@ -230,6 +247,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
   );
 
   const runs = new Map<string, StateRun>();
+  let neutrality: Neutrality | undefined;
   const dirty = new WeakSet<object>();
   /** Every repetition's results per state, for flaky-test detection. */
   const repetitions = new Map<string, TestResults[]>();
@@ -371,7 +389,17 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       return run!;
     };
 
+    // bug_scope's behaviour test: the changed files compared once parsed, first in line for a sandbox. A bug whose
+    // run came from the bootstrap proposer (SSR's own mutation, no model's) needs none, nor a sandbox started for it.
+    const fromProposer = Boolean(runs.get('buggy')?.cached);
+    const neutralRun = bugUsable && !fromProposer && comparable(bugFiles) ? compareBehaviour(pool, a.bugInjectDiff, bugFiles, opts.signal) : undefined;
     const settled = await Promise.allSettled(plans.map(runState));
+    if (neutralRun) {
+      const s = Date.now();
+      const n = await neutralRun;
+      neutrality = n;
+      timing.set('bug_scope', (timing.get('bug_scope') ?? 0) + n.ms + (Date.now() - s));
+    }
     if (opts.signal?.aborted) throw new CancelledError();
     settled.forEach((r, i) => {
       if (r.status === 'fulfilled') runs.set(plans[i].state, r.value);
@@ -459,7 +487,11 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         if (bugFiles.length < t.minChangedFiles) {
           return { status: 'fail', detail: `${BUG_INJECT} changes ${bugFiles.length} file(s); at least ${t.minChangedFiles} required` };
         }
-        return { status: 'pass', detail: `${BUG_INJECT} changes ${bugFiles.length} non-test file(s): ${list(bugFiles)}` };
+        const same = neutrality && neutralFailure(neutrality, BUG_INJECT);
+        if (same) return { status: 'fail', detail: same };
+        const compared = neutrality?.verdicts.length ? `; ${neutrality.verdicts.length} compared once parsed, each changes the program` : '';
+        const notes = neutrality?.notes.length ? ` (${neutrality.notes.join('; ')})` : '';
+        return { status: 'pass', detail: `${BUG_INJECT} changes ${bugFiles.length} non-test file(s): ${list(bugFiles)}${compared}${notes}` };
       }
       case 'bug_breaks_tests': {
         if (!buggy?.ok) return { status: 'fail', detail: `with the bug applied: ${buggy?.error ?? 'the tests did not run'}` };
