@@ -16,7 +16,7 @@
 # as another unprivileged user "ssrparse" in an empty folder, and when a test
 # run ends every process of the test user is killed before its log, which
 # only this runner can write, is parsed. See docs/judging.md.
-import base64, json, os, pwd, shutil, signal, subprocess, sys, threading, time
+import base64, json, os, pwd, secrets, shutil, signal, subprocess, sys, threading, time
 
 TEST_UID = 61001
 PARSER_UID = 61002
@@ -303,15 +303,22 @@ def prepare_test_user(repo):
 def protect(repo, paths):
     """Makes files read-only to the test user for one run: owned by root,
     readable by all, and so are the folders that hold them (up to, not
-    including, the repository's root), so they cannot be replaced either."""
+    including, the repository's root), so they cannot be replaced either.
+    Owner, mode and modification time are the same for every protected file,
+    so nothing on disk tells the oracle test files from the others."""
     root = os.path.realpath(repo)
     dirs = set()
+    # One modification time for every protected file, drawn anew for each run: the oracle test files,
+    # rewritten just before the run, then look like the others, and no compiled file made in advance
+    # can carry a source time that matches.
+    stamp = time.time() - secrets.randbelow(365 * 86400) - 3600
     for rel in paths:
         full = os.path.realpath(os.path.join(root, rel))
         if not full.startswith(root + os.sep) or not os.path.isfile(full):
             continue
         os.chown(full, 0, 0)
         os.chmod(full, (os.stat(full).st_mode & 0o7555) | 0o444)
+        os.utime(full, (stamp, stamp))
         d = os.path.dirname(full)
         while d.startswith(root + os.sep):
             dirs.add(d)
