@@ -19,6 +19,7 @@ import { harnessDiffTampering } from '../../src/core/judge/harnessDiff';
 import { loadRunReport } from '../../src/core/report/data';
 import { attemptSummaries } from '../../src/core/report/attempts';
 import { evaluationLines } from '../../src/cli/commands/evaluate';
+import { tamperedLines } from '../../src/cli/commands/report';
 
 const PTH = 'diff --git a/x.pth b/x.pth\nnew file mode 100644\n--- /dev/null\n+++ b/x.pth\n@@ -0,0 +1 @@\n+import flip\n';
 
@@ -108,5 +109,14 @@ describe('the Tampered verdict: rewarded -1, recorded, counted and shown', () =>
     assert.match(lines[1], /^ {2}evidence: x\.pth: /);
     assert.match(evaluationLines(plain(false))[0], /NOT SOLVED.*reward -1 {2}not solved$/);
     assert.match(evaluationLines(plain(true))[0], /SOLVED.*reward 1 {2}solved$/);
+  });
+});
+
+describe('ssr report lists the tampered attempts', () => {
+  it('one line per attempt with its evidence; nothing when there is none', () => {
+    assert.deepEqual(tamperedLines([]), []);
+    const lines = tamperedLines([{ bugId: 'r001-abc', attempt: 1, round: 1, policyVersion: 'm@3', reason: 'the file-level harness diff: ...', evidence: ['x.pth: a .pth file', '.npmrc: npm'] }]);
+    assert.equal(lines[0], '  1 tampered attempt(s) (rewarded -1, never solved):\n');
+    assert.equal(lines[1], '    r001-abc attempt 2 (m@3): the file-level harness diff: ...; x.pth: a .pth file; .npmrc: npm\n');
   });
 });

@@ -86,7 +86,7 @@ export function register(program: Command): void {
             if (!o.json) {
               progress.done();
               const t = r.trajectory;
-              const verdict = r.evaluation ? (r.evaluation.solved ? color.green('SOLVED') : color.red('NOT SOLVED')) : color.yellow('NOT JUDGED');
+              const verdict = r.evaluation ? (r.evaluation.solved ? color.green('SOLVED') : r.evaluation.tampered ? color.red('TAMPERED') : color.red('NOT SOLVED')) : color.yellow('NOT JUDGED');
               process.stdout.write(
                 `attempt ${k + 1}/${attempts}  ${verdict}  r_solve ${r.reward ?? '-'}  ${t.steps.length} turn(s), ${describeEnd(t)}\n` +
                   `  ${r.evaluation?.detail ?? (t.info?.evaluation_error as string | undefined) ?? t.error ?? ''}\n  ${color.dim(dir)}\n`,
@@ -114,6 +114,7 @@ export function register(program: Command): void {
               solved: r.evaluation?.solved ?? null,
               reward: r.reward ?? null,
               detail: r.evaluation?.detail ?? null,
+              ...(r.evaluation?.tampered ? { tampered: r.evaluation.tampered } : {}),
               out: r.dir,
             })),
             solveRate: Number.isNaN(rate) ? null : rate,
