@@ -56,7 +56,7 @@ function runArg(arg: unknown): string | undefined {
 }
 
 function describeAttempt(a: AttemptSummary): string {
-  const outcome = !a.done ? 'running' : a.solved ? 'solved' : 'not solved';
+  const outcome = !a.done ? 'running' : a.solved ? 'solved' : a.tampered ? 'tampered' : 'not solved';
   return [outcome, a.steps !== undefined ? `${a.steps} steps` : '', a.patch ? `+${a.patchLines.added} −${a.patchLines.removed}` : 'no patch'].filter(Boolean).join(' · ');
 }
 
