@@ -4,6 +4,8 @@ import { binaryHunks } from '../../src/core/artifact/binaryHunks';
 import { binaryPatchProblem, looksBinary } from '../../src/core/judge/binaryPatch';
 import { structuralProblems, type ArtifactFiles } from '../../src/core/artifact/artifact';
 import { tamperFindings } from '../../src/core/judge/harness';
+import { patchProblem } from '../../src/core/judge/evaluate';
+import { unquoteGitPath, writtenPaths } from '../../src/core/artifact/gitPaths';
 
 /** A git diff that adds one text file. */
 const addText = (p: string, body: string) =>
@@ -54,6 +56,35 @@ describe('the file-level harness diff: files that load code into the test proces
   });
 });
 
+describe('the paths a diff writes to, as git writes them', () => {
+  it('decodes C-quoted names: a non-ASCII .pth or a binary .pyc with no +++ line is still seen', () => {
+    assert.equal(unquoteGitPath('"b/\\303\\251.pth"'), 'b/é.pth');
+    assert.equal(unquoteGitPath('"b/a\\tb \\"c\\".py"'), 'b/a\tb "c".py');
+    const quotedBinary = 'diff --git "a/pkg/\\303\\251.pyc" "b/pkg/\\303\\251.pyc"\nnew file mode 100644\nindex 0000000..e69de29\nGIT binary patch\nliteral 0\nHcmV?d00001\n\n';
+    assert.deepEqual(codeLoadingChanges(quotedBinary).map((c) => c.path), ['pkg/é.pyc']);
+    assert.deepEqual(binaryHunks(quotedBinary), [{ path: 'pkg/é.pyc', kind: 'git-binary-patch' }]);
+    const spaced = 'diff --git a/my dir/x.so b/my dir/x.so\nnew file mode 100755\nindex 0000000..e69de29\nGIT binary patch\nliteral 0\nHcmV?d00001\n\n';
+    assert.deepEqual(codeLoadingChanges(spaced).map((c) => c.path), ['my dir/x.so']);
+  });
+
+  it('a rename or copy into a code-loading name counts; case does not hide one; a link named like a metadata folder counts', () => {
+    const rename = 'diff --git a/notes.txt b/evil.pth\nsimilarity index 100%\nrename from notes.txt\nrename to evil.pth\n';
+    assert.deepEqual(codeLoadingChanges(rename).map((c) => c.path), ['evil.pth']);
+    const copy = 'diff --git a/a.py b/sitecustomize.py\nsimilarity index 100%\ncopy from a.py\ncopy to sitecustomize.py\n';
+    assert.deepEqual(codeLoadingChanges(copy).map((c) => c.path), ['sitecustomize.py']);
+    assert.ok(codeLoadingReason('Flip-1.0.DIST-INFO/entry_points.txt'));
+    assert.ok(codeLoadingReason('X.PTH'));
+    const link = 'diff --git a/flip.dist-info b/flip.dist-info\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n+++ b/flip.dist-info\n@@ -0,0 +1 @@\n+docs\n\\ No newline at end of file\n';
+    assert.deepEqual(codeLoadingChanges(link).map((c) => c.path), ['flip.dist-info']);
+  });
+
+  it('an added line that starts with "++" inside a hunk is not a file name', () => {
+    const patch = 'diff --git a/README.md b/README.md\nindex 1111111..2222222 100644\n--- a/README.md\n+++ b/README.md\n@@ -1 +1,2 @@\n a\n+++ b/x.pth\n';
+    assert.deepEqual(writtenPaths(patch), ['README.md']);
+    assert.deepEqual(codeLoadingChanges(patch), []);
+  });
+});
+
 describe('binary hunks', () => {
   it('finds GIT binary patch data and "Binary files ... differ" lines, per file', () => {
     assert.deepEqual(binaryHunks(addText('a.py', 'x') + addBinary('logo.png') + binaryDiffer('data.bin')), [
@@ -86,5 +117,12 @@ describe('binary hunks', () => {
     const weaken = structuralProblems({ ...base, testWeakenDiff: changeText('tests/test_a.py') + binaryDiffer('tests/data.bin') });
     assert.equal(weaken[0].file, 'test_weaken.diff');
     assert.match(weaken[0].message, /test_weaken\.diff has a binary hunk for tests\/data\.bin/);
+  });
+});
+
+describe('patchProblem sees quoted names too', () => {
+  it('a binary hunk whose quoted name climbs out of the repository is refused before anything runs', () => {
+    const climb = 'diff --git "a/../\\303\\251.so" "b/../\\303\\251.so"\nnew file mode 100644\nindex 0000000..e69de29\nGIT binary patch\nliteral 0\nHcmV?d00001\n\n';
+    assert.match(patchProblem(climb)!, /^the patch touches/);
   });
 });

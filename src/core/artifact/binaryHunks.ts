@@ -5,6 +5,7 @@
  * judge refuses it (an artifact's diffs always; a solver's patch unless the
  * repository already keeps that kind of file as binary data).
  */
+import { headerNewPath, unquoteGitPath } from './gitPaths';
 
 /** One file of a diff that carries (or names) binary content. */
 export interface BinaryHunk {
@@ -14,12 +15,11 @@ export interface BinaryHunk {
   kind: 'git-binary-patch' | 'binary-differ';
 }
 
-const GIT_HEADER = /^diff --git a\/(\S+) b\/(\S+)$/;
-const BINARY_DIFFER = /^Binary files (\S+) and (\S+) differ$/;
+const BINARY_DIFFER = /^Binary files ("(?:[^"\\]|\\.)*"|\S+) and ("(?:[^"\\]|\\.)*"|\S+) differ$/;
 
 function strip(p: string): string | undefined {
   if (p === '/dev/null') return undefined;
-  return p.replace(/^"|"$/g, '').replace(/^[ab]\//, '');
+  return unquoteGitPath(p).replace(/^[ab]\//, '');
 }
 
 /** Every binary hunk of a diff, in order, one per file. */
@@ -27,9 +27,8 @@ export function binaryHunks(diff: string): BinaryHunk[] {
   const out: BinaryHunk[] = [];
   let current: string | undefined;
   for (const line of diff.split('\n')) {
-    const git = GIT_HEADER.exec(line);
-    if (git) {
-      current = git[2];
+    if (line.startsWith('diff --git ')) {
+      current = headerNewPath(line);
       continue;
     }
     if (line.startsWith('GIT binary patch')) {

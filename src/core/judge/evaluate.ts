@@ -15,6 +15,7 @@ import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits 
 import { applyDiff, freshRepo, initBaseline, listBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from '../sandbox/baseline';
 import { harnessReason, isHarnessPath, isSectionedConfig, tamperFindings } from './harness';
 import { harnessDiffTampering } from './harnessDiff';
+import { writtenPaths } from '../artifact/gitPaths';
 import { binaryPatchProblem, looksBinary } from './binaryPatch';
 import type { SandboxLike } from '../sandbox/types';
 import SHADOWED_PY from '../sandbox/py/shadowed.py';
@@ -143,7 +144,8 @@ export function patchProblem(patch: string): string | undefined {
   if (!patch.trim()) return 'the patch is empty';
   const d = parseDiff(patch);
   if (d.error) return `the patch is ${d.error}`;
-  for (const p of d.paths) {
+  // git's own lines too: a binary hunk with a quoted name has no line the parser reads.
+  for (const p of new Set([...d.paths, ...writtenPaths(patch)])) {
     const why = unsafePathReason(p);
     if (why) return `the patch touches ${why}`;
   }

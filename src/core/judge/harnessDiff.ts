@@ -14,13 +14,15 @@
  */
 import * as path from 'node:path';
 import picomatch from 'picomatch';
-import { parseDiff } from '../artifact/artifact';
+import { writtenPaths } from '../artifact/gitPaths';
 
 /** The kinds of file that load code into the test process, and why. */
 const LOADS_CODE: Array<[glob: string, why: string]> = [
   // Package metadata: importlib.metadata finds it on sys.path (the repository root is there), and pytest loads the plugins it declares.
   ['**/*.dist-info/**', 'package metadata (a .dist-info folder): its entry points can declare a pytest plugin'],
+  ['**/*.dist-info', 'package metadata (a .dist-info folder, or a link to one)'],
   ['**/*.egg-info/**', 'package metadata (an .egg-info folder): its entry points can declare a pytest plugin'],
+  ['**/*.egg-info', 'package metadata (an .egg-info file or folder, or a link to one)'],
   ['**/*.egg-link', 'an .egg-link puts a folder on the import path'],
   ['**/*.egg', 'a zipped egg: an installable package'],
   ['**/entry_points.txt', 'entry points: they can declare a pytest plugin'],
@@ -34,6 +36,7 @@ const LOADS_CODE: Array<[glob: string, why: string]> = [
   ['**/*.pyc', 'compiled Python bytecode: the interpreter can load it instead of the source'],
   ['**/*.pyo', 'compiled Python bytecode: the interpreter can load it instead of the source'],
   ['**/__pycache__/**', 'a bytecode cache: the interpreter can load it instead of the source'],
+  ['**/__pycache__', 'a bytecode cache (or a link to one)'],
   ['**/*.so', 'a native extension or shared library'],
   ['**/*.so.*', 'a shared library'],
   ['**/*.pyd', 'a native Python extension'],
@@ -56,7 +59,8 @@ const LOADS_CODE: Array<[glob: string, why: string]> = [
   ['**/node.config.json', 'Node configuration: it can set loader and preload options'],
 ];
 
-const MATCHERS = LOADS_CODE.map(([glob, why]) => ({ test: picomatch(glob, { dot: true }), why }));
+// Case does not matter: importlib.metadata finds a `.DIST-INFO` folder too, and other file systems fold case.
+const MATCHERS = LOADS_CODE.map(([glob, why]) => ({ test: picomatch(glob, { dot: true, nocase: true }), why }));
 
 /** A file the patch adds or changes that can load code into the test process. */
 export interface CodeLoadingChange {
@@ -70,23 +74,9 @@ export function codeLoadingReason(p: string): string | undefined {
   return MATCHERS.find((m) => m.test(norm))?.why;
 }
 
-/** Files a git diff deletes by its extended header (`deleted file mode`), which binary deletions carry alone. */
-function deletedByHeader(patch: string): Set<string> {
-  const out = new Set<string>();
-  let current: string | undefined;
-  for (const line of patch.split('\n')) {
-    const git = /^diff --git a\/(\S+) b\/(\S+)$/.exec(line);
-    if (git) current = git[1];
-    else if (current && line.startsWith('deleted file mode')) out.add(current);
-  }
-  return out;
-}
-
-/** The files a patch adds or changes (not the ones it deletes). */
+/** The files a patch adds or changes (not the ones it deletes), from git's own lines (gitPaths.ts). */
 export function addedOrChanged(patch: string): string[] {
-  const d = parseDiff(patch);
-  const deleted = deletedByHeader(patch);
-  return [...new Set(d.files.map((f) => f.newPath).filter((x): x is string => Boolean(x) && !deleted.has(x!)))];
+  return writtenPaths(patch);
 }
 
 /** Every file a patch adds or changes that can load code into the test process, in the patch's order. */
