@@ -68,6 +68,14 @@ describe('consistency checks on the fixture artifacts (real engine)', function (
     assert.equal(three.runs.length, 6);
   });
 
+  it('bad-binary-hunk: the binary hunk in bug_inject.diff is named in bug_scope', () => {
+    const r = reports.get('bad-binary-hunk');
+    assert.ok(r);
+    const scope = r.checks.find((c) => c.id === 'bug_scope')!;
+    assert.equal(scope.status, 'fail');
+    assert.match(scope.detail, /bug_inject\.diff has a binary hunk for pyledger\/__pycache__\/money\.cpython-311\.pyc \(GIT binary patch\)/);
+  });
+
   it('reports a hanging test script as a timeout', () => {
     const r = reports.get('bad-script-hang');
     assert.ok(r);
