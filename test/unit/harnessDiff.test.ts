@@ -51,6 +51,15 @@ describe('the file-level harness diff: files that load code into the test proces
     assert.equal(harnessDiffTampering(changeText('pyledger/money.py')), undefined);
   });
 
+  it('a packaging file that declares a pytest11 plugin counts; other packaging changes do not', () => {
+    const plugin = 'diff --git a/pyproject.toml b/pyproject.toml\nindex 1111111..2222222 100644\n--- a/pyproject.toml\n+++ b/pyproject.toml\n@@ -1 +1,3 @@\n [project]\n+[project.entry-points.pytest11]\n+flip = "pkg.flip"\n';
+    assert.deepEqual(codeLoadingChanges(plugin).map((c) => [c.path, /pytest11/.test(c.why)]), [['pyproject.toml', true]]);
+    const deps = 'diff --git a/setup.cfg b/setup.cfg\nindex 1111111..2222222 100644\n--- a/setup.cfg\n+++ b/setup.cfg\n@@ -1 +1,2 @@\n [options]\n+install_requires = attrs\n';
+    assert.deepEqual(codeLoadingChanges(deps), []);
+    // Only in packaging files: a document that mentions pytest11 is not a plugin.
+    assert.deepEqual(codeLoadingChanges(addText('docs/plugins.md', 'register under pytest11')), []);
+  });
+
   it('sees a binary file by its git header alone (no ---/+++ lines)', () => {
     assert.deepEqual(codeLoadingChanges(addBinary('pyledger/__pycache__/money.cpython-311.pyc')).map((c) => c.path), ['pyledger/__pycache__/money.cpython-311.pyc']);
   });

@@ -79,6 +79,22 @@ export function addedOrChanged(patch: string): string[] {
   return writtenPaths(patch);
 }
 
+/** Packaging files whose entry points become plugins once the project is installed (a script that runs `pip install -e .`). */
+const PACKAGING = new Set(['pyproject.toml', 'setup.cfg', 'setup.py']);
+
+/** Packaging files whose added lines declare a pytest plugin (the `pytest11` entry-point group). */
+function pluginDeclarations(patch: string): CodeLoadingChange[] {
+  const out = new Set<string>();
+  let current: string | undefined;
+  let previous = '';
+  for (const line of patch.split('\n')) {
+    if (previous.startsWith('--- ') && line.startsWith('+++ ')) current = line.slice(4).replace(/\t.*$/, '').trim().replace(/^"?b\//, '').replace(/"$/, '');
+    else if (current && line.startsWith('+') && PACKAGING.has(path.posix.basename(current)) && /pytest11/.test(line)) out.add(current);
+    previous = line;
+  }
+  return [...out].map((p) => ({ path: p, why: 'declares a pytest11 entry point: a pytest plugin once the project is installed' }));
+}
+
 /** Every file a patch adds or changes that can load code into the test process, in the patch's order. */
 export function codeLoadingChanges(patch: string): CodeLoadingChange[] {
   const out: CodeLoadingChange[] = [];
@@ -86,7 +102,7 @@ export function codeLoadingChanges(patch: string): CodeLoadingChange[] {
     const why = codeLoadingReason(p);
     if (why) out.push({ path: p, why });
   }
-  return out;
+  return [...out, ...pluginDeclarations(patch).filter((d) => !out.some((o) => o.path === d.path))];
 }
 
 /** The harness diff's verdict: the Tampered shape (evaluate.ts) when the patch adds or changes a file that loads code, else undefined. */
