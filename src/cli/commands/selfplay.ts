@@ -47,7 +47,7 @@ function describeEvent(e: SessionEvent): string | undefined {
     case 'validated':
       return `  ${e.bugId}: ${e.valid ? color.green('valid') : color.red(`invalid at ${e.firstFailure}`)}`;
     case 'attempt-finished':
-      return `  ${e.bugId} attempt ${e.attempt}: ${e.solved ? color.green('solved') : color.red('not solved')} (reward ${e.reward ?? 'n/a'}) ${color.dim(e.detail.slice(0, 80))}`;
+      return `  ${e.bugId} attempt ${e.attempt}: ${e.solved ? color.green('solved') : e.tampered ? color.red('TAMPERED') : color.red('not solved')} (reward ${e.reward ?? 'n/a'}) ${color.dim(e.detail.slice(0, 80))}`;
     case 'reward':
       return `  ${e.bugId}: r_inject ${e.rInject.toFixed(2)}${e.solveRate !== undefined ? ` (solve rate ${e.solveRate.toFixed(2)})` : ''}`;
     case 'higher-order':
@@ -95,7 +95,7 @@ export function summary(s: SessionFile, runDir: string): string {
     `  proposals        ${m.proposals} (${m.proposalsFailed} without an artifact)`,
     `  valid bugs       ${m.validBugs} (valid share of proposals ${(m.validShare * 100).toFixed(0)}%), ${m.higherOrderBugs} higher-order`,
     `  failed checks    ${Object.entries(m.failuresPerCheck).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}`,
-    `  solver attempts  ${m.attempts} (${m.solved} solved)`,
+    `  solver attempts  ${m.attempts} (${m.solved} solved${m.tampered ? `, ${m.tampered} tampered` : ''})`,
     `  solve rates      ${hist}`,
     `  mean rewards     r_inject ${m.meanRInject?.toFixed(3) ?? 'n/a'}, r_solve ${m.meanRSolve?.toFixed(3) ?? 'n/a'}`,
     `  throughput       ${m.artifactsPerHour.toFixed(1)} valid artifacts/hour over ${(m.activeMs / 1000).toFixed(0)} s; peak memory ${m.peakRssMb} MB`,

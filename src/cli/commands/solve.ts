@@ -74,7 +74,7 @@ async function runAttempt(c: SolveContext, k: number, policy: Policy, original: 
 
 function printAttempt(r: Attempt, k: number, attempts: number): void {
   const t = r.trajectory;
-  const verdict = r.evaluation ? (r.evaluation.solved ? color.green('SOLVED') : color.red('NOT SOLVED')) : color.yellow('NOT JUDGED');
+  const verdict = r.evaluation ? (r.evaluation.solved ? color.green('SOLVED') : r.evaluation.tampered ? color.red('TAMPERED') : color.red('NOT SOLVED')) : color.yellow('NOT JUDGED');
   process.stdout.write(
     `attempt ${k + 1}/${attempts}  ${verdict}  r_solve ${r.reward ?? '-'}  ${t.steps.length} turn(s), ${describeEnd(t)}\n` +
       `  ${r.evaluation?.detail ?? (t.info?.evaluation_error as string | undefined) ?? t.error ?? ''}\n  ${color.dim(r.dir)}\n`,
@@ -123,6 +123,7 @@ function printSolveSummary(o: Opts, aid: string, results: Attempt[]): void {
         solved: r.evaluation?.solved ?? null,
         reward: r.reward ?? null,
         detail: r.evaluation?.detail ?? null,
+        ...(r.evaluation?.tampered ? { tampered: r.evaluation.tampered } : {}),
         out: r.dir,
       })),
       solveRate: Number.isNaN(rate) ? null : rate,

@@ -26,6 +26,7 @@ import { SandboxPool } from '../sandbox/pool';
 import { DEFAULT_IMAGE, docker, ensureEngineAndImage, SandboxLostError, type SandboxLimits } from '../sandbox/docker';
 import { isHarnessPath } from './harness';
 import { comparable, compareChangedFiles, neutralFailure, type Neutrality } from './neutral';
+import { codeLoadingReason } from './harnessDiff';
 import { RunCache, originalKey } from './runCache';
 import type { StateRun } from './stateRun';
 export type { StateRun } from './stateRun';
@@ -477,7 +478,8 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         if (own.length) return { status: 'fail', detail: own.join('; ') };
         const inTests = bug.paths.filter((p) => testFileSet.has(p));
         if (inTests.length) return { status: 'fail', detail: `${BUG_INJECT} changes test file(s) listed in ${TEST_FILES}: ${list(inTests)}` };
-        const harness = bug.paths.map((p) => [p, isHarnessPath(p, a.testScript)] as const).filter(([, why]) => why);
+        // Files that load code into the test process (harnessDiff.ts) are no place for a bug either.
+        const harness = bug.paths.map((p) => [p, isHarnessPath(p, a.testScript) ?? codeLoadingReason(p)] as const).filter(([, why]) => why);
         if (harness.length) {
           return {
             status: 'fail',

@@ -14,6 +14,9 @@ import { type ArtifactFiles, BUG_INJECT, TEST_WEAKEN, parseDiff, unsafePathReaso
 import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from '../sandbox/docker';
 import { applyDiff, freshRepo, initBaseline, listBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from '../sandbox/baseline';
 import { harnessReason, isHarnessPath, isSectionedConfig, tamperFindings } from './harness';
+import { harnessDiffTampering } from './harnessDiff';
+import { writtenPaths } from '../artifact/gitPaths';
+import { binaryPatchProblem, looksBinary } from './binaryPatch';
 import type { SandboxLike } from '../sandbox/types';
 import SHADOWED_PY from '../sandbox/py/shadowed.py';
 import { SandboxError } from '../base/errors';
@@ -141,7 +144,8 @@ export function patchProblem(patch: string): string | undefined {
   if (!patch.trim()) return 'the patch is empty';
   const d = parseDiff(patch);
   if (d.error) return `the patch is ${d.error}`;
-  for (const p of d.paths) {
+  // git's own lines too: a binary hunk with a quoted name has no line the parser reads.
+  for (const p of new Set([...d.paths, ...writtenPaths(patch)])) {
     const why = unsafePathReason(p);
     if (why) return `the patch touches ${why}`;
   }
@@ -156,6 +160,11 @@ export interface EvaluateOptions extends SandboxTarget {
   /** Tests known to be flaky on the original (from validation): neither required nor counted. */
   flaky?: string[];
   testTimeoutMs?: number;
+  /**
+   * Tests only: false turns the runner screen (tamperFindings) off, so a test can show that another
+   * layer (the file-level harness diff, the binary refusal) decides by itself. Default true.
+   */
+  screen?: boolean;
 }
 
 /** Runs the test suite on the original repository (what "solved" compares against). */
@@ -245,6 +254,9 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
   const started = Date.now();
   const problem = patchProblem(opts.patch);
   if (problem) return notSolved(problem, started);
+  // Decided from the patch's files alone, before anything starts: nothing is tried (applied stays false).
+  const tampered = harnessDiffTampering(opts.patch);
+  if (tampered) return tamperedEvaluation(tampered, started, false);
   // The original run (when needed) and the patched sandbox start side by side.
   const [origR, sbR] = await Promise.allSettled([
     opts.original ? Promise.resolve(opts.original) : originalResults(opts),
@@ -260,14 +272,12 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     await initBaseline(sb);
     await installRunner(sb, opts.artifact);
     await applyBugAndWeakening(sb, opts.artifact);
+    const binary = await binaryPatchProblem(opts.patch, { tracked: await listBaseline(sb), isBinary: async (p) => looksBinary(await readBaseline(sb, p)) });
+    if (binary) return notSolved(binary, started);
     const applied = await applyDiff(sb, opts.patch, 'pred');
     if (!applied.ok) return notSolved(`the patch does not apply to the buggy repository: ${applied.error}`, started);
-    // Code that reaches into the test runner fixes nothing, whatever the tests then report.
-    const tamper = await tamperFindings(opts.patch, (p) => readBaseline(sb, p), opts.artifact.testScript);
-    if (tamper.length) {
-      const what = tamper.slice(0, 3).map((t) => `${t.what} in ${t.path}`).join(', ');
-      return notSolved(`not solved: the patch adds code that reaches into the test runner or the process around it (${what}); a fix changes behaviour, not how tests are reported`, started, true);
-    }
+    const screened = opts.screen === false ? undefined : await runnerScreen(sb, opts, started);
+    if (screened) return screened;
     const ignoredChanges = await revertHarnessChanges(sb, opts.artifact, opts.patch);
     await restoreFromBaseline(sb, opts.artifact.testFiles);
     // The tests and their configuration stay read-only during the run: code under test could otherwise
@@ -279,6 +289,14 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
   } finally {
     await sb.dispose();
   }
+}
+
+/** The runner screen (harness.ts): code that reaches into the test runner fixes nothing, whatever the tests then report. */
+async function runnerScreen(sb: SandboxLike, opts: EvaluateOptions, started: number): Promise<Evaluation | undefined> {
+  const tamper = await tamperFindings(opts.patch, (p) => readBaseline(sb, p), opts.artifact.testScript);
+  if (!tamper.length) return undefined;
+  const what = tamper.slice(0, 3).map((t) => `${t.what} in ${t.path}`).join(', ');
+  return notSolved(`not solved: the patch adds code that reaches into the test runner or the process around it (${what}); a fix changes behaviour, not how tests are reported`, started, true);
 }
 
 /** The flaky tests validation recorded in the bug's metadata. */
