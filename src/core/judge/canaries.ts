@@ -1,0 +1,161 @@
+/**
+ * Canaries and twins (issue 17 §3, issue 24): tests the judge plants into the
+ * oracle test files inside the evaluation sandbox, after the solver is done
+ * and the oracle files are reset, and before the run. Their names are random
+ * on every run, so code under test cannot tell them from real tests by name:
+ *
+ * - a must-pass canary and a must-fail canary;
+ * - twins: copies of real tests under fresh names, some from F (the tests the
+ *   bug breaks), that must agree with their original;
+ * - inverted twins: copies whose body must raise, so they fail whenever the
+ *   original passes.
+ *
+ * A patch that reports failures as passes, or flips the tests it knows by
+ * name, makes one of them disagree: the attempt is tampered. Their ids are
+ * removed from the results before the solved rule and before anything is
+ * stored. Python test modules only (see docs/judging.md for what remains).
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import * as path from 'node:path';
+import type { ArtifactFiles } from '../artifact/artifact';
+import type { SandboxLike } from '../sandbox/types';
+import CANARY_PY from './py/ssr_canary.py';
+import type { TestResults } from './testRun';
+
+export type PlantKind = 'must-pass' | 'must-fail' | 'twin' | 'inverted';
+
+/** One planted test: its file, its random name and, for twins, the original's name. */
+export interface Planted {
+  file: string;
+  kind: PlantKind;
+  name: string;
+  of: string | null;
+}
+
+export interface Planting {
+  planted: Planted[];
+  /** Tests that could not be copied, and why. */
+  skipped: Array<{ file: string; of: string | null; why: string }>;
+}
+
+/** What ssr_canary.py is asked to do for one file. */
+export interface FilePlan {
+  path: string;
+  twins: Array<{ of: string; token: string; inverted?: boolean }>;
+  canaries: Array<{ kind: 'pass' | 'fail'; token: string }>;
+}
+
+const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A fresh random token: 10 characters, a letter first (about 2^51 values). */
+export function token(): string {
+  const b = randomBytes(10);
+  return TOKEN_ALPHABET[b[0] % 26] + [...b.subarray(1)].map((x) => TOKEN_ALPHABET[x % 36]).join('');
+}
+
+/** A Python test module the runner collects (conftest.py and packages are not). */
+export function isPythonTestModule(p: string): boolean {
+  const base = path.posix.basename(p);
+  return /^test.*\.py$/.test(base) || /_test\.py$/.test(base);
+}
+
+/**
+ * The file and qualified name ("test_x", "TestC.test_y") of a test id, for
+ * pytest node ids ("tests/test_x.py::TestC::test_y[p]") and unittest ids
+ * ("tests.test_x.TestC.test_y"); undefined when it names none of the files.
+ */
+export function locate(id: string, files: string[]): { file: string; qual: string } | undefined {
+  const sep = id.indexOf('::');
+  if (sep >= 0) {
+    const file = id.slice(0, sep);
+    if (!files.includes(file)) return undefined;
+    return { file, qual: id.slice(sep + 2).replace(/\[.*$/s, '').split('::').join('.') };
+  }
+  for (const file of files) {
+    const parts = file.replace(/\.py$/, '').split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const mod = parts.slice(i).join('.');
+      if (id.startsWith(mod + '.')) return { file, qual: id.slice(mod.length + 1) };
+    }
+  }
+  return undefined;
+}
+
+/** The test functions test_weaken.diff removes or changes: the hidden tests, most of them in F. */
+export function weakenedNames(testWeakenDiff: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of testWeakenDiff.matchAll(/^[-+@].*?\bdef\s+(test\w*)\s*\(/gm)) out.add(m[1]);
+  return out;
+}
+
+/** Whether the test script stops at the first failure (a must-fail canary would then hide real tests). */
+export function stopsEarly(testScript: string): boolean {
+  return testScript.replace(/\\\n/g, ' ').split('\n').some(
+    (l) =>
+      (/\bpytest\b/.test(l) && /(^|\s)(-x|--exitfirst|--maxfail\b\S*)(\s|$)/.test(l)) ||
+      (/\bunittest\b/.test(l) && /(^|\s)(-f|--failfast)(\s|$)/.test(l)) ||
+      /(^|\s)--bail\b/.test(l),
+  );
+}
+
+function pick<T>(xs: T[], n: number): T[] {
+  const pool = [...xs];
+  const out: T[] = [];
+  while (out.length < n && pool.length) out.push(pool.splice(randomInt(pool.length), 1)[0]);
+  return out;
+}
+
+/** How many of each the judge plants. */
+export const PLAN_SIZES = { fTwins: 3, fInverted: 1, otherTwins: 1, otherInverted: 1 };
+
+/**
+ * Chooses what to plant: twins of required tests (passed on the original,
+ * not flaky), preferring F (meta.oracleFailing, else the tests the weakening
+ * hid), and one canary of each kind in a file that holds twins.
+ */
+export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: string[]): FilePlan[] {
+  const files = a.testFiles.filter(isPythonTestModule);
+  if (!files.length) return [];
+  const skip = new Set(flaky);
+  const located = Object.keys(original)
+    .filter((id) => original[id] === 'passed' && !skip.has(id))
+    .map((id) => ({ id, ...locate(id, files) }))
+    .filter((x): x is { id: string; file: string; qual: string } => !!x.file);
+  const unique = [...new Map(located.map((x) => [`${x.file}\0${x.qual}`, x])).values()];
+  const metaF = new Set(Array.isArray(a.meta?.oracleFailing) ? (a.meta!.oracleFailing as unknown[]).filter((x): x is string => typeof x === 'string') : []);
+  const hidden = weakenedNames(a.testWeakenDiff);
+  const inF = (x: { id: string; qual: string }) => (metaF.size ? metaF.has(x.id) : hidden.has(x.qual.split('.').pop()!));
+  const F = unique.filter(inF);
+  const rest = unique.filter((x) => !inF(x));
+  const invert = !stopsEarly(a.testScript);
+  const fTwins = pick(F, PLAN_SIZES.fTwins + (invert ? PLAN_SIZES.fInverted : 0));
+  const oTwins = pick(rest, PLAN_SIZES.otherTwins + (invert ? PLAN_SIZES.otherInverted : 0));
+  const chosen = [
+    ...fTwins.map((x, i) => ({ ...x, inverted: invert && i < PLAN_SIZES.fInverted })),
+    ...oTwins.map((x, i) => ({ ...x, inverted: invert && i < PLAN_SIZES.otherInverted })),
+  ];
+  const byFile = new Map<string, FilePlan>();
+  const plan = (file: string) => byFile.get(file) ?? byFile.set(file, { path: file, twins: [], canaries: [] }).get(file)!;
+  for (const x of chosen) plan(x.file).twins.push({ of: x.qual, token: token(), ...(x.inverted ? { inverted: true } : {}) });
+  const home = (fTwins[0] ?? oTwins[0])?.file ?? files[randomInt(files.length)];
+  plan(home).canaries.push({ kind: 'pass', token: token() });
+  if (invert) plan(pick(files, 1)[0]).canaries.push({ kind: 'fail', token: token() });
+  return [...byFile.values()];
+}
+
+const SCRIPT = '/ssr/tmp/ssr_canary.py';
+const PLAN = '/ssr/tmp/ssr_canary.json';
+
+/** Plants the plan into the repository in the sandbox (as root, before the run). */
+export async function plantCanaries(sb: SandboxLike, plan: FilePlan[]): Promise<Planting> {
+  if (!plan.length) return { planted: [], skipped: [] };
+  await sb.writeFile(SCRIPT, CANARY_PY, 0o600);
+  await sb.writeFile(PLAN, JSON.stringify({ files: plan }), 0o600);
+  const r = await sb.exec(`python3 -I ${SCRIPT} ${PLAN}; s=$?; rm -f ${SCRIPT} ${PLAN}; exit $s`, { user: 'root', timeoutMs: 60_000 });
+  if (r.exitCode !== 0) return { planted: [], skipped: [{ file: '', of: null, why: `ssr_canary.py failed: ${r.stderr.trim().split('\n').pop()}` }] };
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Planting;
+  } catch {
+    return { planted: [], skipped: [{ file: '', of: null, why: 'ssr_canary.py printed no report' }] };
+  }
+}
