@@ -126,6 +126,11 @@ def words_of(tests):
     return words or ["case"]
 
 
+def fresh_name(words, token):
+    """A test name from the module's own words and the judge's random token (it holds no original name)."""
+    return "test_%s_%s" % (words[sum(map(ord, token)) % len(words)], token)
+
+
 def plant_file(spec, report):
     path = spec["path"]
     with open(path, encoding="utf-8") as f:
@@ -133,6 +138,7 @@ def plant_file(spec, report):
     lines = source.split("\n")
     tree = ast.parse(source)
     tests = find_tests(tree)
+    words = words_of(tests)
     inserts = []  # (after line, new lines, record)
     for twin in spec.get("twins", []):
         of = twin["of"]
@@ -140,7 +146,7 @@ def plant_file(spec, report):
             report["skipped"].append({"file": path, "of": of, "why": "no such test function in the module"})
             continue
         node, cls = tests[of]
-        name = node.name + "_" + twin["token"]
+        name = fresh_name(words, twin["token"])
         if twin.get("inverted"):
             new, why = inverted(lines, node, name)
         else:
@@ -150,12 +156,11 @@ def plant_file(spec, report):
             continue
         kind = "inverted" if twin.get("inverted") else "twin"
         inserts.append((node.end_lineno, [""] + new, {"file": path, "kind": kind, "name": name, "of": node.name}))
-    words = words_of(tests)
     module_level = any(c is None for _, c in tests.values())
     classes = [c for _, c in tests.values() if c is not None]
     for i, c in enumerate(spec.get("canaries", [])):
         tok = c["token"]
-        name = "test_%s_%s" % (words[sum(map(ord, tok)) % len(words)], tok)
+        name = fresh_name(words, tok)
         cls = None if module_level or not classes else classes[i % len(classes)]
         after = len(lines) if cls is None else cls.end_lineno
         kind = "must-pass" if c["kind"] == "pass" else "must-fail"
