@@ -19,6 +19,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import * as path from 'node:path';
 import type { ArtifactFiles } from '../artifact/artifact';
 import type { SandboxLike } from '../sandbox/types';
+import { sh } from '../sandbox/baseline';
 import CANARY_PY from './py/ssr_canary.py';
 import type { TestResults } from './testRun';
 
@@ -143,15 +144,10 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
   return [...byFile.values()];
 }
 
-const SCRIPT = '/ssr/tmp/ssr_canary.py';
-const PLAN = '/ssr/tmp/ssr_canary.json';
-
-/** Plants the plan into the repository in the sandbox (as root, before the run). */
+/** Plants the plan into the repository in the sandbox (as root, before the run; one round trip). */
 export async function plantCanaries(sb: SandboxLike, plan: FilePlan[]): Promise<Planting> {
   if (!plan.length) return { planted: [], skipped: [] };
-  await sb.writeFile(SCRIPT, CANARY_PY, 0o600);
-  await sb.writeFile(PLAN, JSON.stringify({ files: plan }), 0o600);
-  const r = await sb.exec(`python3 -I ${SCRIPT} ${PLAN}; s=$?; rm -f ${SCRIPT} ${PLAN}; exit $s`, { user: 'root', timeoutMs: 60_000 });
+  const r = await sb.exec(`python3 -I -c ${sh(CANARY_PY)}`, { user: 'root', timeoutMs: 60_000, stdin: JSON.stringify({ files: plan }) });
   if (r.exitCode !== 0) return { planted: [], skipped: [{ file: '', of: null, why: `ssr_canary.py failed: ${r.stderr.trim().split('\n').pop()}` }] };
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as Planting;

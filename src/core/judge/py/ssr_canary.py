@@ -1,6 +1,6 @@
 """Plants canaries and twins into Python test modules (SSR's judge, run as root).
 
-Reads a JSON plan (argv[1]): for each test file, the tests to copy under fresh
+Reads a JSON plan (from the file argv[1], or standard input): for each test file, the tests to copy under fresh
 names (twins; inverted twins must fail whenever the original passes) and the
 canaries to add (one that must pass, one that must fail), each with a random
 token from the judge. Every copy is made from the module's own source with
@@ -182,8 +182,11 @@ def plant_file(spec, report):
 
 
 def main():
-    with open(sys.argv[1], encoding="utf-8") as f:
-        plan = json.load(f)
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], encoding="utf-8") as f:
+            plan = json.load(f)
+    else:
+        plan = json.load(sys.stdin)
     report = {"planted": [], "skipped": []}
     for spec in plan["files"]:
         try:
