@@ -13,7 +13,8 @@
  * A patch that reports failures as passes, or flips the tests it knows by
  * name, makes one of them disagree: the attempt is tampered. Their ids are
  * removed from the results before the solved rule and before anything is
- * stored. Python test modules only (see docs/judging.md for what remains).
+ * stored. Python test modules (py/ssr_canary.py) and JavaScript/TypeScript
+ * test files in the describe/it style (jsCanaries.ts).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import * as path from 'node:path';
@@ -21,30 +22,11 @@ import type { ArtifactFiles } from '../artifact/artifact';
 import type { SandboxLike } from '../sandbox/types';
 import { sh } from '../sandbox/baseline';
 import CANARY_PY from './py/ssr_canary.py';
+import { isJsTestFile, plantJs } from './jsCanaries';
 import type { TestResults } from './testRun';
 
-export type PlantKind = 'must-pass' | 'must-fail' | 'twin' | 'inverted';
-
-/** One planted test: its file, its random name and, for twins, the original's name. */
-export interface Planted {
-  file: string;
-  kind: PlantKind;
-  name: string;
-  of: string | null;
-}
-
-export interface Planting {
-  planted: Planted[];
-  /** Tests that could not be copied, and why. */
-  skipped: Array<{ file: string; of: string | null; why: string }>;
-}
-
-/** What ssr_canary.py is asked to do for one file. */
-export interface FilePlan {
-  path: string;
-  twins: Array<{ of: string; token: string; inverted?: boolean }>;
-  canaries: Array<{ kind: 'pass' | 'fail'; token: string }>;
-}
+export type { FilePlan, PlantKind, Planted, Planting } from './canaryTypes';
+import type { FilePlan, Planting } from './canaryTypes';
 
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -70,7 +52,8 @@ export function locate(id: string, files: string[]): { file: string; qual: strin
   if (sep >= 0) {
     const file = id.slice(0, sep);
     if (!files.includes(file)) return undefined;
-    return { file, qual: id.slice(sep + 2).replace(/\[.*$/s, '').split('::').join('.') };
+    const rest = id.slice(sep + 2);
+    return { file, qual: file.endsWith('.py') ? rest.replace(/\[.*$/s, '').split('::').join('.') : rest };
   }
   for (const file of files) {
     const parts = file.replace(/\.py$/, '').split('/');
@@ -82,11 +65,17 @@ export function locate(id: string, files: string[]): { file: string; qual: strin
   return undefined;
 }
 
-/** The test functions test_weaken.diff removes or changes: the hidden tests, most of them in F. */
+/** The tests test_weaken.diff removes or changes (Python functions, JS titles): the hidden tests, most of them in F. */
 export function weakenedNames(testWeakenDiff: string): Set<string> {
   const out = new Set<string>();
   for (const m of testWeakenDiff.matchAll(/^[-+@].*?\bdef\s+(test\w*)\s*\(/gm)) out.add(m[1]);
+  for (const m of testWeakenDiff.matchAll(/^[-+@].*?\b(?:it|test|specify)\(\s*(['"`])(.*?)\1/gm)) out.add(m[2]);
   return out;
+}
+
+/** The test's own name: the function of a Python qualified name, the title of a JS one. */
+function lastName(file: string, qual: string): string {
+  return file.endsWith('.py') ? qual.split('.').pop()! : qual.split(' > ').pop()!;
 }
 
 /** Whether the test script stops at the first failure (a must-fail canary would then hide real tests). */
@@ -115,7 +104,7 @@ export const PLAN_SIZES = { fTwins: 3, fInverted: 1, otherTwins: 1, otherInverte
  * hid), and one canary of each kind in a file that holds twins.
  */
 export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: string[]): FilePlan[] {
-  const files = a.testFiles.filter(isPythonTestModule);
+  const files = a.testFiles.filter((f) => isPythonTestModule(f) || isJsTestFile(f));
   if (!files.length) return [];
   const skip = new Set(flaky);
   const located = Object.keys(original)
@@ -125,7 +114,7 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
   const unique = [...new Map(located.map((x) => [`${x.file}\0${x.qual}`, x])).values()];
   const metaF = new Set(Array.isArray(a.meta?.oracleFailing) ? (a.meta!.oracleFailing as unknown[]).filter((x): x is string => typeof x === 'string') : []);
   const hidden = weakenedNames(a.testWeakenDiff);
-  const inF = (x: { id: string; qual: string }) => (metaF.size ? metaF.has(x.id) : hidden.has(x.qual.split('.').pop()!));
+  const inF = (x: { id: string; file: string; qual: string }) => (metaF.size ? metaF.has(x.id) : hidden.has(lastName(x.file, x.qual)));
   const F = unique.filter(inF);
   const rest = unique.filter((x) => !inF(x));
   const invert = !stopsEarly(a.testScript);
@@ -144,8 +133,31 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
   return [...byFile.values()];
 }
 
-/** Plants the plan into the repository in the sandbox (as root, before the run; one round trip). */
+/** Plants the plan into the repository in the sandbox (as root, before the run). */
 export async function plantCanaries(sb: SandboxLike, plan: FilePlan[]): Promise<Planting> {
+  const py = await plantPython(sb, plan.filter((f) => f.path.endsWith('.py')));
+  const js = await plantJavaScript(sb, plan.filter((f) => !f.path.endsWith('.py')));
+  return { planted: [...py.planted, ...js.planted], skipped: [...py.skipped, ...js.skipped] };
+}
+
+/** JavaScript and TypeScript files: planted here on @babel/parser, written back. */
+async function plantJavaScript(sb: SandboxLike, plan: FilePlan[]): Promise<Planting> {
+  const out: Planting = { planted: [], skipped: [] };
+  for (const f of plan) {
+    try {
+      const r = plantJs(f.path, (await sb.readFile(f.path)).toString('utf8'), f);
+      if (r.planted.length) await sb.writeFile(f.path, r.text, 0o644);
+      out.planted.push(...r.planted);
+      out.skipped.push(...r.skipped);
+    } catch (err) {
+      out.skipped.push({ file: f.path, of: null, why: `not planted: ${(err as Error).message}` });
+    }
+  }
+  return out;
+}
+
+/** Python modules: ssr_canary.py in the sandbox's python3 (one round trip: the script as an argument, the plan on stdin). */
+async function plantPython(sb: SandboxLike, plan: FilePlan[]): Promise<Planting> {
   if (!plan.length) return { planted: [], skipped: [] };
   const r = await sb.exec(`python3 -I -c ${sh(CANARY_PY)}`, { user: 'root', timeoutMs: 60_000, stdin: JSON.stringify({ files: plan }) });
   if (r.exitCode !== 0) return { planted: [], skipped: [{ file: '', of: null, why: `ssr_canary.py failed: ${r.stderr.trim().split('\n').pop()}` }] };

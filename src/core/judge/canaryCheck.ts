@@ -7,7 +7,7 @@
  * (the script ran a subset) are no evidence either way: they are counted and
  * the judge falls back to the other layers.
  */
-import type { Planted, Planting } from './canaries';
+import type { Planted, Planting } from './canaryTypes';
 import type { TestResults } from './testRun';
 
 export interface CanaryCheck {
