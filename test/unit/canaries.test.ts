@@ -131,6 +131,16 @@ describe('canaries: planting into Python test modules with ast', () => {
     for (const c of uc) assert.match(u, new RegExp(`    def ${c.name}\\(self\\):\\n        value = \\d+\\n        self\\.assertEqual\\(value \\* 3, \\d+\\)`));
   });
 
+  it('puts module canaries beside the last module test, before a trailing `if __name__ == "__main__"`; a module without tests gets none', () => {
+    const dir = repo({ 'tests/test_main.py': 'def test_a():\n    assert True\n\n\nif __name__ == "__main__":\n    test_a()\n', 'tests/test_empty.py': 'X = 1\n' });
+    const p = plant(dir, [
+      { path: 'tests/test_main.py', twins: [], canaries: [{ kind: 'pass', token: 'abcdefghij' }] },
+      { path: 'tests/test_empty.py', twins: [], canaries: [{ kind: 'fail', token: 'abcdefghij' }] },
+    ]);
+    assert.match(fs.readFileSync(path.join(dir, 'tests/test_main.py'), 'utf8'), /^def test_a\(\):\n    assert True\n\n\ndef test_a_abcdefghij\(\):\n    value = \d+\n    assert value \* 3 == \d+\n\n+if __name__ == "__main__":\n    test_a\(\)\n$/);
+    assert.deepEqual(p.skipped, [{ file: 'tests/test_empty.py', of: null, why: 'no test in the module to stand beside' }]);
+  });
+
   it('on an honest run every planted test agrees, and none is left in the results', () => {
     const dir = repo({ 'tests/test_m.py': MODULE, 'tests/test_u.py': UNITTEST });
     const before = pytest(dir);

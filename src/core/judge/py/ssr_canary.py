@@ -112,7 +112,7 @@ def canary(kind, name, cls, lines, token):
     n = sum(ord(c) for c in token) % 97 + 3
     want = n * 3 if kind == "pass" else n * 3 + 1
     if cls is None:
-        return ["", "", "def %s():" % name, "    value = %d" % n, "    assert value * 3 == %d" % want]
+        return ["", "", "def %s():" % name, "    value = %d" % n, "    assert value * 3 == %d" % want, ""]
     last = cls.body[-1]
     ind = indent_of(lines[last.lineno - 1]) if hasattr(last, "lineno") else "    "
     unit = ind[len(indent_of(lines[cls.lineno - 1])):] or "    "
@@ -162,7 +162,11 @@ def plant_file(spec, report):
         tok = c["token"]
         name = fresh_name(words, tok)
         cls = None if module_level or not classes else classes[i % len(classes)]
-        after = len(lines) if cls is None else cls.end_lineno
+        if cls is None and not module_level:
+            report["skipped"].append({"file": path, "of": None, "why": "no test in the module to stand beside"})
+            continue
+        # Beside the last test of its kind (not at the end: a module may end in `unittest.main()`).
+        after = max(n.end_lineno for n, c in tests.values() if c is None) if cls is None else cls.end_lineno
         kind = "must-pass" if c["kind"] == "pass" else "must-fail"
         inserts.append((after, canary(c["kind"], name, cls, lines, tok), {"file": path, "kind": kind, "name": name, "of": None}))
     if not inserts:
