@@ -13,7 +13,9 @@ import { type FilePlan, type Planting, locate, planCanaries, stopsEarly, token, 
 import { canaryNote, checkCanaries } from '../../src/core/judge/canaryCheck';
 import { readArtifact } from '../../src/core/artifact/artifact';
 import type { TestResults } from '../../src/core/judge/testRun';
-import { ARTIFACTS } from '../helpers/paths';
+import { ARTIFACTS, FIXTURES } from '../helpers/paths';
+import { artifactFromFiles } from '../../src/core/artifact/artifact';
+import { testParser, testScript } from '../../src/core/bootstrap/templates';
 
 const SCRIPT = path.resolve(__dirname, '../../src/core/judge/py/ssr_canary.py');
 
@@ -267,5 +269,46 @@ describe('canaries: what to plant', () => {
     const early = planCanaries({ ...a, testScript: 'python3 -m pytest -x tests\n' }, original, []);
     assert.deepEqual(early.flatMap((f) => f.canaries.map((c) => c.kind)), ['pass']);
     assert.ok(!early.some((f) => f.twins.some((t) => t.inverted)));
+  });
+});
+
+describe('canaries under the unittest runner (pymini, the bootstrap\'s unittest script and parser)', () => {
+  const FILES = ['tests/test_stats.py', 'tests/test_textutils.py'];
+  const script = testScript({ runner: 'unittest', runFiles: FILES });
+  function unittest(dir: string): TestResults {
+    fs.writeFileSync(path.join(dir, 'test_script.sh'), script);
+    fs.writeFileSync(path.join(dir, 'test_parser.py'), testParser('unittest'));
+    const r = spawnSync('bash', ['test_script.sh'], { cwd: dir, encoding: 'utf8' });
+    const p = spawnSync('python3', ['test_parser.py'], { cwd: dir, input: r.stdout + r.stderr, encoding: 'utf8' });
+    assert.equal(p.status, 0, p.stderr);
+    return JSON.parse(p.stdout) as TestResults;
+  }
+  function setUp(attack?: string) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssr-canary-ut-'));
+    fs.cpSync(path.join(FIXTURES, 'repos', 'pymini'), dir, { recursive: true });
+    const original = unittest(dir);
+    if (attack) fs.appendFileSync(path.join(dir, 'pymini/__init__.py'), attack);
+    const artifact = artifactFromFiles({ 'test_script.sh': script, 'test_files.txt': FILES.join('\n'), 'test_weaken.diff': '' });
+    const planting = plant(dir, planCanaries(artifact, original, []));
+    return { original, planting, after: unittest(dir) };
+  }
+
+  it('plans from unittest ids, plants methods into the TestCase classes; an honest run agrees', () => {
+    const { original, planting, after } = setUp();
+    assert.ok(Object.keys(original).some((id) => /^test_stats\.StatsTest\.test_mean$/.test(id)), JSON.stringify(original));
+    // F unknown here (nothing weakened): six twins from the others, two of them inverted, and two canaries.
+    assert.deepEqual(planting.planted.map((x) => x.kind).sort(), ['inverted', 'inverted', 'must-fail', 'must-pass', 'twin', 'twin', 'twin', 'twin'], JSON.stringify(planting));
+    assert.ok(planting.planted.filter((x) => x.kind.startsWith('must')).every((x) => /^test_[a-z]+_[a-z0-9]{10}$/.test(x.name)));
+    const c = checkCanaries(after, planting);
+    assert.equal(c.tampered, undefined, JSON.stringify(c.tampered));
+    assert.equal(c.present, c.planted);
+    assert.deepEqual(c.results, original);
+  });
+
+  it('code under test that disarms TestCase.assertEqual is caught by the must-fail canary (it asserts the same way)', () => {
+    const { planting, after } = setUp('\nimport unittest as _u\n_u.TestCase.assertEqual = lambda self, a, b, msg=None: None\n');
+    const c = checkCanaries(after, planting);
+    assert.ok(c.tampered);
+    assert.match(c.tampered!.evidence.join('\n'), /a canary that must fail, in tests\/test_\w+\.py, was reported passed/);
   });
 });

@@ -101,7 +101,8 @@ export const PLAN_SIZES = { fTwins: 3, fInverted: 1, otherTwins: 1, otherInverte
 /**
  * Chooses what to plant: twins of required tests (passed on the original,
  * not flaky), preferring F (meta.oracleFailing, else the tests the weakening
- * hid), and one canary of each kind in a file that holds twins.
+ * hid; when neither names any, all twins are drawn from the others), and one
+ * canary of each kind in a file that holds twins.
  */
 export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: string[]): FilePlan[] {
   const files = a.testFiles.filter((f) => isPythonTestModule(f) || isJsTestFile(f));
@@ -119,10 +120,13 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
   const rest = unique.filter((x) => !inF(x));
   const invert = !stopsEarly(a.testScript);
   const fTwins = pick(F, PLAN_SIZES.fTwins + (invert ? PLAN_SIZES.fInverted : 0));
-  const oTwins = pick(rest, PLAN_SIZES.otherTwins + (invert ? PLAN_SIZES.otherInverted : 0));
+  // F unknown (no metadata, nothing weakened by name): its slots go to the others, drawn at random.
+  const oSlots = PLAN_SIZES.otherTwins + (invert ? PLAN_SIZES.otherInverted : 0) + (F.length ? 0 : PLAN_SIZES.fTwins + (invert ? PLAN_SIZES.fInverted : 0));
+  const oInverted = PLAN_SIZES.otherInverted + (F.length ? 0 : PLAN_SIZES.fInverted);
+  const oTwins = pick(rest, oSlots);
   const chosen = [
     ...fTwins.map((x, i) => ({ ...x, inverted: invert && i < PLAN_SIZES.fInverted })),
-    ...oTwins.map((x, i) => ({ ...x, inverted: invert && i < PLAN_SIZES.otherInverted })),
+    ...oTwins.map((x, i) => ({ ...x, inverted: invert && i < oInverted })),
   ];
   const byFile = new Map<string, FilePlan>();
   const plan = (file: string) => byFile.get(file) ?? byFile.set(file, { path: file, twins: [], canaries: [] }).get(file)!;
