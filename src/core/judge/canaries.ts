@@ -131,9 +131,11 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
   const byFile = new Map<string, FilePlan>();
   const plan = (file: string) => byFile.get(file) ?? byFile.set(file, { path: file, twins: [], canaries: [] }).get(file)!;
   for (const x of chosen) plan(x.file).twins.push({ of: x.qual, token: token(), ...(x.inverted ? { inverted: true } : {}) });
-  const home = (fTwins[0] ?? oTwins[0])?.file ?? files[randomInt(files.length)];
-  plan(home).canaries.push({ kind: 'pass', token: token() });
-  if (invert) plan(pick(files, 1)[0]).canaries.push({ kind: 'fail', token: token() });
+  // Each canary stands beside a test the runner reported (same class or module level), so the runner collects it too.
+  const canary = (kind: 'pass' | 'fail', near: { file: string; qual: string } | undefined) =>
+    near ? plan(near.file).canaries.push({ kind, token: token(), near: near.qual }) : plan(files[randomInt(files.length)]).canaries.push({ kind, token: token() });
+  canary('pass', fTwins[0] ?? oTwins[0] ?? pick(unique, 1)[0]);
+  if (invert) canary('fail', pick(unique, 1)[0]);
   return [...byFile.values()];
 }
 

@@ -20,5 +20,6 @@ export interface Planting {
 export interface FilePlan {
   path: string;
   twins: Array<{ of: string; token: string; inverted?: boolean }>;
-  canaries: Array<{ kind: 'pass' | 'fail'; token: string }>;
+  /** near: a test the runner reported ("test_x", "TestC.test_y", "suite > title"); the canary stands beside it. */
+  canaries: Array<{ kind: 'pass' | 'fail'; token: string; near?: string }>;
 }

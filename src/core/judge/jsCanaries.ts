@@ -163,7 +163,7 @@ export function plantJs(file: string, text: string, plan: FilePlan): { text: str
   }
   const homes = plan.twins.map((x) => byQual.get(x.of)).filter((x): x is JsTest => !!x);
   plan.canaries.forEach((c, i) => {
-    const home = homes[i % Math.max(homes.length, 1)] ?? tests[i % Math.max(tests.length, 1)];
+    const home = byQual.get(c.near ?? '') ?? homes[i % Math.max(homes.length, 1)] ?? tests[i % Math.max(tests.length, 1)];
     if (!home) return void out.skipped.push({ file, of: null, why: 'no test with a literal title to stand beside' });
     const name = freshTitle(words, c.token);
     after(home, canaryStmt(home.callee, name, c.token, c.kind, text.slice(home.titleArg.start, home.titleArg.end), style), true);

@@ -161,12 +161,13 @@ def plant_file(spec, report):
     for i, c in enumerate(spec.get("canaries", [])):
         tok = c["token"]
         name = fresh_name(words, tok)
-        cls = None if module_level or not classes else classes[i % len(classes)]
+        near = tests.get(c.get("near") or "")
+        cls = near[1] if near else None if module_level or not classes else classes[i % len(classes)]
         if cls is None and not module_level:
             report["skipped"].append({"file": path, "of": None, "why": "no test in the module to stand beside"})
             continue
         # Beside the last test of its kind (not at the end: a module may end in `unittest.main()`).
-        after = max(n.end_lineno for n, c in tests.values() if c is None) if cls is None else cls.end_lineno
+        after = max(n.end_lineno for n, owner in tests.values() if owner is None) if cls is None else cls.end_lineno
         kind = "must-pass" if c["kind"] == "pass" else "must-fail"
         inserts.append((after, canary(c["kind"], name, cls, lines, tok), {"file": path, "kind": kind, "name": name, "of": None}))
     if not inserts:
