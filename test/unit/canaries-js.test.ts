@@ -87,10 +87,13 @@ describe('canaries in JavaScript test files', () => {
     assert.deepEqual(c.tampered!.evidence, ['a canary that must fail, in test/cart.test.js, was reported passed']);
   });
 
-  it('does not invert a callback whose arity the runner reads (done, a context)', () => {
+  it('does not invert a callback whose arity the runner reads (done, a context), nor copy a snapshot test', () => {
     const text = "const test = require('node:test');\ntest('uses done', (t, done) => { done(); });\n";
     const p = plantJs('x.test.js', text, { path: 'x.test.js', twins: [{ of: 'uses done', token: token(), inverted: true }], canaries: [] });
     assert.equal(p.planted.length, 0);
     assert.match(p.skipped[0].why, /takes parameters/);
+    const snap = "test('renders', () => { expect(render()).toMatchSnapshot(); });\n";
+    const q = plantJs('y.test.js', snap, { path: 'y.test.js', twins: [{ of: 'renders', token: token() }], canaries: [] });
+    assert.deepEqual(q.skipped.map((x) => x.why), ["it matches a snapshot, which is keyed by the test's title"]);
   });
 });

@@ -46,6 +46,10 @@ def test_text():
 b""".count("\\n") == 1
 
 
+def test_snap(snapshot):
+    assert snapshot == 1
+
+
 class TestGroup:
 \tdef test_in_class(self):
 \t\tvalue = helper(3)
@@ -96,6 +100,7 @@ const fullPlan = (): FilePlan[] => [
       { of: 'test_returns_early', token: token(), inverted: true },
       { of: 'test_text', token: token(), inverted: true },
       { of: 'test_gone', token: token() },
+      { of: 'test_snap', token: token() },
     ],
     canaries: [{ kind: 'pass', token: token() }, { kind: 'fail', token: token() }],
   },
@@ -124,6 +129,7 @@ describe('canaries: planting into Python test modules with ast', () => {
       [
         ['test_gone', 'no such test function in the module'],
         ['test_returns_early', 'the body returns or yields (the wrapper would pass early)'],
+        ['test_snap', "it takes snapshot, which can depend on the test's own name (snapshots, regression files)"],
         ['test_text', 'a string spans lines (indenting it would change it)'],
       ],
     );
@@ -153,7 +159,7 @@ describe('canaries: planting into Python test modules with ast', () => {
     assert.equal(c.tampered, undefined, JSON.stringify(c.tampered));
     assert.deepEqual(c.results, before);
     assert.equal(c.present, c.planted);
-    assert.match(canaryNote(c), /planted and checked, 3 test\(s\) could not be copied/);
+    assert.match(canaryNote(c), /planted and checked, 4 test\(s\) could not be copied/);
   });
 
   it('a plugin that reports every test passed is caught by the must-fail canary and the inverted twins', () => {

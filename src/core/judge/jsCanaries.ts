@@ -87,6 +87,14 @@ function indentAt(text: string, offset: number): string {
   return /^\s*$/.test(lead) ? lead : '';
 }
 
+/** Why a test would not behave the same under another title (snapshots are keyed by it); undefined when it would. */
+function whyNotCopyable(text: string, t: JsTest): string | undefined {
+  const body = t.fn ? text.slice(t.fn.start, t.fn.end) : '';
+  if (/Snapshot\s*\(/.test(body)) return 'it matches a snapshot, which is keyed by the test\'s title';
+  if (/\b(expect\.getState|currentTestName|this\.test\b|t\.name\b)/.test(body)) return 'it reads its own name';
+  return undefined;
+}
+
 /** Why a test's callback cannot be wrapped; undefined when it can. */
 function whyNotInvertible(t: JsTest): string | undefined {
   if (!t.fn) return 'no callback';
@@ -149,7 +157,7 @@ export function plantJs(file: string, text: string, plan: FilePlan): { text: str
       out.skipped.push({ file, of: tw.of, why: 'no test with this literal title path in the file' });
       continue;
     }
-    const why = tw.inverted ? whyNotInvertible(t) : undefined;
+    const why = whyNotCopyable(text, t) ?? (tw.inverted ? whyNotInvertible(t) : undefined);
     if (why) {
       out.skipped.push({ file, of: tw.of, why });
       continue;

@@ -67,6 +67,20 @@ class Returns(ast.NodeVisitor):
     visit_ClassDef = visit_FunctionDef
 
 
+NAME_KEYED = {"request", "snapshot", "data_regression", "file_regression", "num_regression", "dataframe_regression", "image_regression"}
+
+
+def why_not_copyable(node):
+    """Why a test would not behave the same under another name; None when it would."""
+    args = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+    keyed = sorted(NAME_KEYED.intersection(args))
+    if keyed:
+        return "it takes %s, which can depend on the test's own name (snapshots, regression files)" % ", ".join(keyed)
+    if any("dependency" in ast.unparse(d) for d in node.decorator_list):
+        return "it is marked with a dependency on other tests by name"
+    return None
+
+
 def why_not_invertible(node):
     """Why the body cannot be wrapped as is; None when it can."""
     if node.body[0].lineno <= node.lineno or node.body[0].lineno > node.end_lineno:
@@ -146,6 +160,10 @@ def plant_file(spec, report):
             report["skipped"].append({"file": path, "of": of, "why": "no such test function in the module"})
             continue
         node, cls = tests[of]
+        why = why_not_copyable(node)
+        if why:
+            report["skipped"].append({"file": path, "of": of, "why": why})
+            continue
         name = fresh_name(words, twin["token"])
         if twin.get("inverted"):
             new, why = inverted(lines, node, name)
