@@ -145,24 +145,18 @@ def fresh_name(words, token):
     return "test_%s_%s" % (words[sum(map(ord, token)) % len(words)], token)
 
 
-def plant_file(spec, report):
-    path = spec["path"]
-    with open(path, encoding="utf-8") as f:
-        source = f.read()
-    lines = source.split("\n")
-    tree = ast.parse(source)
-    tests = find_tests(tree)
-    words = words_of(tests)
-    inserts = []  # (after line, new lines, record)
+def twin_inserts(spec, lines, tests, words, skip):
+    """(after line, new lines, record) for each twin of the plan; skip(of, why) for the rest."""
+    out = []
     for twin in spec.get("twins", []):
         of = twin["of"]
         if of not in tests:
-            report["skipped"].append({"file": path, "of": of, "why": "no such test function in the module"})
+            skip(of, "no such test function in the module")
             continue
-        node, cls = tests[of]
+        node, _ = tests[of]
         why = why_not_copyable(node)
         if why:
-            report["skipped"].append({"file": path, "of": of, "why": why})
+            skip(of, why)
             continue
         name = fresh_name(words, twin["token"])
         if twin.get("inverted"):
@@ -170,24 +164,45 @@ def plant_file(spec, report):
         else:
             new, why = renamed(lines, node, name), "the def line could not be renamed"
         if new is None:
-            report["skipped"].append({"file": path, "of": of, "why": why})
+            skip(of, why)
             continue
         kind = "inverted" if twin.get("inverted") else "twin"
-        inserts.append((node.end_lineno, [""] + new, {"file": path, "kind": kind, "name": name, "of": node.name}))
+        out.append((node.end_lineno, [""] + new, {"file": spec["path"], "kind": kind, "name": name, "of": node.name}))
+    return out
+
+
+def canary_inserts(spec, lines, tests, words, skip):
+    """(after line, new lines, record) for each canary: beside its `near` test, else a test of the module."""
+    out = []
     module_level = any(c is None for _, c in tests.values())
     classes = [c for _, c in tests.values() if c is not None]
     for i, c in enumerate(spec.get("canaries", [])):
         tok = c["token"]
-        name = fresh_name(words, tok)
         near = tests.get(c.get("near") or "")
         cls = near[1] if near else None if module_level or not classes else classes[i % len(classes)]
         if cls is None and not module_level:
-            report["skipped"].append({"file": path, "of": None, "why": "no test in the module to stand beside"})
+            skip(None, "no test in the module to stand beside")
             continue
         # Beside the last test of its kind (not at the end: a module may end in `unittest.main()`).
         after = max(n.end_lineno for n, owner in tests.values() if owner is None) if cls is None else cls.end_lineno
+        name = fresh_name(words, tok)
         kind = "must-pass" if c["kind"] == "pass" else "must-fail"
-        inserts.append((after, canary(c["kind"], name, cls, lines, tok), {"file": path, "kind": kind, "name": name, "of": None}))
+        out.append((after, canary(c["kind"], name, cls, lines, tok), {"file": spec["path"], "kind": kind, "name": name, "of": None}))
+    return out
+
+
+def plant_file(spec, report):
+    path = spec["path"]
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    lines = source.split("\n")
+    tests = find_tests(ast.parse(source))
+    words = words_of(tests)
+
+    def skip(of, why):
+        report["skipped"].append({"file": path, "of": of, "why": why})
+
+    inserts = twin_inserts(spec, lines, tests, words, skip) + canary_inserts(spec, lines, tests, words, skip)
     if not inserts:
         return
     out = list(lines)
@@ -197,7 +212,7 @@ def plant_file(spec, report):
     try:
         ast.parse(text)
     except SyntaxError as e:
-        report["skipped"].append({"file": path, "of": None, "why": "the planted module does not parse (%s); left as it was" % e.msg})
+        skip(None, "the planted module does not parse (%s); left as it was" % e.msg)
         return
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
