@@ -272,6 +272,11 @@ describe('canaries: what to plant', () => {
     const again = planCanaries(a, original, []);
     const tokens = (p: FilePlan[]) => p.flatMap((f) => [...f.twins, ...f.canaries].map((x) => x.token));
     assert.equal(new Set([...tokens(plan), ...tokens(again)]).size, tokens(plan).length + tokens(again).length);
+    // F from validation (meta.oracleFailing) wins over the weakening's names.
+    const fromMeta = planCanaries({ ...a, meta: { oracleFailing: ['tests/test_ledger.py::test_ledger_is_balanced'] } }, original, []);
+    const metaTwins = fromMeta.flatMap((f) => f.twins.map((t) => `${f.path}::${t.of}`));
+    assert.ok(metaTwins.includes('tests/test_ledger.py::test_ledger_is_balanced'));
+    assert.equal(metaTwins.length, 3); // 1 of F, and the 2 others' slots go to the rest
     const early = planCanaries({ ...a, testScript: 'python3 -m pytest -x tests\n' }, original, []);
     assert.deepEqual(early.flatMap((f) => f.canaries.map((c) => c.kind)), ['pass']);
     assert.ok(!early.some((f) => f.twins.some((t) => t.inverted)));

@@ -113,7 +113,7 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
     .map((id) => ({ id, ...locate(id, files) }))
     .filter((x): x is { id: string; file: string; qual: string } => !!x.file);
   const unique = [...new Map(located.map((x) => [`${x.file}\0${x.qual}`, x])).values()];
-  const metaF = new Set(Array.isArray(a.meta?.oracleFailing) ? (a.meta!.oracleFailing as unknown[]).filter((x): x is string => typeof x === 'string') : []);
+  const metaF = new Set(Array.isArray(a.meta?.oracleFailing) ? a.meta.oracleFailing.filter((x): x is string => typeof x === 'string') : []);
   const hidden = weakenedNames(a.testWeakenDiff);
   const inF = (x: { id: string; file: string; qual: string }) => (metaF.size ? metaF.has(x.id) : hidden.has(lastName(x.file, x.qual)));
   const F = unique.filter(inF);
