@@ -32,6 +32,8 @@ export interface ArtifactMeta {
   source?: string;
   /** Tests whose outcome changed between runs of the original state (validation found them): left out of evaluation. */
   flaky?: string[];
+  /** F: tests that pass on the original and fail with the full bug (validation found them); evaluation twins some of them. */
+  oracleFailing?: string[];
   [k: string]: unknown;
 }
 

@@ -22,6 +22,8 @@ import SHADOWED_PY from '../sandbox/py/shadowed.py';
 import { SandboxError } from '../base/errors';
 import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type TestResults } from './testRun';
 import { solverReward } from './rewards';
+import { planCanaries, plantCanaries } from './canaries';
+import { canaryNote, checkCanaries } from './canaryCheck';
 
 export interface SandboxTarget extends SandboxLimits {
   repoDir?: string;
@@ -160,9 +162,11 @@ export interface EvaluateOptions extends SandboxTarget {
   /** Tests known to be flaky on the original (from validation): neither required nor counted. */
   flaky?: string[];
   testTimeoutMs?: number;
+  /** Plant canaries and twins into the oracle test files (canaries.ts); default true. */
+  canaries?: boolean;
   /**
    * Tests only: false turns the runner screen (tamperFindings) off, so a test can show that another
-   * layer (the file-level harness diff, the binary refusal) decides by itself. Default true.
+   * layer (the file-level harness diff, the binary refusal, canaries and twins) decides by itself. Default true.
    */
   screen?: boolean;
 }
@@ -280,12 +284,18 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     if (screened) return screened;
     const ignoredChanges = await revertHarnessChanges(sb, opts.artifact, opts.patch);
     await restoreFromBaseline(sb, opts.artifact.testFiles);
+    // Canaries (canaries.ts): planted now, into the reset oracle files, checked and removed after the run.
+    const flaky = opts.flaky ?? flakyOf(opts.artifact);
+    const planting = opts.canaries === false ? undefined : await plantCanaries(sb, planCanaries(opts.artifact, original, flaky));
     // The tests and their configuration stay read-only during the run: code under test could otherwise
     // rewrite them on disk before the runner imports them.
     const protect = [...new Set([...opts.artifact.testFiles, ...(await listBaseline(sb)).filter((p) => !/(^|\/)node_modules\//.test(p) && (isHarnessPath(p, opts.artifact.testScript) || isSectionedConfig(p)))])];
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal, protect });
     if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true, ignoredChanges);
-    return judge(run.results!, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);
+    const canaries = checkCanaries(run.results!, planting);
+    if (canaries.tampered) return tamperedEvaluation(canaries.tampered, started, true, ignoredChanges);
+    const ev = judge(canaries.results, original, flaky, ignoredChanges, started);
+    return { ...ev, detail: ev.detail + canaryNote(canaries) };
   } finally {
     await sb.dispose();
   }

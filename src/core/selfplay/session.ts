@@ -621,9 +621,9 @@ export class SelfPlaySession {
         const infra = await engineFailure(docker());
         if (infra) throw infra;
       }
-      if (validation.flaky.length) {
-        // Evaluation leaves the flaky tests out: they travel in the bug's metadata.
-        artifact.meta = { ...(artifact.meta ?? {}), flaky: validation.flaky };
+      if (validation.flaky.length || validation.oracleFailing?.length) {
+        // Evaluation leaves the flaky tests out and twins tests of F (judge/canaries.ts): both travel in the bug's metadata.
+        artifact.meta = { ...(artifact.meta ?? {}), flaky: validation.flaky, oracleFailing: validation.oracleFailing ?? [] };
         await this.store.writeArtifact(bug.id, artifact);
       }
       await writeJsonAtomic(vFile, validation);
