@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import * as readline from 'node:readline';
 import * as tar from 'tar-fs';
-import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, SandboxLike } from './types';
+import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, ReporterRecords, SandboxLike } from './types';
 import { RUNNER_PY } from './runnerSource';
 import { ignoreOutside, listRepoFiles } from './repoFiles';
 import { EnvironmentError, CancelledError, SandboxError } from '../base/errors';
@@ -151,6 +151,8 @@ interface RunnerMessage extends CapturedOutput {
   logTotal?: number;
   logTail?: string;
   parser?: CapturedOutput;
+  /** testrun: the judge's reporter's records (null when no pytest loaded it). */
+  reporter?: ReporterRecords | null;
 }
 
 /** Sandboxes of this process still alive: removed on SIGINT/SIGTERM and by disposeAll(). */
@@ -474,6 +476,7 @@ export class DockerSandbox implements SandboxLike {
           cap: opts.parserOutputCap,
           tail: opts.tailBytes,
           protect: opts.protect ?? [],
+          ...(opts.reporter ? { reporter: opts.reporter } : {}),
         },
         opts.timeoutMs + opts.parserTimeoutMs + 60_000,
       );
@@ -490,6 +493,7 @@ export class DockerSandbox implements SandboxLike {
           p && !m.timedOut
             ? { exitCode: p.code ?? null, timedOut: Boolean(p.timedOut), stdout: out!.text, stderr: err!.text, truncated: out!.truncated }
             : undefined,
+        ...(m.reporter ? { reporter: m.reporter } : {}),
         durationMs: m.ms ?? Date.now() - started,
       };
     } finally {

@@ -122,7 +122,7 @@ def plugin_key(name, plugin):
     if isinstance(plugin, types.ModuleType):
         module, where = getattr(plugin, "__name__", str(name)), getattr(plugin, "__file__", None)
     else:
-        cls = type(plugin)
+        cls = plugin if isinstance(plugin, type) else type(plugin)
         module = "%s.%s" % (cls.__module__, cls.__qualname__)
         mod = sys.modules.get(cls.__module__)
         where = getattr(mod, "__file__", None)
