@@ -17,7 +17,8 @@ import { harnessReason, isHarnessPath, isSectionedConfig, tamperFindings } from 
 import type { SandboxLike } from '../sandbox/types';
 import SHADOWED_PY from '../sandbox/py/shadowed.py';
 import { SandboxError } from '../base/errors';
-import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type TestResults } from './testRun';
+import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type ReporterRecords, type TestResults } from './testRun';
+import { corroborateSolverRun, scriptRunsPytest } from './reporter';
 import { solverReward } from './rewards';
 
 export interface SandboxTarget extends SandboxLimits {
@@ -153,6 +154,10 @@ export interface EvaluateOptions extends SandboxTarget {
   patch: string;
   /** Results on the original repository, from validation; computed when absent. */
   original?: TestResults;
+  /** What the judge's pytest reporter saw on the original run (its plugins), when original is given. */
+  originalReporter?: ReporterRecords;
+  /** Refuse patches whose text reaches into the test runner before running them (default true). */
+  screen?: boolean;
   /** Tests known to be flaky on the original (from validation): neither required nor counted. */
   flaky?: string[];
   testTimeoutMs?: number;
@@ -160,12 +165,17 @@ export interface EvaluateOptions extends SandboxTarget {
 
 /** Runs the test suite on the original repository (what "solved" compares against). */
 export async function originalResults(opts: SandboxTarget & { artifact: ArtifactFiles; testTimeoutMs?: number }): Promise<TestResults> {
+  return (await originalRun(opts)).results;
+}
+
+/** The original run's results and what the judge's reporter saw in it. */
+async function originalRun(opts: SandboxTarget & { artifact: ArtifactFiles; testTimeoutMs?: number }): Promise<{ results: TestResults; reporter?: ReporterRecords }> {
   const sb = await sandboxFor(opts);
   try {
     await installRunner(sb, opts.artifact);
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal });
     if (!run.ok) throw new SandboxError(`the tests do not run on the original repository: ${run.error}`);
-    return run.results!;
+    return { results: run.results!, reporter: run.reporter };
   } finally {
     await sb.dispose();
   }
@@ -247,14 +257,14 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
   if (problem) return notSolved(problem, started);
   // The original run (when needed) and the patched sandbox start side by side.
   const [origR, sbR] = await Promise.allSettled([
-    opts.original ? Promise.resolve(opts.original) : originalResults(opts),
+    opts.original ? Promise.resolve({ results: opts.original, reporter: opts.originalReporter }) : originalRun(opts),
     sandboxFor(opts),
   ]);
   if (origR.status === 'rejected' || sbR.status === 'rejected') {
     if (sbR.status === 'fulfilled') await sbR.value.dispose();
     throw origR.status === 'rejected' ? origR.reason : (sbR as PromiseRejectedResult).reason;
   }
-  const original = origR.value;
+  const { results: original, reporter: originalReporter } = origR.value;
   const sb = sbR.value;
   try {
     await initBaseline(sb);
@@ -263,7 +273,7 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     const applied = await applyDiff(sb, opts.patch, 'pred');
     if (!applied.ok) return notSolved(`the patch does not apply to the buggy repository: ${applied.error}`, started);
     // Code that reaches into the test runner fixes nothing, whatever the tests then report.
-    const tamper = await tamperFindings(opts.patch, (p) => readBaseline(sb, p), opts.artifact.testScript);
+    const tamper = opts.screen === false ? [] : await tamperFindings(opts.patch, (p) => readBaseline(sb, p), opts.artifact.testScript);
     if (tamper.length) {
       const what = tamper.slice(0, 3).map((t) => `${t.what} in ${t.path}`).join(', ');
       return notSolved(`not solved: the patch adds code that reaches into the test runner or the process around it (${what}); a fix changes behaviour, not how tests are reported`, started, true);
@@ -275,7 +285,17 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     const protect = [...new Set([...opts.artifact.testFiles, ...(await listBaseline(sb)).filter((p) => !/(^|\/)node_modules\//.test(p) && (isHarnessPath(p, opts.artifact.testScript) || isSectionedConfig(p)))])];
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal, protect });
     if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true, ignoredChanges);
-    return judge(run.results!, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);
+    // --- The judge's own reporter (reporter.ts): its outcomes win over the log's, and a contradiction that favours the patch is tampering.
+    const seen = corroborateSolverRun(run.results!, run.reporter, {
+      patchPaths: parseDiff(opts.patch).paths,
+      repoPath: sb.repoPath,
+      originalPlugins: originalReporter?.plugins.map((p) => p.key),
+      scriptRunsPytest: scriptRunsPytest(opts.artifact.testScript),
+    });
+    if (seen.tampered) return tamperedEvaluation(seen.tampered, started, true, ignoredChanges);
+    const ev = judge(seen.results, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);
+    return seen.notes.length ? { ...ev, detail: `${ev.detail}; ${seen.notes.join('; ')}` } : ev;
+    // --- end of the reporter's hunk
   } finally {
     await sb.dispose();
   }
