@@ -290,7 +290,7 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
       patchPaths: parseDiff(opts.patch).paths,
       repoPath: sb.repoPath,
       originalPlugins: originalReporter?.plugins.map((p) => p.key),
-      scriptRunsPytest: scriptRunsPytest(opts.artifact.testScript),
+      scriptRunsPytest: !run.reporterOff && scriptRunsPytest(opts.artifact.testScript),
     });
     if (seen.tampered) return tamperedEvaluation(seen.tampered, started, true, ignoredChanges);
     const ev = judge(seen.results, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);

@@ -36,6 +36,8 @@ export interface TestRunResult {
   logTail: string;
   /** What the judge's own pytest reporter saw (absent when no pytest ran, or the reporter was off). */
   reporter?: ReporterRecords;
+  /** Set when the run was made without the judge's reporter (RunTestsOptions.reporter). */
+  reporterOff?: true;
   durationMs: number;
 }
 
@@ -43,7 +45,7 @@ export interface RunTestsOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   protect?: string[];
-  /** Load the judge's pytest reporter into the run (default true). */
+  /** Load the judge's pytest reporter into the run (default true; SSR_JUDGE_REPORTER=0 turns it off, for comparisons). */
   reporter?: boolean;
 }
 
@@ -114,6 +116,7 @@ export async function runTests(sb: SandboxLike, opts: RunTestsOptions = {}): Pro
  */
 async function runTestsOnce(sb: SandboxLike, opts: RunTestsOptions): Promise<TestRunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
+  const reporter = opts.reporter ?? process.env.SSR_JUDGE_REPORTER !== '0';
   const r = await sb.judgedRun({
     script: `${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh`,
     parser: `${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py`,
@@ -122,10 +125,10 @@ async function runTestsOnce(sb: SandboxLike, opts: RunTestsOptions): Promise<Tes
     parserOutputCap: PARSER_OUTPUT_CAP,
     tailBytes: LOG_TAIL_BYTES,
     protect: opts.protect,
-    ...(opts.reporter === false ? {} : { reporter: { module: REPORTER_MODULE, source: REPORTER_PY } }),
+    ...(reporter ? { reporter: { module: REPORTER_MODULE, source: REPORTER_PY } } : {}),
     signal: opts.signal,
   });
-  const base = { scriptExitCode: r.scriptExitCode, timedOut: r.timedOut, logTail: r.logTail, durationMs: r.durationMs, ...(r.reporter ? { reporter: r.reporter } : {}) };
+  const base = { scriptExitCode: r.scriptExitCode, timedOut: r.timedOut, logTail: r.logTail, durationMs: r.durationMs, ...(r.reporter ? { reporter: r.reporter } : {}), ...(reporter ? {} : { reporterOff: true as const }) };
   if (r.timedOut || !r.parser) {
     return { ...base, ok: false, error: `test_script.sh did not finish within ${Math.round(timeoutMs / 1000)} s and was killed` };
   }
