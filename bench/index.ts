@@ -9,6 +9,7 @@ import { benchAgent } from './agent';
 import { benchPolicy } from './policy';
 import { benchMemory } from './memory';
 import { benchRealSize } from './realsize';
+import { benchReporter } from './reporter';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
@@ -17,6 +18,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   policy: () => benchPolicy(),
   memory: () => benchMemory(),
   realsize: () => benchRealSize(),
+  reporter: () => benchReporter(),
 };
 
 async function main(): Promise<void> {
