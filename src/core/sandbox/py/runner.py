@@ -438,20 +438,9 @@ def reporter_summary(data, truncated=False):
 
 
 
-def do_testrun(rid, req):
-    """One judged test run: the script as the test user with its output going
-    through a pipe into a log only this runner can write; then every process
-    of the test user is killed; then the parser, as the parser user in an
-    empty folder, reads the finished log on stdin."""
-    start = time.monotonic()
-    repo = req["cwd"]
-    timeout = req.get("timeout")
-    prepare_test_user(repo)
-    protect(repo, req.get("protect") or [])
-    log_path = os.path.join(SSR_TMP, "log-%s-%d" % (rid, os.getpid()))
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    log = os.fdopen(fd, "wb")
-    total = [0]
+def start_script(req, repo):
+    """The test script as the test user, its stdout and stderr one pipe; with
+    the judge's reporter and its channel when the request asks for it."""
     env = user_env("ssrtest", TEST_UID, TEST_HOME, req.get("env"), inherit=True)
     channel = None
     if req.get("reporter"):
@@ -470,8 +459,27 @@ def do_testrun(rid, req):
             **as_user("test")
         )
     finally:
+        # The runner keeps no write end: the channel ends when the test user's processes do.
         if channel:
             channel.start()
+    return proc, channel
+
+
+def do_testrun(rid, req):
+    """One judged test run: the script as the test user with its output going
+    through a pipe into a log only this runner can write; then every process
+    of the test user is killed; then the parser, as the parser user in an
+    empty folder, reads the finished log on stdin."""
+    start = time.monotonic()
+    repo = req["cwd"]
+    timeout = req.get("timeout")
+    prepare_test_user(repo)
+    protect(repo, req.get("protect") or [])
+    log_path = os.path.join(SSR_TMP, "log-%s-%d" % (rid, os.getpid()))
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    log = os.fdopen(fd, "wb")
+    total = [0]
+    proc, channel = start_script(req, repo)
     with _procs_lock:
         _procs[rid] = proc
 
