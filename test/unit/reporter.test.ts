@@ -1,10 +1,6 @@
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { corroborateSolverRun, corroboratedBroken, reporterStatus, scriptRunsPytest } from '../../src/core/judge/reporter';
+import { corroborateSolverRun, corroboratedBroken, reporterStatus } from '../../src/core/judge/reporter';
 import type { ReporterRecords } from '../../src/core/judge/testRun';
-import { testScript } from '../../src/core/bootstrap/templates';
-import { ARTIFACTS } from '../helpers/paths';
 
 const rep = (tests: ReporterRecords['tests'], more: Partial<ReporterRecords> = {}): ReporterRecords => ({
   tests,
@@ -15,7 +11,7 @@ const rep = (tests: ReporterRecords['tests'], more: Partial<ReporterRecords> = {
   sessions: 1,
   ...more,
 });
-const ctx = { patchPaths: ['pkg/a.py'], repoPath: '/repo', scriptRunsPytest: true };
+const ctx = { patchPaths: ['pkg/a.py'], repoPath: '/repo', expectSession: true };
 
 describe("the judge's reporter against the parser", () => {
   it('maps a parser id to the reporter outcome, a collection error failing every test under it', () => {
@@ -66,16 +62,10 @@ describe("the judge's reporter against the parser", () => {
     assert.match(written.tampered!.evidence[0], /whose code the patch wrote: flip=flipper \(flipper.py\)/);
   });
 
-  it('no reporter session: evidence only when the script runs pytest and the log reports tests', () => {
-    assert.equal(corroborateSolverRun({ 'a::x': 'passed' }, undefined, { ...ctx, scriptRunsPytest: false }).tampered, undefined);
+  it('no reporter session: evidence only where the original run had one and the log reports tests', () => {
+    assert.equal(corroborateSolverRun({ 'a::x': 'passed' }, undefined, { ...ctx, expectSession: false }).tampered, undefined);
     assert.ok(corroborateSolverRun({ 'a::x': 'passed' }, undefined, ctx).tampered);
-  });
-
-  it('knows which scripts run pytest', async () => {
-    assert.equal(scriptRunsPytest(fs.readFileSync(path.join(ARTIFACTS, 'valid-removal', 'test_script.sh'), 'utf8')), true);
-    assert.equal(scriptRunsPytest('#!/bin/sh\n# not pytest\npython3 -m unittest discover\n'), false);
-    assert.equal(scriptRunsPytest('cd src && pytest -q\n'), true);
-    assert.equal(scriptRunsPytest(testScript({ runner: 'pytest', runFiles: ['tests/test_a.py'] })), true);
+    assert.equal(corroborateSolverRun({}, undefined, ctx).tampered, undefined);
   });
 
   it('validation: a broken test counts only when the reporter saw it pass on the original and fail with the bug', () => {

@@ -18,7 +18,7 @@ import type { SandboxLike } from '../sandbox/types';
 import SHADOWED_PY from '../sandbox/py/shadowed.py';
 import { SandboxError } from '../base/errors';
 import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type ReporterRecords, type TestResults } from './testRun';
-import { corroborateSolverRun, scriptRunsPytest } from './reporter';
+import { corroborateSolverRun } from './reporter';
 import { solverReward } from './rewards';
 
 export interface SandboxTarget extends SandboxLimits {
@@ -290,7 +290,7 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
       patchPaths: parseDiff(opts.patch).paths,
       repoPath: sb.repoPath,
       originalPlugins: originalReporter?.plugins.map((p) => p.key),
-      scriptRunsPytest: !run.reporterOff && scriptRunsPytest(opts.artifact.testScript),
+      expectSession: !run.reporterOff && originalReporter !== undefined,
     });
     if (seen.tampered) return tamperedEvaluation(seen.tampered, started, true, ignoredChanges);
     const ev = judge(seen.results, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);

@@ -40,8 +40,12 @@ export interface SolverContext {
   repoPath: string;
   /** Plugin keys the reporter saw on the original run, when that run is at hand. */
   originalPlugins?: string[];
-  /** Whether the artifact's script runs pytest (then a run with no reporter session is evidence). */
-  scriptRunsPytest: boolean;
+  /**
+   * The reporter saw a pytest session on the original run with this script, and was loaded into this run: a
+   * run without one is then evidence. (Unknown otherwise: a script may run pytest where the reporter cannot
+   * follow, under tox say, and that is no one's fault.)
+   */
+  expectSession: boolean;
 }
 
 /**
@@ -50,12 +54,12 @@ export interface SolverContext {
  * evidence; so are a plugin the original run did not load or one whose code
  * is in a file the patch wrote, a core reporting function replaced during the
  * run, and a pytest session that never reached its end while the log reports
- * tests the reporter did not see.
+ * tests the reporter did not see, or no session where the original had one.
  */
 export function corroborateSolverRun(parsed: TestResults, rep: ReporterRecords | undefined, ctx: SolverContext): SolverCorroboration {
   if (!rep) {
-    if (!ctx.scriptRunsPytest || !Object.keys(parsed).length) return { results: parsed, notes: [] };
-    return { results: parsed, notes: [], tampered: { reason: "the log reports test results but the judge's reporter saw no pytest session", evidence: ['no pytest process loaded the reporter'] } };
+    if (!ctx.expectSession || !Object.keys(parsed).length) return { results: parsed, notes: [] };
+    return { results: parsed, notes: [], tampered: { reason: "the log reports test results but the judge's reporter saw no pytest session", evidence: ['no pytest process loaded the reporter, though one did on the original'] } };
   }
   const results: TestResults = {};
   const evidence: string[] = [];
@@ -92,14 +96,6 @@ function newPlugins(rep: ReporterRecords, ctx: SolverContext): string[] {
     else if (rel && written.has(rel)) out.push(`a pytest plugin whose code the patch wrote: ${p.key} (${rel})`);
   }
   return out;
-}
-
-/** Whether a test script runs pytest (comment lines aside). */
-export function scriptRunsPytest(script: string): boolean {
-  return script
-    .split('\n')
-    .filter((l) => !/^\s*#/.test(l))
-    .some((l) => /(^|[\s;&|(/])(py\.test|pytest)(\s|$|;)/.test(l) || /-m\s+pytest\b/.test(l));
 }
 
 /**
