@@ -144,7 +144,8 @@ def xfail_mark(item):
         from _pytest.skipping import xfailed_key
         if item.config.option.runxfail:
             return None
-        return item.stash.get(xfailed_key, None)
+        store = item.stash if hasattr(item, "stash") else item._store  # pytest < 7: _store
+        return store.get(xfailed_key, None)
     except Exception:
         return None
 
