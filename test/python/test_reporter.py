@@ -201,3 +201,15 @@ def test_reporter_env_puts_the_judge_first():
     env = runner.reporter_env({"PYTHONPATH": "src", "PYTEST_ADDOPTS": "-x"}, "mod", 9)
     assert env["PYTHONPATH"] == runner.REPORTER_DIR + ":src"
     assert env["PYTEST_ADDOPTS"] == "-p mod -x" and env["PYTEST_PLUGINS"] == "mod" and env[runner.REPORTER_FD_VAR] == "9"
+
+
+def test_a_record_written_later_cannot_turn_a_failure_into_a_pass_or_hide_a_change():
+    lines = [{"t": "load", "pid": 1, "ident": {"f": "a"}},
+             {"t": "phase", "pid": 1, "id": "t::x", "when": "call", "outcome": "failed"},
+             {"t": "end", "pid": 1, "ident": {"f": "b"}},
+             {"t": "phase", "pid": 1, "id": "t::x", "when": "call", "outcome": "passed"},
+             {"t": "load", "pid": 1, "ident": {"f": "b"}},
+             {"t": "end", "pid": 1, "ident": {"f": "a"}}]
+    s = runner.reporter_summary("\n".join(json.dumps(x) for x in lines).encode())
+    assert s["tests"] == {"t::x": "failed"}
+    assert s["identityChanged"] == ["f (a -> b)"]

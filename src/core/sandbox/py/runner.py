@@ -412,11 +412,14 @@ def reporter_summary(data, truncated=False):
             bad += 1
             continue
         if t == "load":
-            loads[pid] = rec.get("ident") or {}
+            loads.setdefault(pid, rec.get("ident") or {})
         elif t == "end":
-            ends[pid] = rec.get("ident") or {}
+            ends.setdefault(pid, []).append(rec.get("ident") or {})
         elif t == "phase":
-            phases.setdefault(str(rec.get("id")), {})[str(rec.get("when"))] = str(rec.get("outcome"))
+            seen = phases.setdefault(str(rec.get("id")), {})
+            when = str(rec.get("when"))
+            if seen.get(when) != "failed":  # a failure is never written over
+                seen[when] = str(rec.get("outcome"))
         elif t == "collect":
             collect.append(str(rec.get("id")))
         if t in ("start", "end"):
@@ -425,8 +428,9 @@ def reporter_summary(data, truncated=False):
     if not loads:
         return None
     for pid, ident in loads.items():
-        after = ends.get(pid, {})
-        changed += ["%s (%s -> %s)" % (k, v, after.get(k)) for k, v in sorted(ident.items()) if pid in ends and after.get(k) != v]
+        for after in ends.get(pid, []):  # every end record: one written later cannot hide a change
+            changed += ["%s (%s -> %s)" % (k, v, after.get(k)) for k, v in sorted(ident.items()) if after.get(k) != v]
+    changed = sorted(set(changed))
     tests = {}
     for tid, ph in phases.items():
         status = test_status(ph)
