@@ -11,7 +11,7 @@ const rep = (tests: ReporterRecords['tests'], more: Partial<ReporterRecords> = {
   sessions: 1,
   ...more,
 });
-const ctx = { patchPaths: ['pkg/a.py'], repoPath: '/repo', expectSession: true };
+const ctx = { addedPaths: ['pkg/a.py'], repoPath: '/repo', expectSession: true };
 
 describe("the judge's reporter against the parser", () => {
   it('maps a parser id to the reporter outcome, a collection error failing every test under it', () => {
@@ -58,8 +58,11 @@ describe("the judge's reporter against the parser", () => {
     const plugins = [...rep({}).plugins, { key: 'flip=flipper', file: '/repo/flipper.py' }];
     const fresh = corroborateSolverRun({ 'a::x': 'passed' }, rep({ 'a::x': 'passed' }, { plugins }), { ...ctx, originalPlugins: ['ssr_judge_pytest=ssr_judge_pytest'] });
     assert.match(fresh.tampered!.evidence[0], /did not load: flip=flipper/);
-    const written = corroborateSolverRun({ 'a::x': 'passed' }, rep({ 'a::x': 'passed' }, { plugins }), { ...ctx, patchPaths: ['flipper.py'] });
-    assert.match(written.tampered!.evidence[0], /whose code the patch wrote: flip=flipper \(flipper.py\)/);
+    const added = corroborateSolverRun({ 'a::x': 'passed' }, rep({ 'a::x': 'passed' }, { plugins }), { ...ctx, addedPaths: ['flipper.py'] });
+    assert.match(added.tampered!.evidence[0], /in a file the patch added: flip=flipper \(flipper.py\)/);
+    // A plugin the original run loaded too, whose code the patch fixes, is the repository's own: no evidence.
+    const own = corroborateSolverRun({ 'a::x': 'passed' }, rep({ 'a::x': 'passed' }, { plugins }), { ...ctx, addedPaths: [], originalPlugins: plugins.map((p) => p.key) });
+    assert.equal(own.tampered, undefined);
   });
 
   it('no reporter session: evidence only where the original run had one and the log reports tests', () => {

@@ -287,7 +287,7 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true, ignoredChanges);
     // --- The judge's own reporter (reporter.ts): its outcomes win over the log's, and a contradiction that favours the patch is tampering.
     const seen = corroborateSolverRun(run.results!, run.reporter, {
-      patchPaths: parseDiff(opts.patch).paths,
+      addedPaths: parseDiff(opts.patch).files.filter((f) => !f.oldPath && f.newPath).map((f) => f.newPath!),
       repoPath: sb.repoPath,
       originalPlugins: originalReporter?.plugins.map((p) => p.key),
       expectSession: !run.reporterOff && originalReporter !== undefined,

@@ -34,11 +34,11 @@ export interface SolverCorroboration {
 }
 
 export interface SolverContext {
-  /** Paths the patch adds or changes. */
-  patchPaths: string[];
+  /** Files the patch adds (not those it changes: a repository may be a pytest plugin, and a fix may be in it). */
+  addedPaths: string[];
   /** The repository's path in the sandbox (the reporter's plugin files are absolute). */
   repoPath: string;
-  /** Plugin keys the reporter saw on the original run, when that run is at hand. */
+  /** Plugin keys the reporter saw on the original run, when that run is at hand (then added files are not asked about). */
   originalPlugins?: string[];
   /**
    * The reporter saw a pytest session on the original run with this script, and was loaded into this run: a
@@ -51,8 +51,8 @@ export interface SolverContext {
 /**
  * The verdict's inputs for a solver's run. A test the reporter saw fail is
  * failed whatever the log says, and a log that says it passed is tamper
- * evidence; so are a plugin the original run did not load or one whose code
- * is in a file the patch wrote, a core reporting function replaced during the
+ * evidence; so are a plugin the original run did not load (or, where that
+ * run is not at hand, one whose code is in a file the patch added), a core reporting function replaced during the
  * run, and a pytest session that never reached its end while the log reports
  * tests the reporter did not see, or no session where the original had one.
  */
@@ -84,16 +84,16 @@ export function corroborateSolverRun(parsed: TestResults, rep: ReporterRecords |
   return { results, notes, tampered: { reason: "the judge's own pytest reporter contradicts how the tests were reported", evidence } };
 }
 
-/** Plugins loaded after the patch that the original run did not load, or whose code is in a file the patch wrote. */
+/** Plugins loaded after the patch that the original run did not load; without that run, those whose code is in a file the patch added. */
 function newPlugins(rep: ReporterRecords, ctx: SolverContext): string[] {
   const before = ctx.originalPlugins ? new Set(ctx.originalPlugins) : undefined;
-  const written = new Set(ctx.patchPaths);
+  const added = new Set(ctx.addedPaths);
   const root = `${ctx.repoPath.replace(/\/+$/, '')}/`;
   const out: string[] = [];
   for (const p of rep.plugins) {
     const rel = p.file?.startsWith(root) ? p.file.slice(root.length) : undefined;
     if (before && !before.has(p.key)) out.push(`a pytest plugin the original run did not load: ${p.key}${p.file ? ` (${p.file})` : ''}`);
-    else if (rel && written.has(rel)) out.push(`a pytest plugin whose code the patch wrote: ${p.key} (${rel})`);
+    else if (!before && rel && added.has(rel)) out.push(`a pytest plugin whose code is in a file the patch added: ${p.key} (${rel})`);
   }
   return out;
 }
