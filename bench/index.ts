@@ -10,6 +10,7 @@ import { benchPolicy } from './policy';
 import { benchMemory } from './memory';
 import { benchRealSize } from './realsize';
 import { benchCanaries } from './canaries';
+import { benchReporter } from './reporter';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
@@ -19,6 +20,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   memory: () => benchMemory(),
   realsize: () => benchRealSize(),
   canaries: () => benchCanaries(),
+  reporter: () => benchReporter(),
 };
 
 async function main(): Promise<void> {

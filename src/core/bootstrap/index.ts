@@ -18,7 +18,7 @@ import { seededRandom } from '../base/random';
 import { DockerSandbox, DEFAULT_IMAGE } from '../sandbox/docker';
 import type { SandboxLike } from '../sandbox/types';
 import { diffAgainstBaseline, initBaseline, resetToBaseline } from '../sandbox/baseline';
-import { ARTIFACT_DIR_IN_SANDBOX, installRunner, parseParserOutput, runTests, type TestResults } from '../judge/testRun';
+import { ARTIFACT_DIR_IN_SANDBOX, installRunner, parseParserOutput, runTests, type ReporterRecords, type TestResults } from '../judge/testRun';
 import type { ArtifactFiles } from '../artifact/artifact';
 import { CancelledError } from '../base/errors';
 import { COVERAGE_DIR, HELPER_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
@@ -110,6 +110,8 @@ export interface ProposerRun {
   results: TestResults;
   durationMs: number;
   logTail: string;
+  /** What the judge's pytest reporter saw in that run (testRun.ts). */
+  reporter?: ReporterRecords;
 }
 
 export interface ProposeOptions {
@@ -371,7 +373,7 @@ async function prepareSuite(
     testParser: parser,
     baselineMs: first.durationMs,
     covDir,
-    originalRun: excluded.length ? undefined : { results: r1, durationMs: first.durationMs, logTail: first.logTail },
+    originalRun: excluded.length ? undefined : { results: r1, durationMs: first.durationMs, logTail: first.logTail, reporter: first.reporter },
   };
 }
 
@@ -726,7 +728,7 @@ async function weakenAndVerify(
   if (!buggyRun) {
     const run = await runState();
     if (!run.ok) return `the tests did not run with the bug: ${run.error}`;
-    buggyRun = { results: run.results ?? {}, durationMs: run.durationMs, logTail: run.logTail };
+    buggyRun = { results: run.results ?? {}, durationMs: run.durationMs, logTail: run.logTail, reporter: run.reporter };
   }
   const buggy = buggyRun.results;
   const j = judgeBuggy(buggy, suite, ctx.minFailing, ctx.maxBroken);
@@ -760,7 +762,7 @@ async function weakenAndVerify(
       if (!weakenDiff.trim()) return 'the weakening left no diff';
       return {
         results: buggy,
-        runs: { buggy: buggyRun, weakened: { results: wr.results ?? {}, durationMs: wr.durationMs, logTail: wr.logTail } },
+        runs: { buggy: buggyRun, weakened: { results: wr.results ?? {}, durationMs: wr.durationMs, logTail: wr.logTail, reporter: wr.reporter } },
         failing: j.failing,
         gone: j.gone,
         bugDiff,

@@ -29,6 +29,7 @@ import { comparable, compareChangedFiles, neutralFailure, type Neutrality } from
 import { codeLoadingReason } from './harnessDiff';
 import { RunCache, originalKey } from './runCache';
 import type { StateRun } from './stateRun';
+import { corroboratedBroken } from './reporter';
 export type { StateRun } from './stateRun';
 import { span } from '../base/trace';
 import { applyDiff, existsInBaseline, initBaseline, resetToBaseline, restoreFromBaseline } from '../sandbox/baseline';
@@ -271,7 +272,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       const hit = opts.runCache!.getState(cacheKey, plan.diffs.map((d) => d.text));
       if (!hit || hit.durationMs >= testTimeoutMs) return undefined;
       repetitions.set(plan.state, [hit.results]);
-      return { state: plan.state, ok: true, results: { ...hit.results }, durationMs: hit.durationMs, repetitions: 1, logTail: hit.logTail, cached: true };
+      return { state: plan.state, ok: true, results: { ...hit.results }, durationMs: hit.durationMs, repetitions: 1, logTail: hit.logTail, reporter: hit.reporter, cached: true };
     };
     if (cachedOriginal) {
       runs.set('original', { ...cachedOriginal.run, cached: true });
@@ -360,7 +361,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
           return { ...partialOriginal.run, durationMs: Date.now() - s, repetitions: reps.length + partialOriginal.repetitions.length };
         }
         repetitions.set(plan.state, reps.map((r) => r.results!));
-        return { state: plan.state, ok: true, results: reps[0].results, durationMs: Date.now() - s, repetitions: reps.length, logTail: reps[0].logTail };
+        return { state: plan.state, ok: true, results: reps[0].results, durationMs: Date.now() - s, repetitions: reps.length, logTail: reps[0].logTail, reporter: reps[0].reporter };
       }, { state: plan.state }), opts.signal);
 
     /**
@@ -498,18 +499,21 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       case 'bug_breaks_tests': {
         if (!buggy?.ok) return { status: 'fail', detail: `with the bug applied: ${buggy?.error ?? 'the tests did not run'}` };
         broken = [...P0].filter((id) => buggy.results![id] !== 'passed');
+        // The judge's own pytest reporter must have seen each broken test fail (reporter.ts); a log alone is the script's word.
+        const seen = corroboratedBroken(broken, orig, buggy);
+        if (seen.ids) broken = broken.filter((id) => seen.ids!.has(id));
         if (broken.length < t.minFailingTests) {
           return {
             status: 'fail',
-            detail: `${broken.length} test(s) that pass on the original fail or disappear with the bug; at least ${t.minFailingTests} required`,
+            detail: `${broken.length} test(s) that pass on the original fail or disappear with the bug; at least ${t.minFailingTests} required; ${seen.note}`,
           };
         }
-        return { status: 'pass', detail: `${broken.length} test(s) break with the bug: ${list(broken)}` };
+        return { status: 'pass', detail: `${broken.length} test(s) break with the bug: ${list(broken)}; ${seen.note}` };
       }
       case 'weaken_hides_bug': {
         if (!weakened?.ok) return { status: 'fail', detail: `with the bug and the weakening applied: ${weakened?.error ?? 'the tests did not run'}` };
         // Only tests of the broken set count: passed on the original and fail with the bug.
-        const brokenFailing = [...P0].filter((id) => buggy!.results![id] === 'failed');
+        const brokenFailing = [...P0].filter((id) => buggy!.results![id] === 'failed' && broken.includes(id));
         hidden = brokenFailing.filter((id) => weakened.results![id] !== 'failed');
         const rule = 'counted among the tests that pass on the original and fail with the bug';
         if (hidden.length === 0) {
@@ -522,7 +526,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         };
       }
       case 'inverse_mutation': {
-        F = [...P0].filter((id) => buggy!.results![id] === 'failed');
+        F = [...P0].filter((id) => buggy!.results![id] === 'failed' && broken.includes(id));
         if (F.length === 0) {
           return { status: 'fail', detail: 'no test passes on the original and fails with the full bug (tests only disappeared), so no file can be shown to matter' };
         }

@@ -20,7 +20,8 @@ import { binaryPatchProblem, looksBinary } from './binaryPatch';
 import type { SandboxLike } from '../sandbox/types';
 import SHADOWED_PY from '../sandbox/py/shadowed.py';
 import { SandboxError } from '../base/errors';
-import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type TestResults } from './testRun';
+import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type ReporterRecords, type TestResults } from './testRun';
+import { corroborateSolverRun } from './reporter';
 import { solverReward } from './rewards';
 import { planCanaries, plantCanaries } from './canaries';
 import { canaryNote, checkCanaries } from './canaryCheck';
@@ -159,6 +160,8 @@ export interface EvaluateOptions extends SandboxTarget {
   patch: string;
   /** Results on the original repository, from validation; computed when absent. */
   original?: TestResults;
+  /** What the judge's pytest reporter saw on the original run (its plugins), when original is given. */
+  originalReporter?: ReporterRecords;
   /** Tests known to be flaky on the original (from validation): neither required nor counted. */
   flaky?: string[];
   testTimeoutMs?: number;
@@ -166,19 +169,25 @@ export interface EvaluateOptions extends SandboxTarget {
   canaries?: boolean;
   /**
    * Tests only: false turns the runner screen (tamperFindings) off, so a test can show that another
-   * layer (the file-level harness diff, the binary refusal, canaries and twins) decides by itself. Default true.
+   * layer (the file-level harness diff, the binary refusal, the judge's reporter, canaries and twins) decides by itself.
+   * Default true.
    */
   screen?: boolean;
 }
 
 /** Runs the test suite on the original repository (what "solved" compares against). */
 export async function originalResults(opts: SandboxTarget & { artifact: ArtifactFiles; testTimeoutMs?: number }): Promise<TestResults> {
+  return (await originalRun(opts)).results;
+}
+
+/** The original run's results and what the judge's reporter saw in it. */
+async function originalRun(opts: SandboxTarget & { artifact: ArtifactFiles; testTimeoutMs?: number }): Promise<{ results: TestResults; reporter?: ReporterRecords }> {
   const sb = await sandboxFor(opts);
   try {
     await installRunner(sb, opts.artifact);
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal });
     if (!run.ok) throw new SandboxError(`the tests do not run on the original repository: ${run.error}`);
-    return run.results!;
+    return { results: run.results!, reporter: run.reporter };
   } finally {
     await sb.dispose();
   }
@@ -263,14 +272,14 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
   if (tampered) return tamperedEvaluation(tampered, started, false);
   // The original run (when needed) and the patched sandbox start side by side.
   const [origR, sbR] = await Promise.allSettled([
-    opts.original ? Promise.resolve(opts.original) : originalResults(opts),
+    opts.original ? Promise.resolve({ results: opts.original, reporter: opts.originalReporter }) : originalRun(opts),
     sandboxFor(opts),
   ]);
   if (origR.status === 'rejected' || sbR.status === 'rejected') {
     if (sbR.status === 'fulfilled') await sbR.value.dispose();
     throw origR.status === 'rejected' ? origR.reason : (sbR as PromiseRejectedResult).reason;
   }
-  const original = origR.value;
+  const { results: original, reporter: originalReporter } = origR.value;
   const sb = sbR.value;
   try {
     await initBaseline(sb);
@@ -292,10 +301,19 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     const protect = [...new Set([...opts.artifact.testFiles, ...(await listBaseline(sb)).filter((p) => !/(^|\/)node_modules\//.test(p) && (isHarnessPath(p, opts.artifact.testScript) || isSectionedConfig(p)))])];
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal, protect });
     if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true, ignoredChanges);
-    const canaries = checkCanaries(run.results!, planting);
+    // The judge's own reporter (reporter.ts): its outcomes win over the log's, and a contradiction that favours the patch is tampering.
+    const seen = corroborateSolverRun(run.results!, run.reporter, {
+      addedPaths: parseDiff(opts.patch).files.filter((f) => !f.oldPath && f.newPath).map((f) => f.newPath!),
+      repoPath: sb.repoPath,
+      originalPlugins: originalReporter?.plugins.map((p) => p.key),
+      expectSession: !run.reporterOff && originalReporter !== undefined,
+    });
+    if (seen.tampered) return tamperedEvaluation(seen.tampered, started, true, ignoredChanges);
+    // Canaries and twins (canaries.ts): checked on what the reporter corroborated, then taken out.
+    const canaries = checkCanaries(seen.results, planting);
     if (canaries.tampered) return tamperedEvaluation(canaries.tampered, started, true, ignoredChanges);
     const ev = judge(canaries.results, original, flaky, ignoredChanges, started);
-    return { ...ev, detail: ev.detail + canaryNote(canaries) };
+    return { ...ev, detail: ev.detail + canaryNote(canaries) + (seen.notes.length ? `; ${seen.notes.join('; ')}` : '') };
   } finally {
     await sb.dispose();
   }

@@ -281,6 +281,7 @@ export class DockerSandbox implements SandboxLike {
           cap: opts.parserOutputCap,
           tail: opts.tailBytes,
           protect: opts.protect ?? [],
+          ...(opts.reporter ? { reporter: opts.reporter } : {}),
         },
         opts.timeoutMs + opts.parserTimeoutMs + 60_000,
       );
@@ -297,6 +298,7 @@ export class DockerSandbox implements SandboxLike {
           p && !m.timedOut
             ? { exitCode: p.code ?? null, timedOut: Boolean(p.timedOut), stdout: out!.text, stderr: err!.text, truncated: out!.truncated }
             : undefined,
+        ...(m.reporter ? { reporter: m.reporter } : {}),
         durationMs: m.ms ?? Date.now() - started,
       };
     } finally {

@@ -2,6 +2,7 @@
  * What the runner answers over the attach stream (JSON lines), and the
  * output it keeps of a command: head and tail, joined here with a marker.
  */
+import type { ReporterRecords } from './types';
 
 export interface Pending {
   resolve: (msg: RunnerMessage) => void;
@@ -33,6 +34,8 @@ export interface RunnerMessage extends CapturedOutput {
   logTotal?: number;
   logTail?: string;
   parser?: CapturedOutput;
+  /** testrun: the judge's reporter's records (null when no pytest loaded it). */
+  reporter?: ReporterRecords | null;
 }
 
 /** Joins the two halves the runner kept, with a marker for what was cut. */
