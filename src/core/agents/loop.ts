@@ -20,22 +20,8 @@ import type { AgentOptions, AgentResult } from './options';
 import { episodeEnds, recordStep, runStep } from './step';
 import type { TrajectoryStep } from '../base/trajectory';
 
-export {
-  DEFAULT_MAX_TURNS,
-  MAX_MAX_TURNS,
-  DEFAULT_MAX_CONTEXT_TOKENS,
-  DEFAULT_MAX_WALL_MS,
-  DEFAULT_MAX_TOKENS_PER_TURN,
-  DEFAULT_MAX_FORMAT_ERRORS,
-  type ToolMode,
-  type AgentContext,
-  type SubmitOutcome,
-  type SubmitHandler,
-  type AgentBudgets,
-  type AgentOptions,
-  type AgentResult,
-  type ErrorKind,
-} from './options';
+/** What an episode is given and returns (options.ts) stays importable from here. */
+export * from './options';
 export { newEpisodeId } from './episode';
 
 /** Runs one agent episode in an existing sandbox. Never throws; failures are in the trajectory's status. */
