@@ -1,6 +1,6 @@
 /** Finding the repository's test framework in a sandbox: language, runner, test files. */
 import type { SandboxLike } from '../sandbox/types';
-import type { Runner } from './templates';
+import type { Runner } from './parsers';
 import { NoProposalError, type FrameworkInfo } from './proposal';
 import { helper } from './pyHelper';
 

@@ -1,7 +1,7 @@
 /** What the bootstrap proposer is asked for and what it returns: options, the proposal, and why there is none. */
 import type { TestResults } from '../judge/testRun';
 import type { ArtifactFiles } from '../artifact/artifact';
-import type { Runner } from './templates';
+import type { Runner } from './parsers';
 
 export type SingleStrategy = 'body' | 'branch' | 'block';
 export type Strategy = SingleStrategy | 'multi';
