@@ -12,6 +12,8 @@ import { FILE_HEADERS_ONLY, formatPatch, parsePatch, reversePatch, type Structur
  * removed lines swapped (removals listed first in each change block, as
  * diff tools write them), file creations become deletions and back. Binary
  * patches are left out with a note, as they cannot be reversed in text.
+ * Throws on text that is not a unified diff (parsePatch's error), as
+ * `git apply` would refuse it too.
  */
 export function reverseDiff(diff: string): string {
   if (!diff.trim()) return diff;
