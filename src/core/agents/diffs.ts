@@ -19,16 +19,15 @@ export function reverseDiff(diff: string): string {
   if (!diff.trim()) return diff;
   const kept = gitDetails(diff);
   let gitFile = 0;
-  const files = parsePatch(diff).map((p) => reverseFile(p, p.isGit ? kept.index[gitFile++] : undefined));
+  const files = parsePatch(diff).map((p) => reverseFile(p, p.isGit ? kept.files[gitFile++] : undefined));
   const out = files.join('');
   let hunk = 0;
   const lines = out.split('\n').map((l) => (l.startsWith('@@ -') ? gitHunkHeader(l, kept.headings[hunk++] ?? '') : l));
   return (diff.endsWith('\n') ? lines : lines.slice(0, -1)).join('\n');
 }
 
-/** One file's patch reversed and formatted, with its `index` line (swapped) put back. */
-function reverseFile(p: StructuredPatch, index: string | undefined): string {
-  if (p.isBinary) return `diff --git ${p.oldFileName} ${p.newFileName}\n(binary change left out)\n`;
+/** One file's patch reversed and formatted, with its `index` line (swapped) put back; a binary change as a note. */
+function reverseFile(p: StructuredPatch, git: GitFile | undefined): string {
   const rev = reversePatch(p);
   rev.hunks = rev.hunks.map((h) => ({ ...h, lines: removalsFirst(h.lines) }));
   if (!rev.isGit) {
@@ -37,24 +36,34 @@ function reverseFile(p: StructuredPatch, index: string | undefined): string {
     rev.newFileName = rev.newFileName?.replace(/^a\//, 'b/');
   }
   const lines = formatPatch(rev, rev.isGit ? undefined : FILE_HEADERS_ONLY).split('\n');
-  if (index) {
-    const m = /^index ([0-9a-f]+)\.\.([0-9a-f]+)(.*)$/.exec(index)!;
+  if (git?.index) {
+    const m = /^index ([0-9a-f]+)\.\.([0-9a-f]+)(.*)$/.exec(git.index)!;
     const at = lines.findIndex((l) => l.startsWith('--- '));
     lines.splice(at < 0 ? lines.length - 1 : at, 0, `index ${m[2]}..${m[1]}${m[3]}`);
   }
+  if (git?.binary) lines.splice(lines.length - 1, 0, '(binary change left out)');
   return lines.join('\n');
 }
 
-/** What parsePatch drops: each git file's `index` line, each hunk's section heading (in order). */
-function gitDetails(diff: string): { index: (string | undefined)[]; headings: string[] } {
-  const index: (string | undefined)[] = [];
+/** What parsePatch drops of one file's git header. */
+interface GitFile {
+  index?: string;
+  /** A binary change (GIT binary patch, or "Binary files ... differ"). */
+  binary?: boolean;
+}
+
+/** What parsePatch drops: each git file's `index` line and whether it is binary, each hunk's section heading (in order). */
+function gitDetails(diff: string): { files: GitFile[]; headings: string[] } {
+  const files: GitFile[] = [];
   const headings: string[] = [];
   for (const line of diff.split('\n')) {
-    if (line.startsWith('diff --git ')) index.push(undefined);
-    else if (/^index [0-9a-f]+\.\.[0-9a-f]+/.test(line) && index.length && index[index.length - 1] === undefined) index[index.length - 1] = line;
+    const file = files[files.length - 1];
+    if (line.startsWith('diff --git ')) files.push({});
+    else if (file && !file.index && /^index [0-9a-f]+\.\.[0-9a-f]+/.test(line)) file.index = line;
+    else if (file && (line === 'GIT binary patch' || line.startsWith('Binary files '))) file.binary = true;
     else if (line.startsWith('@@ -')) headings.push(/^@@ [^@]*@@(.*)$/.exec(line)?.[1] ?? '');
   }
-  return { index, headings };
+  return { files, headings };
 }
 
 /** A hunk header as git writes it: a count of 1 is left out, the section heading follows. */
