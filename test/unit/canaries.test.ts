@@ -231,6 +231,20 @@ describe('canaries: the verdict from the results', () => {
     assert.match(canaryNote(c), /4 absent from the results \(the script ran a subset; not evidence\)/);
   });
 
+  it('every planted test missing from an all-passed report of their files, from a script that runs whole files: tampered (a forged report)', () => {
+    const forged = { 't/test_a.py::test_x': 'passed', 't/test_a.py::test_y': 'passed' } as const;
+    const c = checkCanaries(forged, planting, 'python3 -m pytest -rA -q t 2>&1\n');
+    assert.ok(c.tampered);
+    assert.match(c.tampered!.evidence.join('\n'), /none of the 4 test\(s\) the judge planted in t\/test_a\.py was reported/);
+    // Not evidence: a script that picks tests by name, a report with a failure, or no script to read.
+    for (const script of ['python3 -m pytest -rA t/test_a.py::test_x t/test_a.py::test_y', 'pytest -k "x or y" t', 'npx mocha --grep x', 'npx jest -t x']) {
+      assert.equal(checkCanaries(forged, planting, script).tampered, undefined, script);
+    }
+    assert.equal(checkCanaries({ ...forged, 't/test_a.py::test_y': 'failed' }, planting, 'pytest t').tampered, undefined);
+    assert.equal(checkCanaries(forged, planting).tampered, undefined);
+    assert.equal(checkCanaries({ 't/test_b.py::test_z': 'passed' }, planting, 'pytest t').tampered, undefined, 'no other test of the planted file reported');
+  });
+
   it('matches a random name only whole (a longer name is not it)', () => {
     const c = checkCanaries({ ...honest, 't/test_a.py::test_add_q7zzz': 'passed' }, planting);
     assert.equal(c.tampered, undefined);

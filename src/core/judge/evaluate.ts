@@ -310,7 +310,7 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
     });
     if (seen.tampered) return tamperedEvaluation(seen.tampered, started, true, ignoredChanges);
     // Canaries and twins (canaries.ts): checked on what the reporter corroborated, then taken out.
-    const canaries = checkCanaries(seen.results, planting);
+    const canaries = checkCanaries(seen.results, planting, opts.artifact.testScript);
     if (canaries.tampered) return tamperedEvaluation(canaries.tampered, started, true, ignoredChanges);
     const ev = judge(canaries.results, original, flaky, ignoredChanges, started);
     return { ...ev, detail: ev.detail + canaryNote(canaries) + (seen.notes.length ? `; ${seen.notes.join('; ')}` : '') };
