@@ -152,7 +152,7 @@ describe('SSR extension in VS Code (code-server)', function () {
     await page.waitForTimeout(4000);
     await wb.screenshot('03-inject-progress');
     try {
-      await poll('the notification to count validation runs', async () => seen.some((n) => /validating r000-\S+: .*\| runs \d+\/\d+ \| \d+s/.test(n)), 600_000, async () => seen.join(' | '));
+      await poll('the notification to count validation runs', async () => seen.some((n) => /validating r000-\S+: .*\| runs \d+\/\d+ \| (\d+m)?\d+s/.test(n)), 600_000, async () => seen.join(' | '));
       await wb.screenshot('03b-inject-validating');
     } finally {
       watching = false;

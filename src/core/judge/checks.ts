@@ -38,6 +38,7 @@ import {
   installRunner,
   passing,
   runTests,
+  type ReporterRecords,
   type TestResults,
   type TestRunResult,
 } from './testRun';
@@ -146,6 +147,8 @@ export interface ValidationReport {
   flaky: string[];
   /** Test results on the original repository (what evaluation compares against). */
   original?: TestResults;
+  /** What the judge's pytest reporter saw on the original run (its plugins): evaluation compares the patched run's with it. */
+  originalReporter?: ReporterRecords;
   /** Passing on the original, failing or gone with the bug. */
   brokenTests: string[];
   /** F: passing on the original and failing with the full bug (inverse mutation's set). */
@@ -584,6 +587,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
     runs: [...runs.values()],
     flaky: [...flaky],
     original: orig?.results,
+    ...(orig?.reporter ? { originalReporter: orig.reporter } : {}),
     brokenTests: broken,
     oracleFailing: F,
     hiddenTests: hidden,

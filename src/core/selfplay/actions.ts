@@ -373,6 +373,7 @@ export async function solveBug(opts: SolveBugOptions): Promise<SolveBugResult> {
             artifact,
             attempt: n,
             original: report?.original,
+            originalReporter: report?.originalReporter,
             maxTurns: opts.maxTurns ?? run.session!.config.maxTurns,
             testTimeoutMs: opts.testTimeoutMs ?? run.session!.config.testTimeoutMs,
             signal: opts.signal,

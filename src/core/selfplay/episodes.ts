@@ -24,7 +24,7 @@ import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits 
 import { artifactId, type ArtifactFiles } from '../artifact/artifact';
 import { validateArtifact, DEFAULT_THRESHOLDS, type Thresholds, type ValidateOptions, type ValidationReport } from '../judge/checks';
 import { createSolverWorkspace, evaluatePatch, type Evaluation } from '../judge/evaluate';
-import type { TestResults } from '../judge/testRun';
+import type { ReporterRecords, TestResults } from '../judge/testRun';
 import { solverReward } from '../judge/rewards';
 import { UsageError, isCancelled } from '../base/errors';
 import { runAgent, newEpisodeId, type AgentBudgets, type ToolMode } from '../agents/loop';
@@ -262,6 +262,8 @@ export interface SolveEpisodeOptions extends EpisodeCommon {
   attempt?: number;
   /** Results on the original repository (from validation); computed by the evaluation when absent. */
   original?: TestResults;
+  /** What the judge's pytest reporter saw on the original run (validation's), passed on to evaluation. */
+  originalReporter?: ReporterRecords;
   /** Artifact id recorded in the trajectory (default: the hash of the five files). */
   artifactId?: string;
   /** Evaluate the patch (default true); a function replaces evaluatePatch (tests). */
@@ -341,6 +343,7 @@ export async function runSolveEpisode(opts: SolveEpisodeOptions): Promise<SolveE
           patch,
           image,
           original: opts.original,
+          originalReporter: opts.originalReporter,
           signal: opts.signal,
           testTimeoutMs: opts.testTimeoutMs,
           memoryBytes: opts.memoryBytes,

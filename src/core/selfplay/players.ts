@@ -116,6 +116,7 @@ export function makePlayers(opts: PlayersOptions): Players {
         artifact: o.artifact,
         attempt: o.attempt,
         original: o.original,
+        originalReporter: o.originalReporter,
         maxTurns: o.maxTurns,
         testTimeoutMs: o.testTimeoutMs,
         signal: o.signal,

@@ -21,6 +21,7 @@ import { ProposalsAhead, proposeAhead } from '../bootstrap/overlap';
 import { span } from '../base/trace';
 import { type ArtifactFiles, artifactId } from '../artifact/artifact';
 import { CHECK_IDS, type CheckResult, type Thresholds, DEFAULT_THRESHOLDS, validateArtifact, type ValidationEvent, type ValidationReport } from '../judge/checks';
+import type { ReporterRecords } from '../judge/testRun';
 import type { Evaluation } from '../judge/evaluate';
 import { buildHigherOrder, MAX_ORDER } from './higherOrder';
 import { DEFAULT_ALPHA } from '../judge/rewards';
@@ -194,6 +195,7 @@ export interface Players {
     artifact: ArtifactFiles;
     attempt: number;
     original?: Record<string, 'passed' | 'failed'>;
+    originalReporter?: ReporterRecords;
     maxTurns?: number;
     testTimeoutMs?: number;
     signal?: AbortSignal;
@@ -722,6 +724,7 @@ export class SelfPlaySession {
           artifact,
           attempt: n,
           original: validation.original,
+          originalReporter: validation.originalReporter,
           maxTurns: cfg.maxTurns,
           testTimeoutMs: cfg.testTimeoutMs,
           signal: this.opts.signal,
