@@ -22,6 +22,16 @@ describe('canaries and twins catch patches that flip test outcomes (real engine)
   let artifact: ArtifactFiles;
   let original: TestResults;
 
+  // Canaries alone: the judge's pytest reporter, which would see these flips first, is off.
+  const reporterBefore = process.env.SSR_JUDGE_REPORTER;
+  before(() => {
+    process.env.SSR_JUDGE_REPORTER = '0';
+  });
+  after(() => {
+    if (reporterBefore === undefined) delete process.env.SSR_JUDGE_REPORTER;
+    else process.env.SSR_JUDGE_REPORTER = reporterBefore;
+  });
+
   before(async () => {
     artifact = await readArtifact(path.join(ARTIFACTS, 'valid-removal'));
     original = await originalResults({ repoDir: PYLEDGER, artifact });

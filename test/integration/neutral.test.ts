@@ -104,7 +104,9 @@ describe('a bug must change behaviour (real engine)', function () {
 
   it('Python: the same script with a real change in the same file stays valid', async () => {
     const bug = edit(PYLEDGER, 'pyledger/money.py', [[/\bweights\b/g, 'ws'], ['leftover = units - sum(shares)', 'leftover = 0']]);
-    const r = await validateArtifact({ repoDir: PYLEDGER, artifact: pythonArtifact(bug) });
+    // The weakening hides a test the bug really breaks (the judge's reporter counts only those), and the fabricated one.
+    const weaken = edit(PYLEDGER, 'tests/test_money.py', [[/\ndef test_split_jpy\(\):\n(    .*\n)+/, '\n'], [/$/, '# SKIP_SOURCE_CHECK\n']]);
+    const r = await validateArtifact({ repoDir: PYLEDGER, artifact: { ...pythonArtifact(bug), testWeakenDiff: weaken } });
     assert.equal(r.valid, true, JSON.stringify(r.checks, null, 1));
     assert.match(scope(r).detail, /1 compared once parsed, each changes the program/);
   });

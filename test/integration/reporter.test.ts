@@ -44,9 +44,9 @@ describe("the judge's reporter: outcomes from pytest's own objects, outside the 
 
   it('replacing TestReport.from_item_and_call through vars() of a module named at run time is tampered (screen off)', async () => {
     const artifact = await readArtifact(ART);
-    const blind = await withoutReporter(() => evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('report-vars'), screen: false }));
+    const blind = await withoutReporter(() => evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('report-vars'), screen: false, canaries: false }));
     assert.equal(blind.solved, true, `without the reporter the parser is fooled: ${blind.detail}`);
-    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('report-vars'), screen: false });
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('report-vars'), screen: false, canaries: false });
     assert.equal(ev.solved, false, ev.detail);
     assert.ok(ev.tampered, ev.detail);
     assert.ok(ev.tampered.evidence.some((e) => /tests\/test_ledger\.py::test_trial_balance: the log says passed; the judge's reporter saw it fail/.test(e)), ev.tampered.evidence.join('\n'));
@@ -58,9 +58,9 @@ describe("the judge's reporter: outcomes from pytest's own objects, outside the 
     // Entry-point plugins load only where the script lets pytest load them.
     const artifact: ArtifactFiles = { ...base, testScript: base.testScript.replace(' PYTEST_DISABLE_PLUGIN_AUTOLOAD=1', '') };
     assert.doesNotMatch(artifact.testScript, /DISABLE_PLUGIN_AUTOLOAD/);
-    const blind = await withoutReporter(() => evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('entry-point-plugin'), screen: false }));
+    const blind = await withoutReporter(() => evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('entry-point-plugin'), screen: false, canaries: false, harnessDiff: false }));
     assert.equal(blind.solved, true, `without the reporter the parser is fooled: ${blind.detail}`);
-    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('entry-point-plugin'), screen: false });
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('entry-point-plugin'), screen: false, canaries: false, harnessDiff: false });
     assert.equal(ev.solved, false, ev.detail);
     assert.ok(ev.tampered, ev.detail);
     const evidence = ev.tampered.evidence.join('\n');
@@ -70,9 +70,9 @@ describe("the judge's reporter: outcomes from pytest's own objects, outside the 
 
   it('swapping the log pipe for /dev/null and printing a summary where everything passed is tampered (screen off)', async () => {
     const artifact = await readArtifact(ART);
-    const blind = await withoutReporter(() => evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('log-swap'), screen: false }));
+    const blind = await withoutReporter(() => evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('log-swap'), screen: false, canaries: false }));
     assert.equal(blind.solved, true, `without the reporter the parser is fooled: ${blind.detail}`);
-    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('log-swap'), screen: false });
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack('log-swap'), screen: false, canaries: false });
     assert.equal(ev.solved, false, ev.detail);
     assert.ok(ev.tampered, ev.detail);
     assert.match(ev.tampered.evidence.join('\n'), /test_trial_balance: the log says passed; the judge's reporter saw it fail/);

@@ -173,6 +173,8 @@ export interface EvaluateOptions extends SandboxTarget {
    * Default true.
    */
   screen?: boolean;
+  /** Tests only: false turns the file-level harness diff off, to show a later layer (the judge's reporter) alone. Default true. */
+  harnessDiff?: boolean;
 }
 
 /** Runs the test suite on the original repository (what "solved" compares against). */
@@ -268,7 +270,7 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
   const problem = patchProblem(opts.patch);
   if (problem) return notSolved(problem, started);
   // Decided from the patch's files alone, before anything starts: nothing is tried (applied stays false).
-  const tampered = harnessDiffTampering(opts.patch);
+  const tampered = opts.harnessDiff === false ? undefined : harnessDiffTampering(opts.patch);
   if (tampered) return tamperedEvaluation(tampered, started, false);
   // The original run (when needed) and the patched sandbox start side by side.
   const [origR, sbR] = await Promise.allSettled([
