@@ -6,7 +6,7 @@
  * itself.
  */
 import * as vscode from 'vscode';
-import { registerCommands } from './commands';
+import { registerCommands } from './commands/index';
 import { registerPrepareSandbox } from './prepareSandbox';
 import { DashboardPanels } from './dashboard/dashboardPanel';
 import { registerInsights } from './insights';
