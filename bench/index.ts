@@ -9,6 +9,8 @@ import { benchAgent } from './agent';
 import { benchPolicy } from './policy';
 import { benchMemory } from './memory';
 import { benchRealSize } from './realsize';
+import { benchCanaries } from './canaries';
+import { benchReporter } from './reporter';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
@@ -17,6 +19,8 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   policy: () => benchPolicy(),
   memory: () => benchMemory(),
   realsize: () => benchRealSize(),
+  canaries: () => benchCanaries(),
+  reporter: () => benchReporter(),
 };
 
 async function main(): Promise<void> {

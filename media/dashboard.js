@@ -271,6 +271,7 @@
         d.solving ? tile('attempts solved', t.attempts ? `${t.solved}/${t.attempts}` : '') : null,
         tile('mean r_inject', fmt(t.meanRInject)),
         d.solving ? tile('mean r_solve', fmt(t.meanRSolve)) : null,
+        d.solving ? tile('tampered attempts', t.attempts ? `${t.tampered || 0}/${t.attempts}` : '', 'attempts the judge found tampered: rewarded -1, never solved') : null,
         tile('valid artifacts / hour', t.artifactsPerHour !== undefined ? fmt(t.artifactsPerHour, 1) : ''),
       ),
     );
@@ -381,7 +382,9 @@
         },
       ),
     );
-    // 7. learning curves
+    // 7. tampered attempts (the judge's third outcome), per round and per policy version
+    if (d.solving) grid.append(tamperedFigure(d, p));
+    // 8. learning curves
     if (d.training && d.training.length) {
       const tr = d.training;
       const line = (label, key, color, axis) => ({ label, data: tr.map((x) => (x[key] === undefined ? null : x[key])), borderColor: color, backgroundColor: color, spanGaps: true, pointRadius: tr.length > 60 ? 0 : 2, yAxisID: axis });
@@ -402,9 +405,45 @@
       );
     }
     out.push(grid);
+    const tamperedList = tamperedTable(d);
+    if (tamperedList) out.push(tamperedList);
     out.push(bugsTable(d, opts));
     root.replaceChildren(...out);
     drawCharts(opts && opts.now);
+  }
+
+  /** Tampered attempts per round, its own series (older runs have no count: 0). The table adds the policy versions. */
+  function tamperedFigure(d, p) {
+    const per = d.perRound.map((r) => ({ round: r.round, n: r.tampered || 0 }));
+    const versions = d.perPolicyVersion || [];
+    const byVersion = versions.length ? ` Per policy version: ${versions.map((v) => `${v.policyVersion} ${v.tampered}/${v.attempts}`).join(', ')}.` : '';
+    const rows = per.map((r) => [`round ${r.round}`, String(r.n)]).concat(versions.map((v) => [`policy ${v.policyVersion}`, `${v.tampered} of ${v.attempts} (solved ${v.solved})`]));
+    return figure(
+      'chart-tampered',
+      'Tampered attempts',
+      `Solver attempts the judge found tampered with (a harness file, a canary, a guard): rewarded -1, never solved. ${d.totals.tampered || 0} of ${d.totals.attempts} attempts.${byVersion}`,
+      dataTable(['round or policy version', 'tampered attempts'], rows),
+      {
+        type: 'bar',
+        data: { labels: per.map((r) => String(r.round)), datasets: [{ label: 'tampered attempts', data: per.map((r) => r.n), backgroundColor: p.red }] },
+        options: baseOptions(p, axes(p, 'round', 'tampered attempts', { beginAtZero: true, ticks: { precision: 0, color: p.fg } }), false),
+      },
+    );
+  }
+
+  /** Every tampered attempt with the judge's reason and evidence (text only); null when there is none. */
+  function tamperedTable(d) {
+    const list = d.tampered || [];
+    if (!list.length) return null;
+    return el(
+      'section',
+      { class: 'tampered', 'aria-label': 'Tampered attempts' },
+      el('h2', { text: `Tampered attempts (${list.length})` }),
+      dataTable(
+        ['bug', 'attempt', 'round', 'policy version', 'reason', 'evidence'],
+        list.map((x) => [x.bugId, String(x.attempt + 1), x.round === undefined ? '' : String(x.round), x.policyVersion, x.reason, x.evidence.join('; ')]),
+      ),
+    );
   }
 
   /** The bugs with their lineage: parent (and the attempt it came from) and children, each a link. */
@@ -638,7 +677,7 @@
         'section',
         { class: 'card', id: `bug-${b.id}` },
         el('h3', { text: b.id }),
-        el('p', { class: 'muted', text: `order ${b.order} · round ${b.round} · ${b.valid === true ? 'valid' : b.valid === false ? `invalid, first failing check ${b.firstFailure}` : b.status}${b.solveRate !== undefined ? ` · solved ${b.solved}/${b.attempts}, r_inject ${fmt(b.rInject)}` : ''}` }),
+        el('p', { class: 'muted', text: `order ${b.order} · round ${b.round} · ${b.valid === true ? 'valid' : b.valid === false ? `invalid, first failing check ${b.firstFailure}` : b.status}${b.solveRate !== undefined ? ` · solved ${b.solved}/${b.attempts}${b.tampered ? `, tampered ${b.tampered}` : ''}, r_inject ${fmt(b.rInject)}` : ''}` }),
         b.parent ? el('p', null, 'Second-order bug from the failed patch of attempt ', String((b.parentAttempt ?? 0) + 1), ' of ', el('a', { href: `#bug-${b.parent}`, text: b.parent })) : null,
         b.children.length ? el('p', null, 'Its failed attempts gave: ', b.children.flatMap((c, i) => (i ? [', ', el('a', { href: `#bug-${c}`, text: c })] : [el('a', { href: `#bug-${c}`, text: c })]))) : null,
       );
@@ -647,7 +686,7 @@
           el('h4', { text: 'Attempts' }),
           dataTable(
             ['attempt', 'outcome', 'reward', 'steps', 'files', '+/-', 'detail'],
-            attempts.map((a) => [`${a.n + 1}`, a.done ? (a.solved ? 'solved' : 'not solved') : 'running', fmt(a.reward), a.steps === undefined ? '' : String(a.steps), a.files.join(', '), `+${a.patchLines.added} -${a.patchLines.removed}`, a.detail || '']),
+            attempts.map((a) => [`${a.n + 1}`, a.done ? (a.solved ? 'solved' : a.tampered ? 'tampered' : 'not solved') : 'running', fmt(a.reward), a.steps === undefined ? '' : String(a.steps), a.files.join(', '), `+${a.patchLines.added} -${a.patchLines.removed}`, a.detail || '']),
           ),
         );
       }

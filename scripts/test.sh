@@ -48,7 +48,7 @@ else
 fi
 # The Python SSR runs inside sandboxes: linted (pyflakes) and unit-tested as Python.
 PY=${SSR_PYTHON:-/usr/bin/python3}
-suite python-lint 300 "$PY" -m pyflakes src/core/sandbox/py src/core/bootstrap/py src/core/environment/py runtime test/python
+suite python-lint 300 "$PY" -m pyflakes src/core/sandbox/py src/core/bootstrap/py src/core/environment/py src/core/judge/py runtime test/python
 suite python 600 env "$PY" -m pytest -q -p no:cacheprovider test/python
 if [ -d runtime/tests ]; then
   PY=${SSR_PYTHON:-/usr/bin/python3}

@@ -56,7 +56,7 @@ function runArg(arg: unknown): string | undefined {
 }
 
 function describeAttempt(a: AttemptSummary): string {
-  const outcome = !a.done ? 'running' : a.solved ? 'solved' : 'not solved';
+  const outcome = !a.done ? 'running' : a.solved ? 'solved' : a.tampered ? 'tampered' : 'not solved';
   return [outcome, a.steps !== undefined ? `${a.steps} steps` : '', a.patch ? `+${a.patchLines.added} −${a.patchLines.removed}` : 'no patch'].filter(Boolean).join(' · ');
 }
 
@@ -145,11 +145,11 @@ export function registerInsights(env: InsightEnv): vscode.Disposable[] {
     }
     const mem = (key: string, text: string, display: string) => env.docs.memoryUri(`cmp|${b.runDir}|${b.bugId}|${key}`, text, `${b.bugId}/compare/${display}`);
     const fixUri = mem('fix', fix, 'reference fix (bug_inject.diff reversed).diff');
-    const patchUri = (a: AttemptSummary) => mem(`a${a.n}`, a.patch ?? '', `attempt ${a.n + 1} (${a.done ? (a.solved ? 'solved' : 'not solved') : 'running'}).diff`);
+    const patchUri = (a: AttemptSummary) => mem(`a${a.n}`, a.patch ?? '', `attempt ${a.n + 1} (${a.done ? (a.solved ? 'solved' : a.tampered ? 'tampered' : 'not solved') : 'running'}).diff`);
     const rows = ['| attempt | outcome | reward | steps | files | +/− | detail |', '|---|---|---|---|---|---|---|'];
     const cell = (s: string) => s.replace(/[|\\`*_<>[\]]/g, '\\$&').replace(/\n/g, ' ');
     for (const a of chosen) {
-      rows.push(`| ${a.n + 1} | ${!a.done ? 'running' : a.solved ? 'solved' : 'not solved'} | ${a.reward ?? ''} | ${a.steps ?? ''} | ${cell(a.files.join(', '))} | +${a.patchLines.added} −${a.patchLines.removed} | ${cell(a.detail ?? '')} |`);
+      rows.push(`| ${a.n + 1} | ${!a.done ? 'running' : a.solved ? 'solved' : a.tampered ? 'tampered' : 'not solved'} | ${a.reward ?? ''} | ${a.steps ?? ''} | ${cell(a.files.join(', '))} | +${a.patchLines.added} −${a.patchLines.removed} | ${cell(a.detail ?? '')} |`);
     }
     const summary = `# Attempts of ${b.bugId}\n\n${rows.join('\n')}\n\nThe diff editor shows each pair of attempts' patches, and each patch against the reference fix (bug_inject.diff reversed).\n`;
     const sumDoc = await vscode.workspace.openTextDocument(mem('summary', summary, 'summary.md'));

@@ -199,7 +199,7 @@ export class Jobs implements vscode.Disposable {
       case 'attempt-finished':
         l.attempts++;
         if (e.solved) l.solved++;
-        this.log.info(`${e.bugId} attempt ${e.attempt + 1}: ${e.solved ? 'solved' : 'not solved'} (${e.detail})`);
+        this.log.info(`${e.bugId} attempt ${e.attempt + 1}: ${e.solved ? 'solved' : e.tampered ? 'TAMPERED' : 'not solved'} (${e.detail})`);
         break;
       case 'reward':
         this.log.info(`${e.bugId}: r_inject ${e.rInject.toFixed(2)}${e.solveRate !== undefined ? `, solve rate ${e.solveRate.toFixed(2)}` : ''}${e.note ? ` (${e.note})` : ''}`);

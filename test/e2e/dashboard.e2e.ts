@@ -285,11 +285,11 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
     await setTheme('dark');
     await page.waitForTimeout(1500);
     const charts = await dash.locator('figure[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
-    assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-training']);
+    assert.deepEqual(charts, ['chart-rewards', 'chart-histogram', 'chart-validity', 'chart-stages', 'chart-throughput', 'chart-orders', 'chart-tampered', 'chart-training']);
     assert.equal(await dash.locator('body').getAttribute('data-rounds'), '3');
-    assert.equal(await dash.locator('canvas').count(), 7, 'every chart has a canvas');
+    assert.equal(await dash.locator('canvas').count(), 8, 'every chart has a canvas');
     // The charts are drawn after the first paint.
-    await poll('the charts drawn', async () => (await dash.locator('body').getAttribute('data-charts')) === '7', 30_000, async () => `data-charts ${await dash.locator('body').getAttribute('data-charts')}`);
+    await poll('the charts drawn', async () => (await dash.locator('body').getAttribute('data-charts')) === '8', 30_000, async () => `data-charts ${await dash.locator('body').getAttribute('data-charts')}`);
     await page.waitForTimeout(500);
     await wb.screenshot('d07-dashboard-dark');
     // Another process (as `ssr selfplay` in a terminal would) finishes round 4.
@@ -539,7 +539,7 @@ describe('SSR dashboard, test matrix, lineage, attempts, report (code-server)', 
       });
       await p.goto(`file://${out}`);
       await p.waitForSelector('body[data-rendered="report"]', { timeout: 30_000 });
-      assert.equal(await p.locator('canvas').count(), 7);
+      assert.equal(await p.locator('canvas').count(), 8);
       await p.screenshot({ path: path.join(SHOTS, `d21-report-${scheme}.png`), fullPage: true });
       await p.locator('details.matrix-details summary').first().click();
       await p.locator('td.c-failed').first().click();

@@ -12,7 +12,9 @@ import { readArtifact } from '../../src/core/artifact/artifact';
 import { evaluatePatch } from '../../src/core/judge/evaluate';
 import { DockerSandbox } from '../../src/core/sandbox/docker';
 import { installRunner, runTests } from '../../src/core/judge/testRun';
-import { initBaseline, removeDerivedOutputs, resetToBaseline } from '../../src/core/sandbox/baseline';
+import { applyDiff, initBaseline, removeDerivedOutputs, resetToBaseline } from '../../src/core/sandbox/baseline';
+import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import { ARTIFACTS, FIXTURES, PREDICTIONS, PYLEDGER } from '../helpers/paths';
 import { assertNoContainers } from '../helpers/docker';
 
@@ -112,6 +114,99 @@ describe('attacks on the judge: patches that fix nothing are not solved (real en
     const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: fs.readFileSync(path.join(PREDICTIONS, 'valid-removal', 'edits-oracle-tests.diff'), 'utf8') });
     assert.equal(ev.solved, false, ev.detail);
     assert.ok(ev.failedTests.length > 0, ev.detail);
+  });
+});
+
+/** A git diff (with its binary data) that adds one file holding these bytes. */
+function binaryDiff(file: string, bytes: Buffer): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssr-binary-'));
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
+    git('init', '-q');
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), bytes);
+    git('add', '-A');
+    return git('diff', '--cached', '--binary', '--no-color');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the file-level harness diff: files that load code into the test process make the attempt tampered (real engine)', function () {
+  this.timeout(600_000);
+  after(assertNoContainers);
+
+  /** Evaluates an attack with the runner screen off: the verdict must come from the harness diff alone. */
+  async function tampered(name: string) {
+    const artifact = await readArtifact(ART);
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch: attack(name), screen: false });
+    assert.equal(ev.solved, false, ev.detail);
+    assert.equal(ev.reward, -1);
+    assert.ok(ev.tampered, ev.detail);
+    assert.match(ev.tampered.reason, /file-level harness diff/);
+    assert.match(ev.detail, /^tampered: /);
+    return ev;
+  }
+
+  for (const name of ['dist-info-plugin', 'egg-info-plugin']) it(`the pytest11 plugin of ${name} is a real attack: with plugin autoload on, the broken tests report passed`, async () => {
+    const artifact = await readArtifact(ART);
+    const sb = await DockerSandbox.create({ repoDir: PYLEDGER });
+    try {
+      await installRunner(sb, { ...artifact, testScript: artifact.testScript.replace(' PYTEST_DISABLE_PLUGIN_AUTOLOAD=1', '') });
+      // The bug and the attack on the original tests (the oracle, as evaluation runs them).
+      for (const d of [artifact.bugInjectDiff, attack(name)]) assert.equal((await applyDiff(sb, d)).ok, true);
+      const run = await runTests(sb, { timeoutMs: 120_000 });
+      assert.equal(run.ok, true, run.error);
+      // Without the plugin this test fails on the buggy code (bug_breaks_tests); the plugin reports it passed.
+      assert.equal(run.results!['tests/test_ledger.py::test_trial_balance'], 'passed', run.logTail);
+      assert.ok(Object.values(run.results!).every((v) => v === 'passed'), run.logTail);
+    } finally {
+      await sb.dispose();
+    }
+  });
+
+  it('a new .dist-info with entry_points.txt declaring a pytest11 plugin is tampered, with its files as evidence', async () => {
+    const ev = await tampered('dist-info-plugin');
+    assert.deepEqual(ev.tampered!.evidence.map((e) => e.split(':')[0]).sort(), ['pyledger_flip-1.0.dist-info/METADATA', 'pyledger_flip-1.0.dist-info/entry_points.txt']);
+    // Decided before anything ran: no test results, no reverted changes.
+    assert.equal(ev.results, undefined);
+    assert.deepEqual(ev.ignoredChanges, []);
+    // With the runner screen on, the same verdict: the harness diff comes first.
+    const on = await evaluatePatch({ repoDir: PYLEDGER, artifact: await readArtifact(ART), patch: attack('dist-info-plugin') });
+    assert.deepEqual(on.tampered, ev.tampered);
+  });
+
+  it('a new .egg-info plugin is tampered', async () => {
+    const ev = await tampered('egg-info-plugin');
+    assert.ok(ev.tampered!.evidence.some((e) => e.startsWith('pyledger_flip.egg-info/entry_points.txt: ')), ev.tampered!.evidence.join('; '));
+  });
+
+  it('a .pth file is tampered, no longer merely reverted', async () => {
+    const ev = await tampered('pth-file');
+    assert.deepEqual(ev.tampered!.evidence.map((e) => e.split(':')[0]), ['pyledger.pth']);
+  });
+
+  it('an .npmrc with a node-options preload is tampered', async () => {
+    const ev = await tampered('npmrc-preload');
+    assert.deepEqual(ev.tampered!.evidence.map((e) => e.split(':')[0]), ['.npmrc']);
+    assert.match(ev.tampered!.evidence[0], /node-options/);
+  });
+
+  it('a .pyc that shadows pyledger/money.py, sent as a binary hunk, is tampered', async () => {
+    assert.match(attack('pyc-shadow'), /^GIT binary patch$/m);
+    const ev = await tampered('pyc-shadow');
+    assert.deepEqual(ev.tampered!.evidence, ['pyledger/__pycache__/money.cpython-311.pyc: compiled Python bytecode: the interpreter can load it instead of the source']);
+  });
+
+  it('the true fix with a binary hunk beside it is refused (the repository keeps no binary data), and not tampered', async () => {
+    const artifact = await readArtifact(ART);
+    const fix = fs.readFileSync(path.join(PREDICTIONS, 'valid-removal', 'true-fix.diff'), 'utf8');
+    const patch = fix + binaryDiff('pyledger/rates.bin', Buffer.from([0, 1, 2, 3, 255, 0, 7]));
+    const ev = await evaluatePatch({ repoDir: PYLEDGER, artifact, patch, screen: false });
+    assert.equal(ev.solved, false, ev.detail);
+    assert.equal(ev.tampered, undefined);
+    assert.match(ev.detail, /^not solved: the patch has a binary hunk for pyledger\/rates\.bin \(GIT binary patch\)/);
+    assert.equal(ev.applied, false);
   });
 });
 

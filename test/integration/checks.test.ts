@@ -68,6 +68,20 @@ describe('consistency checks on the fixture artifacts (real engine)', function (
     assert.equal(three.runs.length, 6);
   });
 
+  it('bad-binary-hunk: the binary hunk in bug_inject.diff is named in bug_scope', () => {
+    const r = reports.get('bad-binary-hunk');
+    assert.ok(r);
+    const scope = r.checks.find((c) => c.id === 'bug_scope')!;
+    assert.equal(scope.status, 'fail');
+    assert.match(scope.detail, /bug_inject\.diff has a binary hunk for pyledger\/__pycache__\/money\.cpython-311\.pyc \(GIT binary patch\)/);
+  });
+
+  it('invalid-bug-loads-code: a bug that adds package metadata is out of scope, the file named', () => {
+    const r = reports.get('invalid-bug-loads-code');
+    assert.ok(r);
+    assert.match(r.checks.find((c) => c.id === 'bug_scope')!.detail, /changes the test harness, not code: .*pyledger_flip-1\.0\.dist-info\/entry_points\.txt \(package metadata/);
+  });
+
   it('reports a hanging test script as a timeout', () => {
     const r = reports.get('bad-script-hang');
     assert.ok(r);

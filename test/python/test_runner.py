@@ -79,3 +79,23 @@ def test_shadowed_names_installed_modules_only(capsys):
     finally:
         sys.path[:] = saved
     assert capsys.readouterr().out.split() == ["json", "pytest"]
+
+
+def test_protect_makes_every_protected_file_look_alike(tmp_path):
+    """The oracle test files are rewritten just before a judged run; owner, mode and
+    modification time must not tell them from the other protected files."""
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    old, oracle, code = repo / "tests" / "test_old.py", repo / "tests" / "test_oracle.py", repo / "lib.py"
+    for f in (old, oracle, code):
+        f.write_text("x = 1\n")
+    os.utime(old, (1_500_000_000, 1_500_000_000))
+    os.utime(code, (1_500_000_000, 1_500_000_000))
+    runner.protect(str(repo), ["tests/test_old.py", "tests/test_oracle.py", "../outside.py"])
+    a, b = os.stat(old), os.stat(oracle)
+    assert (a.st_uid, a.st_gid, a.st_mode, a.st_mtime) == (b.st_uid, b.st_gid, b.st_mode, b.st_mtime)
+    assert a.st_uid == 0 and a.st_mode & 0o222 == 0
+    assert os.stat(repo / "tests").st_uid == 0
+    assert os.stat(code).st_mtime == 1_500_000_000, "files not protected keep their time"
+    runner.protect(str(repo), ["tests/test_old.py", "tests/test_oracle.py"])
+    assert os.stat(old).st_mtime != a.st_mtime, "the time is drawn anew for each run (a compiled file made in advance cannot match it)"

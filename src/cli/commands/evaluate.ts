@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { readArtifact } from '../../core/artifact/artifact';
-import { evaluatePatch } from '../../core/judge/evaluate';
+import { evaluatePatch, type Evaluation } from '../../core/judge/evaluate';
 import { buildHigherOrder } from '../../core/selfplay/higherOrder';
 import { writeArtifact } from '../../core/artifact/artifact';
 import { EXIT_NEGATIVE, EXIT_OK, Progress, action, color, fail, intOption, printJson, requireDir, requireFile } from '../util';
@@ -38,19 +38,7 @@ export function register(program: Command): void {
         });
         progress.done();
         if (o.json) printJson(ev);
-        else {
-          const lines = [`${ev.solved ? color.green('SOLVED') : color.red('NOT SOLVED')}  reward ${ev.reward}  ${ev.detail}`];
-          const g = ev.groups;
-          if (g) {
-            lines.push(
-              `  required (passed on the original): ${g.required.passed}/${g.required.total} pass, ${g.required.failed} fail, ${g.required.missing} missing`,
-            );
-            if (g.preexisting.total) lines.push(`  failed on the original (not required): ${g.preexisting.total}, ${g.preexisting.passed} pass now`);
-            if (g.flaky) lines.push(`  flaky (left out): ${g.flaky}`);
-          }
-          for (const c of ev.ignoredChanges ?? []) lines.push(`  reverted before the run: ${c.path} (${c.reason})`);
-          process.stdout.write(lines.join('\n') + '\n');
-        }
+        else process.stdout.write(evaluationLines(ev).join('\n') + '\n');
         return ev.solved ? EXIT_OK : EXIT_NEGATIVE;
       }),
     );
@@ -71,6 +59,8 @@ export function register(program: Command): void {
         const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
         const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
         const ev = await evaluatePatch({ repoDir, image: o.image as string, artifact, patch });
+        // A tampered patch changed how tests run, not the code: it makes no bug.
+        if (ev.tampered) fail(`the patch is tampered (${ev.tampered.reason}): ${ev.tampered.evidence.join('; ')}`);
         const next = await buildHigherOrder({ repoDir, artifact, patch, evaluation: ev });
         await writeArtifact(o.out as string, next);
         if (o.json) printJson({ out: o.out, order: next.meta?.order, parent: next.meta?.parent, evaluation: ev });
@@ -78,4 +68,19 @@ export function register(program: Command): void {
         return EXIT_OK;
       }),
     );
+}
+
+/** `ssr evaluate`'s human output: the verdict (SOLVED, NOT SOLVED or TAMPERED), then what it rests on. */
+export function evaluationLines(ev: Evaluation): string[] {
+  const verdict = ev.solved ? color.green('SOLVED') : ev.tampered ? color.red('TAMPERED') : color.red('NOT SOLVED');
+  const lines = [`${verdict}  reward ${ev.reward}  ${ev.detail}`];
+  for (const e of ev.tampered?.evidence ?? []) lines.push(`  evidence: ${e}`);
+  const g = ev.groups;
+  if (g) {
+    lines.push(`  required (passed on the original): ${g.required.passed}/${g.required.total} pass, ${g.required.failed} fail, ${g.required.missing} missing`);
+    if (g.preexisting.total) lines.push(`  failed on the original (not required): ${g.preexisting.total}, ${g.preexisting.passed} pass now`);
+    if (g.flaky) lines.push(`  flaky (left out): ${g.flaky}`);
+  }
+  for (const c of ev.ignoredChanges ?? []) lines.push(`  reverted before the run: ${c.path} (${c.reason})`);
+  return lines;
 }

@@ -13,13 +13,14 @@ import { newEpisodeId, MAX_MAX_TURNS, DEFAULT_MAX_TURNS, type ToolMode } from '.
 import { nativeToolSchemas } from '../../core/agents/protocol';
 import { writeArtifact } from '../../core/artifact/artifact';
 import { excludeFromGit } from '../../core/runs/store';
-import { DEFAULT_THRESHOLDS } from '../../core/judge/checks';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../../core/judge/checks';
 import { STRATEGIES, type StrategyChoice } from '../../core/agents/prompts';
 import type { Role, Trajectory, TrajectoryStep } from '../../core/base/trajectory';
 import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addSandboxFlags, printReport } from './validate';
 import { repoImage } from '../image';
 import { StageLines } from '../stages';
+import { addOptions, type OptionRow } from '../options';
 
 export type Opts = Record<string, string | boolean | undefined>;
 
@@ -154,133 +155,152 @@ export async function makePolicy(choice: PolicyChoice): Promise<Policy> {
   return createPolicy(choice.spec);
 }
 
+/** `ssr inject`'s own options, after the sandbox and policy flags, in the order `--help` lists them. */
+const INJECT_OPTIONS: readonly OptionRow[] = [
+  ['--strategy <s>', 'removal | history | direct | mix (50/50 removal and history)', 'mix'],
+  ['--seed <n>', 'seed of the mix draw'],
+  ['--min-passing-tests <n>', 'original_passes threshold', String(DEFAULT_THRESHOLDS.minPassingTests)],
+  ['--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles)],
+  ['--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests)],
+  ['--no-validate', 'skip the consistency checks'],
+  ['--out <dir>', 'where to write trajectory.json and artifact/ (default <repo>/.ssr/episodes/<id>/)'],
+  ['--verbose', 'print each step on stderr'],
+  ['--json', 'print the result as JSON'],
+];
+
+type InjectResult = Awaited<ReturnType<typeof runInjectEpisode>>;
+interface EpisodeFiles {
+  dir: string;
+  trajectoryPath: string;
+  artifactDir?: string;
+}
+
+/** The thresholds given on the command line (absent ones keep validation's defaults). */
+function thresholdFlags(o: Opts): Partial<Thresholds> {
+  const given = {
+    minPassingTests: intOption(o.minPassingTests as string, '--min-passing-tests', 0),
+    minChangedFiles: intOption(o.minChangedFiles as string, '--min-changed-files', 1),
+    minFailingTests: intOption(o.minFailingTests as string, '--min-failing-tests', 1),
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+}
+
+/** Writes the episode: trajectory.json, artifact/ and validation.json. */
+async function saveEpisode(repoDir: string, o: Opts, r: InjectResult): Promise<EpisodeFiles> {
+  const dir = await episodeDir(repoDir, o.out as string | undefined, r.trajectory.id);
+  const trajectoryPath = path.join(dir, 'trajectory.json');
+  await writeTrajectory(trajectoryPath, r.trajectory);
+  const artifactDir = r.artifact ? path.join(dir, 'artifact') : undefined;
+  if (artifactDir) await writeArtifact(artifactDir, r.artifact!);
+  if (r.validation) await fs.writeFile(path.join(dir, 'validation.json'), JSON.stringify(r.validation, null, 2) + '\n');
+  return { dir, trajectoryPath, artifactDir };
+}
+
+function printInjectJson(r: InjectResult, f: EpisodeFiles): void {
+  const t = r.trajectory;
+  printJson({
+    id: t.id,
+    status: t.status,
+    ...(t.error ? { error: t.error } : {}),
+    strategy: t.strategy,
+    policy: t.policy,
+    turns: t.steps.length,
+    out: f.dir,
+    trajectory: f.trajectoryPath,
+    ...(f.artifactDir ? { artifact: f.artifactDir } : {}),
+    valid: r.validation ? r.validation.valid : null,
+    ...(r.validation?.firstFailure ? { firstFailure: r.validation.firstFailure } : {}),
+    checks: r.validation?.checks ?? [],
+    ...(r.validationError ? { validationError: r.validationError } : {}),
+    reward: r.reward ?? null,
+  });
+}
+
+function printInjectText(r: InjectResult, f: EpisodeFiles): void {
+  const t = r.trajectory;
+  process.stdout.write(`episode ${t.id}: ${t.strategy} strategy, ${t.steps.length} turn(s), ${describeEnd(t)} (${((t.timings.totalMs ?? 0) / 1000).toFixed(1)} s)\n`);
+  if (r.validation) {
+    process.stdout.write('\n');
+    printReport(r.validation);
+  } else if (r.validationError) {
+    process.stdout.write(`${color.red('validation could not run')}: ${r.validationError}\n`);
+  } else if (!r.artifact) {
+    process.stdout.write(`${color.red('no artifact')}: the agent did not submit one\n`);
+  }
+  const reward =
+    r.reward !== undefined
+      ? `r_inject = ${r.reward}`
+      : r.validation?.valid === true
+        ? 'r_inject: consistency passed; the rest depends on the solve rate (run ssr solve --attempts N)'
+        : 'r_inject: not judged';
+  process.stdout.write(`${reward}\n`);
+  process.stdout.write(`trajectory: ${f.trajectoryPath}${f.artifactDir ? `\nartifact:   ${f.artifactDir}` : ''}\n`);
+}
+
+/** One injection episode with its stage lines; the policy is disposed at the end. */
+async function runEpisode(o: Opts, repoDir: string, strategy: StrategyChoice, choice: PolicyChoice, progress: StageLines, signal: AbortSignal): Promise<InjectResult> {
+  const policy = await makePolicy(choice);
+  try {
+    progress.start('inject', 0, `starting a sandbox (${describePolicy(policy)})`);
+    return await runInjectEpisode({
+      repoDir,
+      image: o.image as string | undefined,
+      policy,
+      strategy,
+      seed: intOption(o.seed as string | undefined, '--seed', 0),
+      thresholds: thresholdFlags(o),
+      validate: o.validate !== false,
+      validation: {
+        onEvent: (e) => {
+          // The agent's stage ends where validation's begins: a line of its own.
+          if (e.type === 'runs-planned') progress.start('validate', 0, 'starting');
+          progress.onValidation(e);
+        },
+      },
+      toolMode: choice.toolMode,
+      temperature: choice.temperature,
+      topP: choice.topP,
+      ...budgetOptions(o),
+      id: newEpisodeId('injector'),
+      signal,
+      onStep: (s) => {
+        if (o.verbose) process.stderr.write(stepLine(s) + '\n');
+        progress.update(stepLine(s));
+      },
+    });
+  } finally {
+    progress.end();
+    await policy.dispose?.().catch(() => undefined);
+  }
+}
+
+/** `ssr inject`: one episode, its files, its verdict and its exit code. */
+async function inject(o: Opts): Promise<number> {
+  if (o.repoInImage) fail('ssr inject needs --repo (the injector works on a copy of a host folder)');
+  const repoDir = requireDir(o.repo as string, '--repo');
+  o.image = await repoImage(o, repoDir);
+  const strategy = String(o.strategy ?? 'mix') as StrategyChoice;
+  if (!STRATEGIES.includes(strategy)) fail(`--strategy must be one of ${STRATEGIES.join(', ')} (got ${strategy})`);
+  const choice = policyChoice(o, 'injector');
+  const progress = new StageLines(process.stderr.isTTY === true && !o.json, o.json ? () => undefined : undefined);
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.once('SIGINT', onInt);
+  try {
+    const r = await runEpisode(o, repoDir, strategy, choice, progress, ac.signal);
+    const files = await saveEpisode(repoDir, o, r);
+    if (o.json) printInjectJson(r, files);
+    else printInjectText(r, files);
+    return injectExitCode(r, o.validate !== false);
+  } finally {
+    process.removeListener('SIGINT', onInt);
+  }
+}
+
 export function register(program: Command): void {
-  addPolicyFlags(
-    addSandboxFlags(
-      program
-        .command('inject')
-        .description('run one bug-injection episode and check the artifact (exit 0 valid, 1 invalid, 2 could not run)')
-        .requiredOption('--repo <dir>', 'the repository (copied into a sandbox with its git history, never modified)'),
-    ),
-  )
-    .option('--strategy <s>', 'removal | history | direct | mix (50/50 removal and history)', 'mix')
-    .option('--seed <n>', 'seed of the mix draw')
-    .option('--min-passing-tests <n>', 'original_passes threshold', String(DEFAULT_THRESHOLDS.minPassingTests))
-    .option('--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles))
-    .option('--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests))
-    .option('--no-validate', 'skip the consistency checks')
-    .option('--out <dir>', 'where to write trajectory.json and artifact/ (default <repo>/.ssr/episodes/<id>/)')
-    .option('--verbose', 'print each step on stderr')
-    .option('--json', 'print the result as JSON')
-    .action(
-      action(async (o: Opts) => {
-        if (o.repoInImage) fail('ssr inject needs --repo (the injector works on a copy of a host folder)');
-        const repoDir = requireDir(o.repo as string, '--repo');
-        o.image = await repoImage(o, repoDir);
-        const strategy = String(o.strategy ?? 'mix') as StrategyChoice;
-        if (!STRATEGIES.includes(strategy)) fail(`--strategy must be one of ${STRATEGIES.join(', ')} (got ${strategy})`);
-        const choice = policyChoice(o, 'injector');
-        const budgets = budgetOptions(o);
-        const thresholds = {
-          minPassingTests: intOption(o.minPassingTests as string, '--min-passing-tests', 0),
-          minChangedFiles: intOption(o.minChangedFiles as string, '--min-changed-files', 1),
-          minFailingTests: intOption(o.minFailingTests as string, '--min-failing-tests', 1),
-        };
-        const id = newEpisodeId('injector');
-        const policy = await makePolicy(choice);
-        const progress = new StageLines(process.stderr.isTTY === true && !o.json, o.json ? () => undefined : undefined);
-        const ac = new AbortController();
-        const onInt = () => ac.abort();
-        process.once('SIGINT', onInt);
-        try {
-          progress.start('inject', 0, `starting a sandbox (${describePolicy(policy)})`);
-          const r = await runInjectEpisode({
-            repoDir,
-            image: o.image as string | undefined,
-            policy,
-            strategy,
-            seed: intOption(o.seed as string | undefined, '--seed', 0),
-            thresholds: {
-              ...(thresholds.minPassingTests !== undefined ? { minPassingTests: thresholds.minPassingTests } : {}),
-              ...(thresholds.minChangedFiles !== undefined ? { minChangedFiles: thresholds.minChangedFiles } : {}),
-              ...(thresholds.minFailingTests !== undefined ? { minFailingTests: thresholds.minFailingTests } : {}),
-            },
-            validate: o.validate !== false,
-            validation: {
-              onEvent: (e) => {
-                // The agent's stage ends where validation's begins: a line of its own.
-                if (e.type === 'runs-planned') progress.start('validate', 0, 'starting');
-                progress.onValidation(e);
-              },
-            },
-            toolMode: choice.toolMode,
-            temperature: choice.temperature,
-            topP: choice.topP,
-            ...budgets,
-            id,
-            signal: ac.signal,
-            onStep: (s) => {
-              if (o.verbose) process.stderr.write(stepLine(s) + '\n');
-              progress.update(stepLine(s));
-            },
-          });
-          progress.end();
-          const dir = await episodeDir(repoDir, o.out as string | undefined, r.trajectory.id);
-          const trajectoryPath = path.join(dir, 'trajectory.json');
-          await writeTrajectory(trajectoryPath, r.trajectory);
-          let artifactDir: string | undefined;
-          if (r.artifact) {
-            artifactDir = path.join(dir, 'artifact');
-            await writeArtifact(artifactDir, r.artifact);
-          }
-          if (r.validation) await fs.writeFile(path.join(dir, 'validation.json'), JSON.stringify(r.validation, null, 2) + '\n');
-          const t = r.trajectory;
-          const valid = r.validation?.valid === true;
-          const code = injectExitCode(r, o.validate !== false);
-          if (o.json) {
-            printJson({
-              id: t.id,
-              status: t.status,
-              ...(t.error ? { error: t.error } : {}),
-              strategy: t.strategy,
-              policy: t.policy,
-              turns: t.steps.length,
-              out: dir,
-              trajectory: trajectoryPath,
-              ...(artifactDir ? { artifact: artifactDir } : {}),
-              valid: r.validation ? r.validation.valid : null,
-              ...(r.validation?.firstFailure ? { firstFailure: r.validation.firstFailure } : {}),
-              checks: r.validation?.checks ?? [],
-              ...(r.validationError ? { validationError: r.validationError } : {}),
-              reward: r.reward ?? null,
-            });
-          } else {
-            process.stdout.write(
-              `episode ${t.id}: ${t.strategy} strategy, ${t.steps.length} turn(s), ${describeEnd(t)} (${((t.timings.totalMs ?? 0) / 1000).toFixed(1)} s)\n`,
-            );
-            if (r.validation) {
-              process.stdout.write('\n');
-              printReport(r.validation);
-            } else if (r.validationError) {
-              process.stdout.write(`${color.red('validation could not run')}: ${r.validationError}\n`);
-            } else if (!r.artifact) {
-              process.stdout.write(`${color.red('no artifact')}: the agent did not submit one\n`);
-            }
-            const reward =
-              r.reward !== undefined
-                ? `r_inject = ${r.reward}`
-                : valid
-                  ? 'r_inject: consistency passed; the rest depends on the solve rate (run ssr solve --attempts N)'
-                  : 'r_inject: not judged';
-            process.stdout.write(`${reward}\n`);
-            process.stdout.write(`trajectory: ${trajectoryPath}${artifactDir ? `\nartifact:   ${artifactDir}` : ''}\n`);
-          }
-          return code;
-        } finally {
-          process.removeListener('SIGINT', onInt);
-          progress.end();
-          await policy.dispose?.().catch(() => undefined);
-        }
-      }),
-    );
+  const cmd = program
+    .command('inject')
+    .description('run one bug-injection episode and check the artifact (exit 0 valid, 1 invalid, 2 could not run)')
+    .requiredOption('--repo <dir>', 'the repository (copied into a sandbox with its git history, never modified)');
+  addOptions(addPolicyFlags(addSandboxFlags(cmd)), INJECT_OPTIONS).action(action(inject));
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { writeReport } from '../../core/report/html';
+import type { TamperedAttempt } from '../../core/report/tampered';
 import { EXIT_OK, action, fail, printJson } from '../util';
 
 export function register(program: Command): void {
@@ -26,7 +27,7 @@ export function register(program: Command): void {
         const { bytes, model } = await writeReport(run, out);
         const ms = Date.now() - t0;
         if (o.json) {
-          printJson({ out, bytes, ms, run: model.data.run, bugs: model.data.bugs.length, matrices: Object.keys(model.matrices).length, trainingUpdates: model.data.training.length });
+          printJson({ out, bytes, ms, run: model.data.run, bugs: model.data.bugs.length, matrices: Object.keys(model.matrices).length, trainingUpdates: model.data.training.length, tampered: model.data.tampered });
         } else {
           const d = model.data;
           process.stdout.write(
@@ -34,8 +35,16 @@ export function register(program: Command): void {
               `${d.training.length ? `, ${d.training.length} training update(s)` : ''}\n` +
               `  ${out}  (${Math.round(bytes / 1024)} KiB, one file, no network; written in ${ms} ms)\n`,
           );
+          process.stdout.write(tamperedLines(d.tampered).join(''));
         }
         return EXIT_OK;
       }),
     );
+}
+
+/** The tampered attempts, one line each with the evidence (nothing when there is none). */
+export function tamperedLines(list: TamperedAttempt[]): string[] {
+  if (!list.length) return [];
+  const head = `  ${list.length} tampered attempt(s) (rewarded -1, never solved):\n`;
+  return [head, ...list.map((t) => `    ${t.bugId} attempt ${t.attempt + 1} (${t.policyVersion}): ${t.reason}; ${t.evidence.join('; ')}\n`)];
 }

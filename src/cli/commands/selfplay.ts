@@ -16,6 +16,7 @@ import type { PolicySpec } from '../../core/policy';
 import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
 import { addPolicyFlags, policyChoice, type Opts } from './inject';
 import { StageLines } from '../stages';
+import { addOptions, type OptionRow } from '../options';
 import { repoImage } from '../image';
 import { loadAdapter, readTrainingState, specForState, versionOf } from '../../core/training/loop';
 
@@ -46,7 +47,7 @@ function describeEvent(e: SessionEvent): string | undefined {
     case 'validated':
       return `  ${e.bugId}: ${e.valid ? color.green('valid') : color.red(`invalid at ${e.firstFailure}`)}`;
     case 'attempt-finished':
-      return `  ${e.bugId} attempt ${e.attempt}: ${e.solved ? color.green('solved') : color.red('not solved')} (reward ${e.reward ?? 'n/a'}) ${color.dim(e.detail.slice(0, 80))}`;
+      return `  ${e.bugId} attempt ${e.attempt}: ${e.solved ? color.green('solved') : e.tampered ? color.red('TAMPERED') : color.red('not solved')} (reward ${e.reward ?? 'n/a'}) ${color.dim(e.detail.slice(0, 80))}`;
     case 'reward':
       return `  ${e.bugId}: r_inject ${e.rInject.toFixed(2)}${e.solveRate !== undefined ? ` (solve rate ${e.solveRate.toFixed(2)})` : ''}`;
     case 'higher-order':
@@ -94,7 +95,7 @@ export function summary(s: SessionFile, runDir: string): string {
     `  proposals        ${m.proposals} (${m.proposalsFailed} without an artifact)`,
     `  valid bugs       ${m.validBugs} (valid share of proposals ${(m.validShare * 100).toFixed(0)}%), ${m.higherOrderBugs} higher-order`,
     `  failed checks    ${Object.entries(m.failuresPerCheck).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}`,
-    `  solver attempts  ${m.attempts} (${m.solved} solved)`,
+    `  solver attempts  ${m.attempts} (${m.solved} solved${m.tampered ? `, ${m.tampered} tampered` : ''})`,
     `  solve rates      ${hist}`,
     `  mean rewards     r_inject ${m.meanRInject?.toFixed(3) ?? 'n/a'}, r_solve ${m.meanRSolve?.toFixed(3) ?? 'n/a'}`,
     `  throughput       ${m.artifactsPerHour.toFixed(1)} valid artifacts/hour over ${(m.activeMs / 1000).toFixed(0)} s; peak memory ${m.peakRssMb} MB`,
@@ -117,125 +118,141 @@ export function summary(s: SessionFile, runDir: string): string {
   return lines.join('\n');
 }
 
-export function register(program: Command): void {
-  addPolicyFlags(
-    program
-      .command('selfplay')
-      .description('run a self-play session: propose, validate, solve, reward, higher-order bugs (resumable)')
-      .option('--repo <dir>', 'the repository (copied into sandboxes; only .ssr/ is written in it)')
-      .option('--image <image>', `sandbox image (default: the repository's built environment, else ${DEFAULT_CONFIG.image})`)
-      .option('--proposer <kind>', 'bootstrap (no model) | policy (the model as injector)')
-      .option('--injector-trajectory <file>', 'replay: a recorded injector trajectory')
-      .option('--strategy <s>', 'injector strategy: removal | history | direct | mix', 'mix')
-      .option('--rounds <n>', 'rounds (one first-order bug each)', String(DEFAULT_CONFIG.rounds))
-      .option('--attempts <n>', 'solver attempts per bug (the paper uses 8)', String(DEFAULT_CONFIG.attempts))
-      .option('--concurrency <k>', 'sandboxes at once', String(DEFAULT_CONFIG.concurrency))
-      .option('--alpha <a>', 'injector reward alpha', String(DEFAULT_CONFIG.alpha))
-      .option('--seed <n>', 'seed of the proposals', '0')
-      .option('--max-wall <minutes>', 'stop starting rounds after this many minutes')
-      .option('--no-higher-order', 'do not turn failed attempts into higher-order bugs')
-      .option('--min-passing-tests <n>', 'original_passes threshold', String(DEFAULT_THRESHOLDS.minPassingTests))
-      .option('--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles))
-      .option('--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests))
-      .option('--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120')
-      .option('--train-every <n>', 'train the policy every N rounds on the trajectories since the last update and put it back into play (--policy onnx: reloaded in-process; --policy openai with --train-model: a LoRA adapter loaded into the server)', '0')
-      .option('--train-device <d>', 'cuda | cpu | auto, for --train-every', 'auto')
-      .option('--train-steps <n>', 'optimizer steps per training round')
-      .option('--train-model <dir>', '--policy openai: the served base model\'s weights (Hugging Face layout); each update trains a LoRA adapter on it and loads it into the server (vLLM runtime LoRA loading)')
-      .option('--out <dir>', 'the run directory (default <repo>/.ssr/runs/<id>)')
-      .option('--resume <run>', 'continue a run (a run directory, or a run id of --repo)')
-      .option('--json', 'print the final session (configuration, counters, metrics) as JSON'),
-    { kinds: 'bootstrap (no model) | openai | onnx | replay', default: 'bootstrap' },
-  )
-    .action(
-      action(infrastructureGuard(async (o: Opts) => {
-        const progress = new StageLines();
-        const onEvent = (e: SessionEvent) => {
-          if (o.json) return;
-          // The stage's live line (core/progress.ts), and a line of its own for what people keep reading.
-          progress.onSession(e);
-          const line = describeEvent(e);
-          if (line && e.type !== 'round-started') progress.log(line);
-        };
-        const ac = new AbortController();
-        process.once('SIGINT', () => ac.abort());
-        let session: SelfPlaySession;
-        const specs = policySpecs(o);
-        const trainEvery = intOption(o.trainEvery as string, '--train-every', 0)!;
-        const training =
-          trainEvery > 0 || o.resume
-            ? {
-                device: o.trainDevice as string,
-                steps: intOption(o.trainSteps as string | undefined, '--train-steps', 1),
-                trainModel: o.trainModel ? requireDir(o.trainModel as string, '--train-model') : undefined,
-              }
-            : undefined;
-        const resumeDir = o.resume ? RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined) : undefined;
-        // A resumed session continues with the latest trained policy (RUN/train/state.json).
-        const state = resumeDir && specs.policy ? await readTrainingState(resumeDir) : undefined;
-        let policy = specs.policy;
-        if (specs.policy && state && state.step > 0) {
-          policy = specForState(specs.policy, state);
-          if (specs.policy.kind === 'openai' && state.served && state.adapter) {
-            await loadAdapter(specs.policy, state.served, state.adapter, ac.signal);
-          }
-          if (!o.json) process.stderr.write(`continuing with the trained policy v${state.step}: ${(policy as { model?: string }).model}\n`);
-        }
-        const players = makePlayers({
-          ...specs,
-          policy,
-          baseSpec: specs.policy,
-          version: specs.policy && (training || state) ? versionOf(specs.policy, state) : undefined,
-          training,
-        });
-        if (resumeDir) {
-          const runDir = resumeDir;
-          session = await SelfPlaySession.resume(runDir, players, { signal: ac.signal, onEvent });
-        } else {
-          const repoDir = requireDir(o.repo as string | undefined, '--repo');
-          const maxWall = numberOption(o.maxWall as string | undefined, '--max-wall', 0.1);
-          const config: SelfPlayConfig = {
-            ...DEFAULT_CONFIG,
-            repoDir,
-            image: await repoImage(o, repoDir),
-            proposer: specs.proposer,
-            // What the policy is, never a secret (the replay file's path is kept, so the resume command can name it).
-            policy: policyDescription(specs.policy),
-            strategy: String(o.strategy),
-            rounds: intOption(o.rounds as string, '--rounds', 0)!,
-            attempts: intOption(o.attempts as string, '--attempts', 1)!,
-            concurrency: intOption(o.concurrency as string, '--concurrency', 1)!,
-            alpha: numberOption(o.alpha as string, '--alpha', 0, 1)!,
-            seed: intOption(o.seed as string, '--seed', 0)!,
-            maxWallMs: maxWall ? maxWall * 60_000 : undefined,
-            higherOrder: o.higherOrder !== false,
-            thresholds: {
-              minPassingTests: intOption(o.minPassingTests as string, '--min-passing-tests')!,
-              minChangedFiles: intOption(o.minChangedFiles as string, '--min-changed-files')!,
-              minFailingTests: intOption(o.minFailingTests as string, '--min-failing-tests')!,
-            },
-            trainEvery: intOption(o.trainEvery as string, '--train-every', 0)!,
-            maxTurns: intOption(o.maxTurns as string | undefined, '--max-turns', 1),
-            testTimeoutMs: intOption(o.testTimeout as string, '--test-timeout', 1)! * 1000,
-          };
-          session = await SelfPlaySession.create(config, players, { signal: ac.signal, onEvent, out: o.out as string | undefined });
-        }
-        if (!o.json) process.stderr.write(`run directory: ${session.runDir}\n`);
-        const result = await session.run();
-        progress.end();
-        if (o.json) printJson({ runDir: session.runDir, ...result });
-        else process.stdout.write(summary(result, session.runDir) + '\n');
-        if (result.status === 'cancelled') return 130;
-        if (result.status === 'interrupted') {
-          // Said last, on stderr, whatever the output format: what happened and the command that continues.
-          process.stderr.write(`ssr: ${interruptedMessage(result, session.runDir)}\n`);
-          return EXIT_CANNOT_RUN;
-        }
-        if (result.status === 'failed') return EXIT_CANNOT_RUN;
-        return (result.metrics?.validBugs ?? 0) > 0 ? EXIT_OK : EXIT_NEGATIVE;
-      })),
-    );
+/** `ssr selfplay`'s options, in the order `--help` lists them (the policy flags follow). */
+const SELFPLAY_OPTIONS: readonly OptionRow[] = [
+  ['--repo <dir>', 'the repository (copied into sandboxes; only .ssr/ is written in it)'],
+  ['--image <image>', `sandbox image (default: the repository's built environment, else ${DEFAULT_CONFIG.image})`],
+  ['--proposer <kind>', 'bootstrap (no model) | policy (the model as injector)'],
+  ['--injector-trajectory <file>', 'replay: a recorded injector trajectory'],
+  ['--strategy <s>', 'injector strategy: removal | history | direct | mix', 'mix'],
+  ['--rounds <n>', 'rounds (one first-order bug each)', String(DEFAULT_CONFIG.rounds)],
+  ['--attempts <n>', 'solver attempts per bug (the paper uses 8)', String(DEFAULT_CONFIG.attempts)],
+  ['--concurrency <k>', 'sandboxes at once', String(DEFAULT_CONFIG.concurrency)],
+  ['--alpha <a>', 'injector reward alpha', String(DEFAULT_CONFIG.alpha)],
+  ['--seed <n>', 'seed of the proposals', '0'],
+  ['--max-wall <minutes>', 'stop starting rounds after this many minutes'],
+  ['--no-higher-order', 'do not turn failed attempts into higher-order bugs'],
+  ['--min-passing-tests <n>', 'original_passes threshold', String(DEFAULT_THRESHOLDS.minPassingTests)],
+  ['--min-changed-files <n>', 'bug_scope threshold', String(DEFAULT_THRESHOLDS.minChangedFiles)],
+  ['--min-failing-tests <n>', 'bug_breaks_tests threshold', String(DEFAULT_THRESHOLDS.minFailingTests)],
+  ['--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120'],
+  ['--train-every <n>', 'train the policy every N rounds on the trajectories since the last update and put it back into play (--policy onnx: reloaded in-process; --policy openai with --train-model: a LoRA adapter loaded into the server)', '0'],
+  ['--train-device <d>', 'cuda | cpu | auto, for --train-every', 'auto'],
+  ['--train-steps <n>', 'optimizer steps per training round'],
+  ['--train-model <dir>', '--policy openai: the served base model\'s weights (Hugging Face layout); each update trains a LoRA adapter on it and loads it into the server (vLLM runtime LoRA loading)'],
+  ['--out <dir>', 'the run directory (default <repo>/.ssr/runs/<id>)'],
+  ['--resume <run>', 'continue a run (a run directory, or a run id of --repo)'],
+  ['--json', 'print the final session (configuration, counters, metrics) as JSON'],
+];
 
+type Specs = ReturnType<typeof policySpecs>;
+type Training = Parameters<typeof makePlayers>[0]['training'];
+
+/** --train-every and friends; on --resume too, where the run's training state decides. */
+function trainingOf(o: Opts): Training {
+  const trainEvery = intOption(o.trainEvery as string, '--train-every', 0)!;
+  if (trainEvery <= 0 && !o.resume) return undefined;
+  return {
+    device: o.trainDevice as string,
+    steps: intOption(o.trainSteps as string | undefined, '--train-steps', 1),
+    trainModel: o.trainModel ? requireDir(o.trainModel as string, '--train-model') : undefined,
+  };
+}
+
+/** The session's players; a resumed session continues with the latest trained policy (RUN/train/state.json). */
+async function playersFor(o: Opts, specs: Specs, resumeDir: string | undefined, signal: AbortSignal): Promise<ReturnType<typeof makePlayers>> {
+  const training = trainingOf(o);
+  const state = resumeDir && specs.policy ? await readTrainingState(resumeDir) : undefined;
+  let policy = specs.policy;
+  if (specs.policy && state && state.step > 0) {
+    policy = specForState(specs.policy, state);
+    if (specs.policy.kind === 'openai' && state.served && state.adapter) await loadAdapter(specs.policy, state.served, state.adapter, signal);
+    if (!o.json) process.stderr.write(`continuing with the trained policy v${state.step}: ${(policy as { model?: string }).model}\n`);
+  }
+  const version = specs.policy && (training || state) ? versionOf(specs.policy, state) : undefined;
+  return makePlayers({ ...specs, policy, baseSpec: specs.policy, version, training });
+}
+
+/** A new session's configuration from the flags. */
+async function sessionConfig(o: Opts, specs: Specs): Promise<SelfPlayConfig> {
+  const repoDir = requireDir(o.repo as string | undefined, '--repo');
+  const maxWall = numberOption(o.maxWall as string | undefined, '--max-wall', 0.1);
+  return {
+    ...DEFAULT_CONFIG,
+    repoDir,
+    image: await repoImage(o, repoDir),
+    proposer: specs.proposer,
+    // What the policy is, never a secret (the replay file's path is kept, so the resume command can name it).
+    policy: policyDescription(specs.policy),
+    strategy: String(o.strategy),
+    rounds: intOption(o.rounds as string, '--rounds', 0)!,
+    attempts: intOption(o.attempts as string, '--attempts', 1)!,
+    concurrency: intOption(o.concurrency as string, '--concurrency', 1)!,
+    alpha: numberOption(o.alpha as string, '--alpha', 0, 1)!,
+    seed: intOption(o.seed as string, '--seed', 0)!,
+    maxWallMs: maxWall ? maxWall * 60_000 : undefined,
+    higherOrder: o.higherOrder !== false,
+    thresholds: {
+      minPassingTests: intOption(o.minPassingTests as string, '--min-passing-tests')!,
+      minChangedFiles: intOption(o.minChangedFiles as string, '--min-changed-files')!,
+      minFailingTests: intOption(o.minFailingTests as string, '--min-failing-tests')!,
+    },
+    trainEvery: intOption(o.trainEvery as string, '--train-every', 0)!,
+    maxTurns: intOption(o.maxTurns as string | undefined, '--max-turns', 1),
+    testTimeoutMs: intOption(o.testTimeout as string, '--test-timeout', 1)! * 1000,
+  };
+}
+
+/** Prints the session's end and returns the exit code. */
+function finish(o: Opts, result: SessionFile, runDir: string): number {
+  if (o.json) printJson({ runDir, ...result });
+  else process.stdout.write(summary(result, runDir) + '\n');
+  if (result.status === 'cancelled') return 130;
+  if (result.status === 'interrupted') {
+    // Said last, on stderr, whatever the output format: what happened and the command that continues.
+    process.stderr.write(`ssr: ${interruptedMessage(result, runDir)}\n`);
+    return EXIT_CANNOT_RUN;
+  }
+  if (result.status === 'failed') return EXIT_CANNOT_RUN;
+  return (result.metrics?.validBugs ?? 0) > 0 ? EXIT_OK : EXIT_NEGATIVE;
+}
+
+/** `ssr selfplay`: a new session, or a resumed one, run to its end. */
+async function selfplay(o: Opts): Promise<number> {
+  const progress = new StageLines();
+  const onEvent = (e: SessionEvent) => {
+    if (o.json) return;
+    // The stage's live line (core/progress.ts), and a line of its own for what people keep reading.
+    progress.onSession(e);
+    const line = describeEvent(e);
+    if (line && e.type !== 'round-started') progress.log(line);
+  };
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort());
+  const specs = policySpecs(o);
+  const resumeDir = o.resume ? RunStore.resolve(o.resume as string, o.repo ? path.resolve(o.repo as string) : undefined) : undefined;
+  const players = await playersFor(o, specs, resumeDir, ac.signal);
+  const session = resumeDir
+    ? await SelfPlaySession.resume(resumeDir, players, { signal: ac.signal, onEvent })
+    : await SelfPlaySession.create(await sessionConfig(o, specs), players, { signal: ac.signal, onEvent, out: o.out as string | undefined });
+  if (!o.json) process.stderr.write(`run directory: ${session.runDir}\n`);
+  const result = await session.run();
+  progress.end();
+  return finish(o, result, session.runDir);
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('selfplay')
+    .description('run a self-play session: propose, validate, solve, reward, higher-order bugs (resumable)');
+  addPolicyFlags(addOptions(cmd, SELFPLAY_OPTIONS), { kinds: 'bootstrap (no model) | openai | onnx | replay', default: 'bootstrap' }).action(
+    action(infrastructureGuard(selfplay)),
+  );
+  registerRuns(program);
+  registerExport(program);
+}
+
+function registerRuns(program: Command): void {
   program
     .command('runs')
     .description('list the self-play runs of a repository')
@@ -264,6 +281,9 @@ export function register(program: Command): void {
       }),
     );
 
+}
+
+function registerExport(program: Command): void {
   program
     .command('export')
     .description('export a run\'s valid bugs as a dataset')

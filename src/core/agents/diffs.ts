@@ -1,115 +1,92 @@
 /**
- * Reversing a git-style unified diff in text: the solver's specification is
- * the reverse of the injector's test_weaken.diff (the tests put back).
+ * Reversing a git-style unified diff: the solver's specification is the
+ * reverse of the injector's test_weaken.diff (the tests put back). The `diff`
+ * package parses, reverses (sides, lines, ranges, modes, renames, creations
+ * and deletions) and formats; this file keeps what git writes and the package
+ * drops or writes otherwise, so that the result reads as git's own output.
  */
-
-function swapHunkHeader(line: string): string {
-  const m = /^@@ -(\d+(?:,\d+)?) \+(\d+(?:,\d+)?) @@(.*)$/.exec(line);
-  if (!m) return line;
-  return `@@ -${m[2]} +${m[1]} @@${m[3]}`;
-}
+import { FILE_HEADERS_ONLY, formatPatch, parsePatch, reversePatch, type StructuredPatch } from 'diff';
 
 /**
  * Returns the diff that undoes `diff`: old and new sides swapped, added and
  * removed lines swapped (removals listed first in each change block, as
  * diff tools write them), file creations become deletions and back. Binary
  * patches are left out with a note, as they cannot be reversed in text.
+ * Throws on text that is not a unified diff (parsePatch's error), as
+ * `git apply` would refuse it too.
  */
 export function reverseDiff(diff: string): string {
-  const lines = diff.split('\n');
+  if (!diff.trim()) return diff;
+  const kept = gitDetails(diff);
+  let gitFile = 0;
+  const files = parsePatch(diff).map((p) => reverseFile(p, p.isGit ? kept.files[gitFile++] : undefined));
+  const out = files.join('');
+  let hunk = 0;
+  const lines = out.split('\n').map((l) => (l.startsWith('@@ -') ? gitHunkHeader(l, kept.headings[hunk++] ?? '') : l));
+  return (diff.endsWith('\n') ? lines : lines.slice(0, -1)).join('\n');
+}
+
+/** One file's patch reversed and formatted, with its `index` line (swapped) put back; a binary change as a note. */
+function reverseFile(p: StructuredPatch, git: GitFile | undefined): string {
+  const rev = reversePatch(p);
+  rev.hunks = rev.hunks.map((h) => ({ ...h, lines: removalsFirst(h.lines) }));
+  if (!rev.isGit) {
+    // The package swaps a/ and b/ only in git patches; plain diffs keep old = a/, new = b/ too.
+    rev.oldFileName = rev.oldFileName?.replace(/^b\//, 'a/');
+    rev.newFileName = rev.newFileName?.replace(/^a\//, 'b/');
+  }
+  const lines = formatPatch(rev, rev.isGit ? undefined : FILE_HEADERS_ONLY).split('\n');
+  if (git?.index) {
+    const m = /^index ([0-9a-f]+)\.\.([0-9a-f]+)(.*)$/.exec(git.index)!;
+    const at = lines.findIndex((l) => l.startsWith('--- '));
+    lines.splice(at < 0 ? lines.length - 1 : at, 0, `index ${m[2]}..${m[1]}${m[3]}`);
+  }
+  if (git?.binary) lines.splice(lines.length - 1, 0, '(binary change left out)');
+  return lines.join('\n');
+}
+
+/** What parsePatch drops of one file's git header. */
+interface GitFile {
+  index?: string;
+  /** A binary change (GIT binary patch, or "Binary files ... differ"). */
+  binary?: boolean;
+}
+
+/** What parsePatch drops: each git file's `index` line and whether it is binary, each hunk's section heading (in order). */
+function gitDetails(diff: string): { files: GitFile[]; headings: string[] } {
+  const files: GitFile[] = [];
+  const headings: string[] = [];
+  for (const line of diff.split('\n')) {
+    const file = files[files.length - 1];
+    if (line.startsWith('diff --git ')) files.push({});
+    else if (file && !file.index && /^index [0-9a-f]+\.\.[0-9a-f]+/.test(line)) file.index = line;
+    else if (file && (line === 'GIT binary patch' || line.startsWith('Binary files '))) file.binary = true;
+    else if (line.startsWith('@@ -')) headings.push(/^@@ [^@]*@@(.*)$/.exec(line)?.[1] ?? '');
+  }
+  return { files, headings };
+}
+
+/** A hunk header as git writes it: a count of 1 is left out, the section heading follows. */
+function gitHunkHeader(line: string, heading: string): string {
+  return line.replace(/,1 \+/, ' +').replace(/ (\+\d+),1 @@$/, ' $1 @@') + heading;
+}
+
+/** Each change block's removals before its additions; a "\ No newline" marker stays after its line. */
+function removalsFirst(lines: string[]): string[] {
   const out: string[] = [];
   let minus: string[] = [];
   let plus: string[] = [];
-  const flush = () => {
-    out.push(...minus, ...plus);
-    minus = [];
-    plus = [];
-  };
-  // Lines left in the current hunk, from its header: old side and new side.
-  let oldLeft = 0;
-  let newLeft = 0;
-  let skipBinary = false;
-  /** Where the last hunk line went: a "\\ No newline" marker follows it. */
-  let last: string[] = out;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (oldLeft > 0 || newLeft > 0) {
-      if (line.startsWith('+')) {
-        minus.push('-' + line.slice(1));
-        last = minus;
-        newLeft--;
-        continue;
-      }
-      if (line.startsWith('-')) {
-        plus.push('+' + line.slice(1));
-        last = plus;
-        oldLeft--;
-        continue;
-      }
-      if (line.startsWith('\\')) {
-        // "\ No newline at end of file" belongs to the line before it.
-        last.push(line);
-        continue;
-      }
-      if (line.startsWith(' ') || line === '') {
-        flush();
-        out.push(line);
-        last = out;
-        oldLeft--;
-        newLeft--;
-        continue;
-      }
-      oldLeft = newLeft = 0;
+  let last = out;
+  for (const line of lines) {
+    if (line.startsWith('-')) (last = minus).push(line);
+    else if (line.startsWith('+')) (last = plus).push(line);
+    else if (line.startsWith('\\')) last.push(line);
+    else {
+      out.push(...minus, ...plus, line);
+      minus = [];
+      plus = [];
+      last = out;
     }
-    if (line.startsWith('\\')) {
-      // A marker right after the hunk's last line.
-      last.push(line);
-      continue;
-    }
-    last = out;
-    flush();
-    if (line.startsWith('diff --git ')) {
-      skipBinary = false;
-      const m = /^diff --git a\/(.*) b\/(.*)$/.exec(line);
-      out.push(m ? `diff --git a/${m[2]} b/${m[1]}` : line);
-      continue;
-    }
-    if (skipBinary) continue;
-    if (line.startsWith('@@')) {
-      const m = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
-      oldLeft = m ? (m[1] === undefined ? 1 : Number(m[1])) : 0;
-      newLeft = m ? (m[2] === undefined ? 1 : Number(m[2])) : 0;
-      out.push(swapHunkHeader(line));
-      continue;
-    }
-    if (line.startsWith('--- ')) {
-      const next = lines[i + 1];
-      if (next !== undefined && next.startsWith('+++ ')) {
-        out.push('--- ' + next.slice(4).replace(/^b\//, 'a/'), '+++ ' + line.slice(4).replace(/^a\//, 'b/'));
-        i++;
-        continue;
-      }
-    }
-    if (line.startsWith('new file mode ')) out.push('deleted file mode ' + line.slice('new file mode '.length));
-    else if (line.startsWith('deleted file mode ')) out.push('new file mode ' + line.slice('deleted file mode '.length));
-    else if (line.startsWith('old mode ')) out.push('new mode ' + line.slice('old mode '.length));
-    else if (line.startsWith('new mode ')) out.push('old mode ' + line.slice('new mode '.length));
-    else if (line.startsWith('rename from ')) out.push('rename to ' + line.slice('rename from '.length));
-    else if (line.startsWith('rename to ')) out.push('rename from ' + line.slice('rename to '.length));
-    else if (line.startsWith('copy from ') || line.startsWith('copy to ')) out.push(line);
-    else if (/^index [0-9a-f]+\.\.[0-9a-f]+/.test(line)) {
-      const m = /^index ([0-9a-f]+)\.\.([0-9a-f]+)(.*)$/.exec(line)!;
-      out.push(`index ${m[2]}..${m[1]}${m[3]}`);
-    } else if (line === 'GIT binary patch' || line.startsWith('Binary files ')) {
-      out.push('(binary change left out)');
-      skipBinary = true;
-    } else out.push(line);
   }
-  flush();
-  // Rename headers come in pairs; after swapping, git expects "rename from" first.
-  for (let i = 0; i + 1 < out.length; i++) {
-    if (out[i].startsWith('rename to ') && out[i + 1].startsWith('rename from ')) [out[i], out[i + 1]] = [out[i + 1], out[i]];
-    if (out[i].startsWith('new mode ') && out[i + 1].startsWith('old mode ')) [out[i], out[i + 1]] = [out[i + 1], out[i]];
-  }
-  return out.join('\n');
+  return out.concat(minus, plus);
 }

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { ARTIFACT_FILES, artifactFromFiles, changedFiles, parseDiff, type ArtifactFiles } from '../artifact/artifact';
 import { sh } from '../sandbox/baseline';
-import type { AgentContext, SubmitOutcome } from './loop';
+import type { AgentContext, SubmitOutcome } from './options';
 import type { SubmitArgs } from './protocol';
 
 /** Paths of the five files, by name, from what the model named. */

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parsePatch } from 'diff';
 import { UsageError } from '../base/errors';
+import { binaryHunks, describeBinaryHunk } from './binaryHunks';
 
 export const TEST_SCRIPT = 'test_script.sh';
 export const TEST_FILES = 'test_files.txt';
@@ -31,6 +32,8 @@ export interface ArtifactMeta {
   source?: string;
   /** Tests whose outcome changed between runs of the original state (validation found them): left out of evaluation. */
   flaky?: string[];
+  /** F: tests that pass on the original and fail with the full bug (validation found them); evaluation twins some of them. */
+  oracleFailing?: string[];
   [k: string]: unknown;
 }
 
@@ -252,6 +255,10 @@ export function diffProblem(name: ArtifactFileName, text: string, allowEmpty: bo
   for (const p of d.paths) {
     const why = unsafePathReason(p);
     if (why) return `${name} touches ${why}`;
+  }
+  const binary = binaryHunks(text);
+  if (binary.length) {
+    return `${name} has a binary hunk for ${binary.slice(0, 3).map(describeBinaryHunk).join(', ')}: an artifact's diffs must be text, which the judge can read and check`;
   }
   return undefined;
 }

@@ -163,4 +163,6 @@ export interface TrajectoryRecord {
   policy: PolicyInfo;
   /** The policy version that sampled this trajectory (copied from `policy.version`); the trainer refuses other versions. */
   policyVersion?: PolicyVersion;
+  /** Set on a solver attempt the judge found tampered (rewarded -1; the evaluation in `path`'s outcome says why). Absent otherwise. */
+  tampered?: true;
 }

@@ -25,8 +25,11 @@ import {
 import { SandboxPool } from '../sandbox/pool';
 import { DEFAULT_IMAGE, docker, ensureEngineAndImage, SandboxLostError, type SandboxLimits } from '../sandbox/docker';
 import { isHarnessPath } from './harness';
+import { comparable, compareChangedFiles, neutralFailure, type Neutrality } from './neutral';
+import { codeLoadingReason } from './harnessDiff';
 import { RunCache, originalKey } from './runCache';
 import type { StateRun } from './stateRun';
+import { corroboratedBroken } from './reporter';
 export type { StateRun } from './stateRun';
 import { span } from '../base/trace';
 import { applyDiff, existsInBaseline, initBaseline, resetToBaseline, restoreFromBaseline } from '../sandbox/baseline';
@@ -171,6 +174,22 @@ function list(xs: Iterable<string>, max = 5): string {
   return a.length > max ? `${shown} and ${a.length - max} more` : shown;
 }
 
+/**
+ * Whether the bug's files change behaviour (neutral.ts), on one of the pool's
+ * sandboxes; a comparison that could not be made is a note, never a verdict.
+ */
+async function compareBehaviour(pool: SandboxPool, diff: string, files: string[], signal?: AbortSignal): Promise<Neutrality & { ms: number }> {
+  try {
+    return await pool.use(async (sb) => {
+      const s = Date.now();
+      return { ...(await compareChangedFiles(sb, diff, files)), ms: Date.now() - s };
+    }, signal);
+  } catch (err) {
+    // Never rejects: validation's own cancellation and infrastructure checks come after the runs.
+    return { verdicts: [], notes: [`not compared: ${(err as Error).message}`], ms: 0 };
+  }
+}
+
 /** Validates a bug artifact against a repository. Never throws for the artifact's faults. */
 export async function validateArtifact(opts: ValidateOptions): Promise<ValidationReport> {
   const started = Date.now();
@@ -230,6 +249,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
   );
 
   const runs = new Map<string, StateRun>();
+  let neutrality: Neutrality | undefined;
   const dirty = new WeakSet<object>();
   /** Every repetition's results per state, for flaky-test detection. */
   const repetitions = new Map<string, TestResults[]>();
@@ -252,7 +272,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       const hit = opts.runCache!.getState(cacheKey, plan.diffs.map((d) => d.text));
       if (!hit || hit.durationMs >= testTimeoutMs) return undefined;
       repetitions.set(plan.state, [hit.results]);
-      return { state: plan.state, ok: true, results: { ...hit.results }, durationMs: hit.durationMs, repetitions: 1, logTail: hit.logTail, cached: true };
+      return { state: plan.state, ok: true, results: { ...hit.results }, durationMs: hit.durationMs, repetitions: 1, logTail: hit.logTail, reporter: hit.reporter, cached: true };
     };
     if (cachedOriginal) {
       runs.set('original', { ...cachedOriginal.run, cached: true });
@@ -341,7 +361,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
           return { ...partialOriginal.run, durationMs: Date.now() - s, repetitions: reps.length + partialOriginal.repetitions.length };
         }
         repetitions.set(plan.state, reps.map((r) => r.results!));
-        return { state: plan.state, ok: true, results: reps[0].results, durationMs: Date.now() - s, repetitions: reps.length, logTail: reps[0].logTail };
+        return { state: plan.state, ok: true, results: reps[0].results, durationMs: Date.now() - s, repetitions: reps.length, logTail: reps[0].logTail, reporter: reps[0].reporter };
       }, { state: plan.state }), opts.signal);
 
     /**
@@ -371,7 +391,17 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
       return run!;
     };
 
+    // bug_scope's behaviour test: the changed files compared once parsed, first in line for a sandbox. A bug whose
+    // run came from the bootstrap proposer (SSR's own mutation, no model's) needs none, nor a sandbox started for it.
+    const fromProposer = Boolean(runs.get('buggy')?.cached);
+    const neutralRun = bugUsable && !fromProposer && comparable(bugFiles) ? compareBehaviour(pool, a.bugInjectDiff, bugFiles, opts.signal) : undefined;
     const settled = await Promise.allSettled(plans.map(runState));
+    if (neutralRun) {
+      const s = Date.now();
+      const n = await neutralRun;
+      neutrality = n;
+      timing.set('bug_scope', (timing.get('bug_scope') ?? 0) + n.ms + (Date.now() - s));
+    }
     if (opts.signal?.aborted) throw new CancelledError();
     settled.forEach((r, i) => {
       if (r.status === 'fulfilled') runs.set(plans[i].state, r.value);
@@ -449,7 +479,8 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         if (own.length) return { status: 'fail', detail: own.join('; ') };
         const inTests = bug.paths.filter((p) => testFileSet.has(p));
         if (inTests.length) return { status: 'fail', detail: `${BUG_INJECT} changes test file(s) listed in ${TEST_FILES}: ${list(inTests)}` };
-        const harness = bug.paths.map((p) => [p, isHarnessPath(p, a.testScript)] as const).filter(([, why]) => why);
+        // Files that load code into the test process (harnessDiff.ts) are no place for a bug either.
+        const harness = bug.paths.map((p) => [p, isHarnessPath(p, a.testScript) ?? codeLoadingReason(p)] as const).filter(([, why]) => why);
         if (harness.length) {
           return {
             status: 'fail',
@@ -459,23 +490,30 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         if (bugFiles.length < t.minChangedFiles) {
           return { status: 'fail', detail: `${BUG_INJECT} changes ${bugFiles.length} file(s); at least ${t.minChangedFiles} required` };
         }
-        return { status: 'pass', detail: `${BUG_INJECT} changes ${bugFiles.length} non-test file(s): ${list(bugFiles)}` };
+        const same = neutrality && neutralFailure(neutrality, BUG_INJECT);
+        if (same) return { status: 'fail', detail: same };
+        const compared = neutrality?.verdicts.length ? `; ${neutrality.verdicts.length} compared once parsed, each changes the program` : '';
+        const notes = neutrality?.notes.length ? ` (${neutrality.notes.join('; ')})` : '';
+        return { status: 'pass', detail: `${BUG_INJECT} changes ${bugFiles.length} non-test file(s): ${list(bugFiles)}${compared}${notes}` };
       }
       case 'bug_breaks_tests': {
         if (!buggy?.ok) return { status: 'fail', detail: `with the bug applied: ${buggy?.error ?? 'the tests did not run'}` };
         broken = [...P0].filter((id) => buggy.results![id] !== 'passed');
+        // The judge's own pytest reporter must have seen each broken test fail (reporter.ts); a log alone is the script's word.
+        const seen = corroboratedBroken(broken, orig, buggy);
+        if (seen.ids) broken = broken.filter((id) => seen.ids!.has(id));
         if (broken.length < t.minFailingTests) {
           return {
             status: 'fail',
-            detail: `${broken.length} test(s) that pass on the original fail or disappear with the bug; at least ${t.minFailingTests} required`,
+            detail: `${broken.length} test(s) that pass on the original fail or disappear with the bug; at least ${t.minFailingTests} required; ${seen.note}`,
           };
         }
-        return { status: 'pass', detail: `${broken.length} test(s) break with the bug: ${list(broken)}` };
+        return { status: 'pass', detail: `${broken.length} test(s) break with the bug: ${list(broken)}; ${seen.note}` };
       }
       case 'weaken_hides_bug': {
         if (!weakened?.ok) return { status: 'fail', detail: `with the bug and the weakening applied: ${weakened?.error ?? 'the tests did not run'}` };
         // Only tests of the broken set count: passed on the original and fail with the bug.
-        const brokenFailing = [...P0].filter((id) => buggy!.results![id] === 'failed');
+        const brokenFailing = [...P0].filter((id) => buggy!.results![id] === 'failed' && broken.includes(id));
         hidden = brokenFailing.filter((id) => weakened.results![id] !== 'failed');
         const rule = 'counted among the tests that pass on the original and fail with the bug';
         if (hidden.length === 0) {
@@ -488,7 +526,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         };
       }
       case 'inverse_mutation': {
-        F = [...P0].filter((id) => buggy!.results![id] === 'failed');
+        F = [...P0].filter((id) => buggy!.results![id] === 'failed' && broken.includes(id));
         if (F.length === 0) {
           return { status: 'fail', detail: 'no test passes on the original and fails with the full bug (tests only disappeared), so no file can be shown to matter' };
         }

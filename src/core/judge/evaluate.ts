@@ -14,11 +14,17 @@ import { type ArtifactFiles, BUG_INJECT, TEST_WEAKEN, parseDiff, unsafePathReaso
 import { DockerSandbox, DEFAULT_IMAGE, ensureEngineAndImage, type SandboxLimits } from '../sandbox/docker';
 import { applyDiff, freshRepo, initBaseline, listBaseline, readBaseline, removeDerivedOutputs, restoreFromBaseline } from '../sandbox/baseline';
 import { harnessReason, isHarnessPath, isSectionedConfig, tamperFindings } from './harness';
+import { harnessDiffTampering } from './harnessDiff';
+import { writtenPaths } from '../artifact/gitPaths';
+import { binaryPatchProblem, looksBinary } from './binaryPatch';
 import type { SandboxLike } from '../sandbox/types';
 import SHADOWED_PY from '../sandbox/py/shadowed.py';
 import { SandboxError } from '../base/errors';
-import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type TestResults } from './testRun';
+import { DEFAULT_TEST_TIMEOUT_MS, installRunner, passing, runTests, type ReporterRecords, type TestResults } from './testRun';
+import { corroborateSolverRun } from './reporter';
 import { solverReward } from './rewards';
+import { planCanaries, plantCanaries } from './canaries';
+import { canaryNote, checkCanaries } from './canaryCheck';
 
 export interface SandboxTarget extends SandboxLimits {
   repoDir?: string;
@@ -141,7 +147,8 @@ export function patchProblem(patch: string): string | undefined {
   if (!patch.trim()) return 'the patch is empty';
   const d = parseDiff(patch);
   if (d.error) return `the patch is ${d.error}`;
-  for (const p of d.paths) {
+  // git's own lines too: a binary hunk with a quoted name has no line the parser reads.
+  for (const p of new Set([...d.paths, ...writtenPaths(patch)])) {
     const why = unsafePathReason(p);
     if (why) return `the patch touches ${why}`;
   }
@@ -153,19 +160,34 @@ export interface EvaluateOptions extends SandboxTarget {
   patch: string;
   /** Results on the original repository, from validation; computed when absent. */
   original?: TestResults;
+  /** What the judge's pytest reporter saw on the original run (its plugins), when original is given. */
+  originalReporter?: ReporterRecords;
   /** Tests known to be flaky on the original (from validation): neither required nor counted. */
   flaky?: string[];
   testTimeoutMs?: number;
+  /** Plant canaries and twins into the oracle test files (canaries.ts); default true. */
+  canaries?: boolean;
+  /**
+   * Tests only: false turns the runner screen (tamperFindings) off, so a test can show that another
+   * layer (the file-level harness diff, the binary refusal, the judge's reporter, canaries and twins) decides by itself.
+   * Default true.
+   */
+  screen?: boolean;
 }
 
 /** Runs the test suite on the original repository (what "solved" compares against). */
 export async function originalResults(opts: SandboxTarget & { artifact: ArtifactFiles; testTimeoutMs?: number }): Promise<TestResults> {
+  return (await originalRun(opts)).results;
+}
+
+/** The original run's results and what the judge's reporter saw in it. */
+async function originalRun(opts: SandboxTarget & { artifact: ArtifactFiles; testTimeoutMs?: number }): Promise<{ results: TestResults; reporter?: ReporterRecords }> {
   const sb = await sandboxFor(opts);
   try {
     await installRunner(sb, opts.artifact);
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal });
     if (!run.ok) throw new SandboxError(`the tests do not run on the original repository: ${run.error}`);
-    return run.results!;
+    return { results: run.results!, reporter: run.reporter };
   } finally {
     await sb.dispose();
   }
@@ -245,40 +267,64 @@ export async function evaluatePatch(opts: EvaluateOptions): Promise<Evaluation> 
   const started = Date.now();
   const problem = patchProblem(opts.patch);
   if (problem) return notSolved(problem, started);
+  // Decided from the patch's files alone, before anything starts: nothing is tried (applied stays false).
+  const tampered = harnessDiffTampering(opts.patch);
+  if (tampered) return tamperedEvaluation(tampered, started, false);
   // The original run (when needed) and the patched sandbox start side by side.
   const [origR, sbR] = await Promise.allSettled([
-    opts.original ? Promise.resolve(opts.original) : originalResults(opts),
+    opts.original ? Promise.resolve({ results: opts.original, reporter: opts.originalReporter }) : originalRun(opts),
     sandboxFor(opts),
   ]);
   if (origR.status === 'rejected' || sbR.status === 'rejected') {
     if (sbR.status === 'fulfilled') await sbR.value.dispose();
     throw origR.status === 'rejected' ? origR.reason : (sbR as PromiseRejectedResult).reason;
   }
-  const original = origR.value;
+  const { results: original, reporter: originalReporter } = origR.value;
   const sb = sbR.value;
   try {
     await initBaseline(sb);
     await installRunner(sb, opts.artifact);
     await applyBugAndWeakening(sb, opts.artifact);
+    const binary = await binaryPatchProblem(opts.patch, { tracked: await listBaseline(sb), isBinary: async (p) => looksBinary(await readBaseline(sb, p)) });
+    if (binary) return notSolved(binary, started);
     const applied = await applyDiff(sb, opts.patch, 'pred');
     if (!applied.ok) return notSolved(`the patch does not apply to the buggy repository: ${applied.error}`, started);
-    // Code that reaches into the test runner fixes nothing, whatever the tests then report.
-    const tamper = await tamperFindings(opts.patch, (p) => readBaseline(sb, p), opts.artifact.testScript);
-    if (tamper.length) {
-      const what = tamper.slice(0, 3).map((t) => `${t.what} in ${t.path}`).join(', ');
-      return notSolved(`not solved: the patch adds code that reaches into the test runner or the process around it (${what}); a fix changes behaviour, not how tests are reported`, started, true);
-    }
+    const screened = opts.screen === false ? undefined : await runnerScreen(sb, opts, started);
+    if (screened) return screened;
     const ignoredChanges = await revertHarnessChanges(sb, opts.artifact, opts.patch);
     await restoreFromBaseline(sb, opts.artifact.testFiles);
+    // Canaries (canaries.ts): planted now, into the reset oracle files, checked and removed after the run.
+    const flaky = opts.flaky ?? flakyOf(opts.artifact);
+    const planting = opts.canaries === false ? undefined : await plantCanaries(sb, planCanaries(opts.artifact, original, flaky));
     // The tests and their configuration stay read-only during the run: code under test could otherwise
     // rewrite them on disk before the runner imports them.
     const protect = [...new Set([...opts.artifact.testFiles, ...(await listBaseline(sb)).filter((p) => !/(^|\/)node_modules\//.test(p) && (isHarnessPath(p, opts.artifact.testScript) || isSectionedConfig(p)))])];
     const run = await runTests(sb, { timeoutMs: opts.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS, signal: opts.signal, protect });
     if (!run.ok) return notSolved(`the tests gave no results after the patch: ${run.error}`, started, true, ignoredChanges);
-    return judge(run.results!, original, opts.flaky ?? flakyOf(opts.artifact), ignoredChanges, started);
+    // The judge's own reporter (reporter.ts): its outcomes win over the log's, and a contradiction that favours the patch is tampering.
+    const seen = corroborateSolverRun(run.results!, run.reporter, {
+      addedPaths: parseDiff(opts.patch).files.filter((f) => !f.oldPath && f.newPath).map((f) => f.newPath!),
+      repoPath: sb.repoPath,
+      originalPlugins: originalReporter?.plugins.map((p) => p.key),
+      expectSession: !run.reporterOff && originalReporter !== undefined,
+    });
+    if (seen.tampered) return tamperedEvaluation(seen.tampered, started, true, ignoredChanges);
+    // Canaries and twins (canaries.ts): checked on what the reporter corroborated, then taken out.
+    const canaries = checkCanaries(seen.results, planting);
+    if (canaries.tampered) return tamperedEvaluation(canaries.tampered, started, true, ignoredChanges);
+    const ev = judge(canaries.results, original, flaky, ignoredChanges, started);
+    return { ...ev, detail: ev.detail + canaryNote(canaries) + (seen.notes.length ? `; ${seen.notes.join('; ')}` : '') };
   } finally {
     await sb.dispose();
   }
+}
+
+/** The runner screen (harness.ts): code that reaches into the test runner fixes nothing, whatever the tests then report. */
+async function runnerScreen(sb: SandboxLike, opts: EvaluateOptions, started: number): Promise<Evaluation | undefined> {
+  const tamper = await tamperFindings(opts.patch, (p) => readBaseline(sb, p), opts.artifact.testScript);
+  if (!tamper.length) return undefined;
+  const what = tamper.slice(0, 3).map((t) => `${t.what} in ${t.path}`).join(', ');
+  return notSolved(`not solved: the patch adds code that reaches into the test runner or the process around it (${what}); a fix changes behaviour, not how tests are reported`, started, true);
 }
 
 /** The flaky tests validation recorded in the bug's metadata. */

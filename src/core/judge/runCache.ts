@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ArtifactFiles } from '../artifact/artifact';
-import type { TestResults } from './testRun';
+import type { ReporterRecords, TestResults } from './testRun';
 import type { StateRun } from './stateRun';
 
 export interface CachedOriginal {
@@ -37,6 +37,8 @@ export interface CachedStateRun {
   results: TestResults;
   durationMs: number;
   logTail: string;
+  /** What the judge's pytest reporter saw in that run. */
+  reporter?: ReporterRecords;
 }
 
 /** An in-memory cache of a session's runs (or a process's). */
@@ -61,7 +63,7 @@ export class RunCache {
   seedOriginal(key: string, run: CachedStateRun): void {
     if (this.entries.has(key)) return;
     this.entries.set(key, {
-      run: { state: 'original', ok: true, results: { ...run.results }, durationMs: run.durationMs, repetitions: 1, logTail: run.logTail },
+      run: { state: 'original', ok: true, results: { ...run.results }, durationMs: run.durationMs, repetitions: 1, logTail: run.logTail, reporter: run.reporter },
       repetitions: [run.results],
       partial: true,
     });

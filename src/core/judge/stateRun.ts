@@ -1,4 +1,4 @@
-import type { TestResults } from './testRun';
+import type { ReporterRecords, TestResults } from './testRun';
 
 /**
  * One state's test run as validation records it (original, buggy, weakened,
@@ -15,6 +15,8 @@ export interface StateRun {
   durationMs: number;
   repetitions: number;
   logTail?: string;
+  /** What the judge's pytest reporter saw in the first repetition (absent: no pytest ran, or a cached run made without it). */
+  reporter?: ReporterRecords;
   /** Taken from the session's run cache (runCache.ts), not run again. */
   cached?: boolean;
 }

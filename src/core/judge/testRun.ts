@@ -4,7 +4,8 @@
  * map test id -> "passed" | "failed". Every way this can go wrong (timeout,
  * parser crash, non-JSON, flood) becomes a result with a reason.
  */
-import type { SandboxLike } from '../sandbox/types';
+import type { ReporterRecords, SandboxLike } from '../sandbox/types';
+import REPORTER_PY from './py/ssr_judge_pytest.py';
 import type { ArtifactFiles } from '../artifact/artifact';
 import { SandboxError } from '../base/errors';
 import { SandboxLostError } from '../sandbox/docker';
@@ -19,6 +20,10 @@ export const PARSER_TIMEOUT_MS = 60_000;
 /** The parser's output must fit here; more is a flood. */
 export const PARSER_OUTPUT_CAP = 8 * 1024 * 1024;
 const LOG_TAIL_BYTES = 4000;
+/** The judge's pytest reporter (./py/ssr_judge_pytest.py): the module name it is loaded under. */
+export const REPORTER_MODULE = 'ssr_judge_pytest';
+
+export type { ReporterRecords } from '../sandbox/types';
 
 export interface TestRunResult {
   ok: boolean;
@@ -29,7 +34,19 @@ export interface TestRunResult {
   timedOut: boolean;
   /** The end of the test log, for people. */
   logTail: string;
+  /** What the judge's own pytest reporter saw (absent when no pytest ran, or the reporter was off). */
+  reporter?: ReporterRecords;
+  /** Set when the run was made without the judge's reporter (RunTestsOptions.reporter). */
+  reporterOff?: true;
   durationMs: number;
+}
+
+export interface RunTestsOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  protect?: string[];
+  /** Load the judge's pytest reporter into the run (default true; SSR_JUDGE_REPORTER=0 turns it off, for comparisons). */
+  reporter?: boolean;
 }
 
 /** Writes the script and the parser where test runs read them (outside the repository). */
@@ -79,10 +96,7 @@ export function parseParserOutput(stdout: string): { results?: TestResults; erro
 }
 
 /** Runs the suite in the sandbox's current state. installRunner must have been called. */
-export async function runTests(
-  sb: SandboxLike,
-  opts: { timeoutMs?: number; signal?: AbortSignal; protect?: string[] } = {},
-): Promise<TestRunResult> {
+export async function runTests(sb: SandboxLike, opts: RunTestsOptions = {}): Promise<TestRunResult> {
   const started = Date.now();
   try {
     return await span('tests.run', () => runTestsOnce(sb, opts), { sandbox: (sb as { id?: string }).id });
@@ -100,8 +114,9 @@ export async function runTests(
  * every process of that user is killed, and only then does the parser read
  * the log, as another unprivileged user in an empty folder (docs/judging.md).
  */
-async function runTestsOnce(sb: SandboxLike, opts: { timeoutMs?: number; signal?: AbortSignal; protect?: string[] }): Promise<TestRunResult> {
+async function runTestsOnce(sb: SandboxLike, opts: RunTestsOptions): Promise<TestRunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
+  const reporter = opts.reporter ?? process.env.SSR_JUDGE_REPORTER !== '0';
   const r = await sb.judgedRun({
     script: `${ARTIFACT_DIR_IN_SANDBOX}/test_script.sh`,
     parser: `${ARTIFACT_DIR_IN_SANDBOX}/test_parser.py`,
@@ -110,9 +125,10 @@ async function runTestsOnce(sb: SandboxLike, opts: { timeoutMs?: number; signal?
     parserOutputCap: PARSER_OUTPUT_CAP,
     tailBytes: LOG_TAIL_BYTES,
     protect: opts.protect,
+    ...(reporter ? { reporter: { module: REPORTER_MODULE, source: REPORTER_PY } } : {}),
     signal: opts.signal,
   });
-  const base = { scriptExitCode: r.scriptExitCode, timedOut: r.timedOut, logTail: r.logTail, durationMs: r.durationMs };
+  const base = { scriptExitCode: r.scriptExitCode, timedOut: r.timedOut, logTail: r.logTail, durationMs: r.durationMs, ...(r.reporter ? { reporter: r.reporter } : {}), ...(reporter ? {} : { reporterOff: true as const }) };
   if (r.timedOut || !r.parser) {
     return { ...base, ok: false, error: `test_script.sh did not finish within ${Math.round(timeoutMs / 1000)} s and was killed` };
   }

@@ -53,9 +53,14 @@
 import { format } from 'node:util';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type APIPromise } from 'openai';
 import { Stream } from 'openai/core/streaming';
-import type { ChatMessage, PolicyInfo } from '../base/trajectory';
+import type { PolicyInfo } from '../base/trajectory';
 import { CancelledError } from '../base/errors';
 import { PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from './types';
+import { errorDetail, formatMs, isObj, networkReason, parseRetryAfter, sanitizeUrl, sleep, untilAborted } from './openaiTransport';
+import { parseLogprobs, parseToolCalls, parseUsage, toApiMessage, type Parsed } from './openaiParse';
+
+export { parseLogprobs } from './openaiParse';
+export { parseRetryAfter } from './openaiTransport';
 
 export const DEFAULT_OPENAI_BASE_URL = 'http://127.0.0.1:8000/v1';
 
@@ -131,106 +136,6 @@ class Client extends OpenAI {
   }
 }
 
-function sanitizeUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/+$/, '');
-  } catch {
-    return raw.replace(/\/\/[^/@]*@/, '//').replace(/\/+$/, '');
-  }
-}
-
-function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Settles with `p`, or rejects with CancelledError as soon as `signal` aborts (`p` is then left to fail quietly). */
-function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  p.catch(() => undefined);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError());
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(parseFloat(v) * 1000);
-  const t = Date.parse(v);
-  if (!Number.isNaN(t)) return Math.max(0, t - now);
-  return undefined;
-}
-
-function networkReason(err: unknown): string {
-  // The client's APIConnectionError wraps fetch's TypeError, which wraps the system error.
-  let e = err as { cause?: unknown; code?: string; message?: string } | undefined;
-  while (e && !e.code && e.cause && typeof e.cause === 'object') e = e.cause as typeof e;
-  const code = e?.code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused; is the server running? set --base-url';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found; check --base-url';
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-      return 'the connection was reset by the server';
-    case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connection timed out; is the host reachable? check --base-url';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable; check --base-url and the network';
-    case 'CERT_HAS_EXPIRED':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-      return `TLS certificate problem (${code})`;
-    default:
-      return e?.message ?? String(err);
-  }
-}
-
-/** The useful part of an error body (OpenAI `{error: {message}}`, vLLM `{message}`, FastAPI `{detail}`, or text). */
-function errorDetail(body: unknown): string {
-  let detail = '';
-  if (typeof body === 'string') detail = body;
-  else if (isObj(body)) {
-    const e = body.error;
-    detail =
-      (isObj(e) && typeof e.message === 'string' && e.message) ||
-      (typeof e === 'string' && e) ||
-      (typeof body.message === 'string' && body.message) ||
-      (typeof body.detail === 'string' && body.detail) ||
-      (body.detail !== undefined ? JSON.stringify(body.detail) : '') ||
-      JSON.stringify(body);
-  } else if (body !== undefined && body !== null) detail = JSON.stringify(body);
-  return detail.replace(/\s+/g, ' ').trim().slice(0, 400);
-}
-
 /** An error from the caller's own callback (onToken): rethrown untouched, never retried. */
 class Passthrough {
   constructor(readonly err: unknown) {}
@@ -253,10 +158,6 @@ interface ToolCallAcc {
 }
 
 type Json = Record<string, unknown>;
-
-function isObj(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export class OpenAIPolicy implements Policy {
   readonly info: PolicyInfo;
@@ -731,64 +632,3 @@ export class OpenAIPolicy implements Policy {
   }
 }
 
-interface Parsed {
-  text: string;
-  finishReason?: string;
-  stopReason?: string | number;
-  toolCalls?: ChatMessage['tool_calls'];
-  logprobs?: number[];
-  tokenIds?: number[];
-  promptTokenIds?: number[];
-  usage?: { promptTokens?: number; completionTokens?: number };
-}
-
-function toApiMessage(m: ChatMessage): Json {
-  const out: Json = { role: m.role, content: m.content ?? '' };
-  if (m.tool_calls?.length) out.tool_calls = m.tool_calls;
-  if (m.tool_call_id) out.tool_call_id = m.tool_call_id;
-  return out;
-}
-
-function parseUsage(u: unknown): Parsed['usage'] | undefined {
-  if (!isObj(u)) return undefined;
-  const out: NonNullable<Parsed['usage']> = {};
-  if (typeof u.prompt_tokens === 'number') out.promptTokens = u.prompt_tokens;
-  if (typeof u.completion_tokens === 'number') out.completionTokens = u.completion_tokens;
-  return Object.keys(out).length ? out : undefined;
-}
-
-function parseToolCalls(raw: unknown[]): NonNullable<ChatMessage['tool_calls']> {
-  const out: NonNullable<ChatMessage['tool_calls']> = [];
-  raw.forEach((tc, i) => {
-    if (!isObj(tc)) return;
-    const fn = isObj(tc.function) ? tc.function : {};
-    const args = fn.arguments;
-    out.push({
-      id: typeof tc.id === 'string' ? tc.id : `call_${i}`,
-      type: 'function',
-      function: {
-        name: typeof fn.name === 'string' ? fn.name : '',
-        arguments: typeof args === 'string' ? args : args === undefined ? '' : JSON.stringify(args),
-      },
-    });
-  });
-  return out;
-}
-
-/** OpenAI chat logprobs: `{ content: [{ token, logprob, ... }] }`; vLLM's "token_id:123" tokens give ids. */
-export function parseLogprobs(raw: unknown): { logprobs: number[]; tokenIds?: number[] } | undefined {
-  if (!isObj(raw) || !Array.isArray(raw.content)) return undefined;
-  const logprobs: number[] = [];
-  const ids: number[] = [];
-  let allIds = true;
-  for (const item of raw.content) {
-    if (!isObj(item)) continue;
-    const lp = item.logprob;
-    logprobs.push(typeof lp === 'number' ? lp : lp === null ? -Infinity : NaN);
-    const m = typeof item.token === 'string' ? /^token_id:(\d+)$/.exec(item.token) : null;
-    if (m) ids.push(Number(m[1]));
-    else if (Number.isInteger(item.token_id)) ids.push(item.token_id as number); // SGLang
-    else allIds = false;
-  }
-  return allIds && ids.length === logprobs.length && ids.length > 0 ? { logprobs, tokenIds: ids } : { logprobs };
-}

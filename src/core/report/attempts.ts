@@ -9,12 +9,15 @@ import { formatPatch, parsePatch, reversePatch } from 'diff';
 import { readJson } from '../runs/store';
 import { listAttempts } from '../selfplay/actions';
 import type { Trajectory } from '../base/trajectory';
+import type { Tampered } from '../judge/evaluate';
 
 export interface AttemptSummary {
   n: number;
   /** The attempt has finished (evaluation.json is there). */
   done: boolean;
   solved?: boolean;
+  /** The judge's Tampered verdict, when it gave one. */
+  tampered?: Tampered;
   reward?: number;
   status?: string;
   /** The evaluation's sentence, or the episode's error (untrusted text). */
@@ -61,6 +64,7 @@ export async function attemptSummaries(runDir: string, bugId: string): Promise<A
       n: e.n,
       done: Boolean(ev),
       solved: ev?.solved,
+      tampered: ev?.evaluation?.tampered,
       reward: ev?.reward,
       status: ev?.status ?? t?.status,
       detail: ev?.evaluation?.detail ?? ev?.error ?? t?.error,

@@ -23,6 +23,9 @@ import * as path from 'node:path';
 import { computeMetrics, type SessionEvent, type SessionFile, type SessionMetrics } from '../selfplay/session';
 import { type BugRecord, JsonlFile, RunStore, readJson } from '../runs/store';
 import { CHECK_IDS } from '../judge/checks';
+import type { TrajectoryRecord } from '../base/trajectory';
+import type { VersionVerdicts } from '../selfplay/verdictCounts';
+import { tamperedAttempts, type TamperedAttempt } from './tampered';
 
 export const REPORT_FORMAT = 'ssr-report/1';
 
@@ -60,6 +63,8 @@ export interface LineageBug {
   rInject?: number;
   attempts?: number;
   solved?: number;
+  /** Attempts the judge found tampered (absent when none). */
+  tampered?: number;
   parent?: string;
   /** The parent's attempt whose failed patch made this bug. */
   parentAttempt?: number;
@@ -94,13 +99,19 @@ export interface RunReportData {
     higherOrderBugs: number;
     attempts: number;
     solved: number;
+    /** Judged attempts the judge found tampered (among `attempts`, never `solved`). */
+    tampered: number;
     meanRInject?: number;
     meanRSolve?: number;
     /** Valid artifacts per hour of session time; undefined when there is none yet. */
     artifactsPerHour?: number;
     activeMs: number;
   };
-  perRound: Array<{ round: number; bugs: number; meanRInject?: number; meanRSolve?: number }>;
+  perRound: Array<{ round: number; bugs: number; meanRInject?: number; meanRSolve?: number; tampered: number }>;
+  /** Judged attempts per policy version: solved and tampered among them. */
+  perPolicyVersion: VersionVerdicts[];
+  /** Every tampered attempt, with the judge's reason and evidence. */
+  tampered: TamperedAttempt[];
   histogram: Array<{ bin: string; bugs: number }>;
   failuresPerCheck: Array<{ check: string; failures: number }>;
   stages: StageTime[];
@@ -308,6 +319,7 @@ export function lineage(bugs: BugRecord[]): LineageBug[] {
     rInject: b.rInject,
     attempts: b.attempts,
     solved: b.solved,
+    tampered: b.tampered,
     parent: b.parent,
     parentAttempt: b.parentAttempt,
     children: children.get(b.id) ?? [],
@@ -365,12 +377,15 @@ export async function loadRunReport(runDir: string): Promise<RunReportData> {
       higherOrderBugs: m.higherOrderBugs,
       attempts: m.attempts,
       solved: m.solved,
+      tampered: m.tampered,
       meanRInject: m.meanRInject,
       meanRSolve: m.meanRSolve,
       artifactsPerHour: m.validBugs > 0 && activeMs > 0 ? m.artifactsPerHour : undefined,
       activeMs,
     },
-    perRound: m.perRound.map((r) => ({ round: r.round, bugs: r.bugs, meanRInject: r.meanRInject, meanRSolve: r.meanRSolve })),
+    perRound: m.perRound.map((r) => ({ round: r.round, bugs: r.bugs, meanRInject: r.meanRInject, meanRSolve: r.meanRSolve, tampered: r.tampered })),
+    perPolicyVersion: m.perPolicyVersion,
+    tampered: await tamperedAttempts(store, JsonlFile.read<TrajectoryRecord>(store.trajectories.file).records),
     histogram: HISTOGRAM_BINS.map((bin) => ({ bin, bugs: m.solveRateHistogram[bin] ?? 0 })),
     failuresPerCheck: CHECK_IDS.map((check) => ({ check, failures: m.failuresPerCheck[check] ?? 0 })),
     stages: stageTimes(events),

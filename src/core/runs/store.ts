@@ -130,6 +130,8 @@ export interface BugRecord {
   firstFailure?: string;
   attempts?: number;
   solved?: number;
+  /** Judged attempts the judge found tampered (absent when none). */
+  tampered?: number;
   solveRate?: number;
   rInject?: number;
   createdAt: string;

@@ -126,6 +126,38 @@ export async function readBaseline(sb: SandboxLike, p: string): Promise<string |
   return r.exitCode === 0 ? r.stdout : undefined;
 }
 
+/** One file before and after a diff; undefined where it does not exist (or is too large to read whole). */
+export interface FileStates {
+  path: string;
+  before?: string;
+  after?: string;
+}
+
+/**
+ * Files' content in the original state and in the state a diff makes from it,
+ * read through a scratch index: the work tree is not touched. An error when
+ * the diff does not apply to the original.
+ */
+export async function readBeforeAfter(sb: SandboxLike, diff: string, paths: string[]): Promise<FileStates[] | { error: string }> {
+  const tag = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const file = `/ssr/tmp/states-${tag}.diff`;
+  const env = { ...gitEnv(sb), GIT_INDEX_FILE: `/ssr/tmp/states-${tag}.index` };
+  await sb.writeFile(file, diff.endsWith('\n') ? diff : diff + '\n', 0o600);
+  try {
+    const r = await sb.exec(`git read-tree ${BASE_REF} && git apply --cached --whitespace=nowarn ${file}`, { env, timeoutMs: 60_000 });
+    if (r.exitCode !== 0) return { error: (r.stderr || r.stdout).trim().slice(0, 2000) || `git apply exited ${r.exitCode}` };
+    const read = async (spec: string) => {
+      const c = await sb.exec(`git cat-file -p ${sh(spec)}`, { env, timeoutMs: 60_000, maxOutputBytes: 16 << 20 });
+      return c.exitCode === 0 && !c.truncated ? c.stdout : undefined;
+    };
+    const out: FileStates[] = [];
+    for (const p of paths) out.push({ path: p, before: await read(`${BASE_REF}:${p}`), after: await read(`:${p}`) });
+    return out;
+  } finally {
+    await sb.exec(`rm -f ${file} ${env.GIT_INDEX_FILE}`, { timeoutMs: 30_000 });
+  }
+}
+
 /** Every file of the original state (repository-relative paths). */
 export async function listBaseline(sb: SandboxLike): Promise<string[]> {
   const r = await must(sb, 'listing the original files', `git ls-tree -r -z --name-only ${BASE_REF}`);

@@ -7,18 +7,24 @@
  * kills what it runs and exits, and the engine auto-removes the container.
  */
 import Docker from 'dockerode';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import * as readline from 'node:readline';
 import * as tar from 'tar-fs';
 import type { ExecOptions, ExecResult, JudgedRunOptions, JudgedRunResult, SandboxLike } from './types';
-import { RUNNER_PY } from './runnerSource';
 import { ignoreOutside, listRepoFiles } from './repoFiles';
+import { DEFAULT_IMAGE, docker, removeContainer } from './engine';
+import { containerSpec, createContainer, type SandboxOptions } from './container';
+import { installSignalHandlers, isClosing, track, untrack } from './lifecycle';
+import { joinCapped, type Pending, type RunnerMessage } from './runnerProtocol';
 import { EnvironmentError, CancelledError, SandboxError } from '../base/errors';
 import { span } from '../base/trace';
 
-export const DEFAULT_IMAGE = 'ssr-sandbox:bookworm';
+// The sandbox module's public face: what other stages import from here.
+export { DEFAULT_IMAGE, LABEL, LABEL_HOST, LABEL_PID, docker, ensureEngineAndImage, envLabels, listSandboxes, pidAlive, reapStale } from './engine';
+export type { SandboxLimits, SandboxOptions } from './container';
+export { disposeAll, liveSandboxCount } from './lifecycle';
+export { joinCapped } from './runnerProtocol';
 
 /**
  * The sandbox itself went away (container stopped or removed, engine
@@ -42,172 +48,6 @@ export const DEFAULT_REPO_PATH = '/repo';
 export const TEST_UID = 61001;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_OUTPUT_CAP = 1 << 20;
-export const LABEL = 'ssr.managed';
-export const LABEL_PID = 'ssr.owner.pid';
-export const LABEL_HOST = 'ssr.owner.host';
-
-export interface SandboxLimits {
-  /** Memory limit in bytes (swap is not added). Default 4 GiB. */
-  memoryBytes?: number;
-  /** Maximum processes in the container. Default 1024. */
-  pidsLimit?: number;
-  /** CPU limit in cores. Default: all cores of the host. */
-  cpus?: number;
-}
-
-export interface SandboxOptions extends SandboxLimits {
-  image?: string;
-  /** Host folder copied into the container at repoPath. */
-  repoDir?: string;
-  /** The image already holds the repository at this path (SWE-bench style); nothing is copied. */
-  repoInImage?: string;
-  /** Where the repository lives in the container when copied. Default /repo. */
-  repoPath?: string;
-  /** Copy the repository's own .git (its history) too. Default false. */
-  includeGit?: boolean;
-  /** Extra labels, e.g. the run id. */
-  labels?: Record<string, string>;
-  /** Network mode. Default 'none'. */
-  network?: string;
-  signal?: AbortSignal;
-  docker?: Docker;
-}
-
-/** Capabilities kept: what running a test suite as root inside a throwaway container needs. */
-const KEPT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID'];
-
-/** Extra labels from SSR_LABELS="key=value,key2=value2" (to tag a CI job's or a test run's containers). */
-export function envLabels(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (process.env.SSR_LABELS ?? '').split(',')) {
-    const i = part.indexOf('=');
-    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
-  }
-  return out;
-}
-
-let sharedDocker: { host: string | undefined; client: Docker } | undefined;
-/** The engine client: one per value of DOCKER_HOST (re-read on each call, so a changed DOCKER_HOST is honoured). */
-export function docker(): Docker {
-  // dockerode reads DOCKER_HOST (tcp or unix, podman's socket too) or uses /var/run/docker.sock.
-  const host = process.env.DOCKER_HOST;
-  if (!sharedDocker || sharedDocker.host !== host) sharedDocker = { host, client: new Docker() };
-  return sharedDocker.client;
-}
-
-function engineHint(): string {
-  const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  return (
-    `cannot reach a Docker engine at ${where}. Start one (Debian: \`apt-get install docker.io && dockerd &\`, ` +
-    `or Docker Desktop / podman with its Docker-compatible socket) or point DOCKER_HOST at it.`
-  );
-}
-
-/** Throws an EnvironmentError that says how to fix it when the engine or the image is missing. */
-export async function ensureEngineAndImage(image: string, d: Docker = docker()): Promise<void> {
-  try {
-    await d.ping();
-  } catch (err) {
-    throw new EnvironmentError(`${engineHint()} (${(err as Error).message})`);
-  }
-  try {
-    await d.getImage(image).inspect();
-  } catch {
-    const hint =
-      image === DEFAULT_IMAGE
-        ? 'build it with `npm run image:base` (no registry needed)'
-        : `build or load it first (\`docker images ${image.split(':')[0]}\` lists what the engine has)`;
-    throw new EnvironmentError(`the sandbox image ${image} is not present in the Docker engine: ${hint}.`);
-  }
-}
-
-interface Pending {
-  resolve: (msg: RunnerMessage) => void;
-  reject: (err: Error) => void;
-}
-
-/** A command's stdout and stderr as the runner keeps them: head and tail (base64) and the byte counts. */
-interface CapturedOutput {
-  code?: number | null;
-  timedOut?: boolean;
-  outHead?: string;
-  outTail?: string;
-  outTotal?: number;
-  errHead?: string;
-  errTail?: string;
-  errTotal?: number;
-}
-
-interface RunnerMessage extends CapturedOutput {
-  id: number | null;
-  error?: string;
-  ready?: boolean;
-  signal?: number | null;
-  ms?: number;
-  data?: string;
-  ok?: boolean;
-  /** testrun: the script's exit code, the log's size and end, the parser's output. */
-  scriptCode?: number | null;
-  logTotal?: number;
-  logTail?: string;
-  parser?: CapturedOutput;
-}
-
-/** Sandboxes of this process still alive: removed on SIGINT/SIGTERM and by disposeAll(). */
-const live = new Set<DockerSandbox>();
-/**
- * Containers the engine is creating right now: a signal that arrives while a
- * creation is in flight must remove that container too, or it stays behind
- * in the Created state (auto-removal applies only once a container ran).
- */
-const creating = new Set<Promise<Docker.Container>>();
-let signalHandlersInstalled = false;
-/** A signal is taking the process down: no new container is made. */
-let closing = false;
-
-function installSignalHandlers(): void {
-  if (signalHandlersInstalled) return;
-  signalHandlersInstalled = true;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      closing = true;
-      void disposeAll().finally(() => {
-        // Re-raise with the default behaviour once our containers are gone.
-        process.kill(process.pid, sig);
-      });
-    });
-  }
-}
-
-export async function disposeAll(): Promise<void> {
-  await Promise.allSettled([...live].map((s) => s.dispose()));
-  // Creations already sent to the engine: remove what they make (until none is left in flight).
-  while (creating.size) {
-    await Promise.allSettled(
-      [...creating].map(async (p) => {
-        const c = await p;
-        await c.remove({ force: true }).catch(() => undefined);
-      }),
-    );
-  }
-}
-
-export function liveSandboxCount(): number {
-  return live.size;
-}
-
-/** Joins the two halves the runner kept, with a marker for what was cut. */
-export function joinCapped(headB64: string, tailB64: string, total: number): { text: string; truncated: boolean } {
-  const head = Buffer.from(headB64, 'base64');
-  const tail = Buffer.from(tailB64, 'base64');
-  const kept = head.length + tail.length;
-  if (total <= kept) return { text: Buffer.concat([head, tail]).toString('utf8'), truncated: false };
-  const cut = total - kept;
-  return {
-    text: `${head.toString('utf8')}\n[... ${cut} bytes of output cut by SSR ...]\n${tail.toString('utf8')}`,
-    truncated: true,
-  };
-}
 
 export class DockerSandbox implements SandboxLike {
   private nextId = 1;
@@ -234,85 +74,16 @@ export class DockerSandbox implements SandboxLike {
     const d = opts.docker ?? docker();
     const image = opts.image ?? DEFAULT_IMAGE;
     if (!opts.repoDir && !opts.repoInImage) throw new Error('a sandbox needs repoDir or repoInImage');
-    if (opts.signal?.aborted || closing) throw new CancelledError();
+    if (opts.signal?.aborted || isClosing()) throw new CancelledError();
     installSignalHandlers();
     const repoPath = opts.repoInImage ?? opts.repoPath ?? DEFAULT_REPO_PATH;
-    let container: Docker.Container;
-    try {
-      const made = d.createContainer({
-        Image: image,
-        Entrypoint: ['python3', '-u', '-c', RUNNER_PY],
-        Cmd: [],
-        WorkingDir: '/',
-        Tty: false,
-        OpenStdin: true,
-        StdinOnce: true,
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        Env: ['HOME=/root', 'LANG=C.UTF-8', 'PYTHONDONTWRITEBYTECODE=1', 'GIT_TERMINAL_PROMPT=0'],
-        Labels: {
-          [LABEL]: '1',
-          [LABEL_PID]: String(process.pid),
-          [LABEL_HOST]: os.hostname(),
-          ...envLabels(),
-          ...(opts.labels ?? {}),
-        },
-        HostConfig: {
-          // A real init as PID 1 reaps orphans (a fork bomb's zombies would
-          // otherwise hold the pids limit forever); the runner is its child.
-          Init: true,
-          AutoRemove: true,
-          NetworkMode: opts.network ?? 'none',
-          Memory: opts.memoryBytes ?? 4 * 1024 ** 3,
-          MemorySwap: opts.memoryBytes ?? 4 * 1024 ** 3,
-          PidsLimit: opts.pidsLimit ?? 1024,
-          NanoCpus: Math.round((opts.cpus ?? os.cpus().length) * 1e9),
-          CapDrop: ['ALL'],
-          CapAdd: KEPT_CAPS,
-          SecurityOpt: ['no-new-privileges'],
-        },
-      });
-      creating.add(made);
-      try {
-        container = await made;
-      } finally {
-        creating.delete(made);
-      }
-    } catch (err) {
-      const msg = (err as Error).message;
-      if (/no such image|not found/i.test(msg)) {
-        throw new EnvironmentError(
-          `the sandbox image ${image} is not present in the Docker engine: ` +
-            (image === DEFAULT_IMAGE ? 'build it with `npm run image:base`.' : 'build or load it first.'),
-        );
-      }
-      if (/ECONNREFUSED|ENOENT|EACCES|socket/i.test(msg)) throw new EnvironmentError(`${engineHint()} (${msg})`);
-      throw new SandboxError(`could not create a sandbox from ${image}: ${msg}`);
-    }
+    const container = await createContainer(d, image, containerSpec(image, opts));
     const sb = new DockerSandbox(container, container.id.slice(0, 12), repoPath, image);
-    live.add(sb);
+    track(sb);
     const onAbort = () => void sb.dispose().catch(() => undefined);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      // The copy goes in while the container starts: the engine accepts archives either way.
-      const copy = opts.repoDir && !opts.repoInImage ? span('sandbox.copy', () => sb.copyIn(opts.repoDir!, repoPath, opts.includeGit ?? false)) : undefined;
-      const start = span('sandbox.start', () => sb.attachAndStart(d)).then(() =>
-        sb.exec(
-          `git config --global safe.directory '*' && git config --global user.email ssr@localhost && ` +
-            `git config --global user.name ssr && git config --global init.defaultBranch main`,
-          { timeoutMs: 30_000, cwd: '/' },
-        ),
-      );
-      const [copied, started] = await Promise.allSettled([copy, start]);
-      if (started.status === 'rejected') throw started.reason;
-      if (copied.status === 'rejected') throw copied.reason;
-      if (!copy) {
-        const probe = await sb.exec(`test -d '${repoPath}'`, { timeoutMs: 10_000, cwd: '/' });
-        if (probe.exitCode !== 0) {
-          throw new EnvironmentError(`the image ${image} has no folder ${repoPath} (given as --repo-in-image).`);
-        }
-      }
+      await sb.prepare(d, opts);
       if (opts.signal?.aborted) throw new CancelledError();
       return sb;
     } catch (err) {
@@ -324,14 +95,27 @@ export class DockerSandbox implements SandboxLike {
     }
   }
 
+  /** Starts the runner and copies the repository in, side by side; or checks the image's repository. */
+  private async prepare(d: Docker, opts: SandboxOptions): Promise<void> {
+    // The copy goes in while the container starts: the engine accepts archives either way.
+    const copy = opts.repoDir && !opts.repoInImage ? span('sandbox.copy', () => this.copyIn(opts.repoDir!, this.repoPath, opts.includeGit ?? false)) : undefined;
+    const start = span('sandbox.start', () => this.attachAndStart(d)).then(() =>
+      this.exec(
+        `git config --global safe.directory '*' && git config --global user.email ssr@localhost && ` +
+          `git config --global user.name ssr && git config --global init.defaultBranch main`,
+        { timeoutMs: 30_000, cwd: '/' },
+      ),
+    );
+    const [copied, started] = await Promise.allSettled([copy, start]);
+    if (started.status === 'rejected') throw started.reason;
+    if (copied.status === 'rejected') throw copied.reason;
+    if (copy) return;
+    const probe = await this.exec(`test -d '${this.repoPath}'`, { timeoutMs: 10_000, cwd: '/' });
+    if (probe.exitCode !== 0) throw new EnvironmentError(`the image ${this.image} has no folder ${this.repoPath} (given as --repo-in-image).`);
+  }
+
   private async attachAndStart(d: Docker): Promise<void> {
-    const stream = (await this.container.attach({
-      stream: true,
-      stdin: true,
-      stdout: true,
-      stderr: true,
-      hijack: true,
-    })) as AttachStream;
+    const stream = (await this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as AttachStream;
     if (this.disposed) {
       // Disposed while the attach was on its way (a signal, a cancelled creation): nobody else will close it.
       stream.destroy();
@@ -341,35 +125,13 @@ export class DockerSandbox implements SandboxLike {
     this.stdin = stream;
     // Named for scripts/handle-report.cjs: a connection left open says whose it is.
     (stream as unknown as Record<symbol, string>)[Symbol.for('ssr.handle')] = `engine attach of sandbox ${this.id}`;
-    const out = new PassThrough();
-    const err = new PassThrough();
-    d.modem.demuxStream(stream, out, err);
-    let errText = '';
-    err.on('data', (c: Buffer) => {
-      errText = (errText + c.toString('utf8')).slice(-4000);
-    });
     const ready = new Promise<void>((resolve, reject) => {
       this.pending.set(0, {
         resolve: (m) => (m.error ? reject(new EnvironmentError(`the image ${this.image} cannot host SSR's runner: ${m.error}`)) : resolve()),
         reject,
       });
     });
-    this.lines = readline.createInterface({ input: out, crlfDelay: Infinity });
-    this.lines.on('line', (line) => {
-      let msg: RunnerMessage;
-      try {
-        msg = JSON.parse(line) as RunnerMessage;
-      } catch {
-        return; // not ours
-      }
-      if (msg.id === null || msg.id === undefined) return;
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      p.resolve(msg);
-    });
-    stream.on('end', () => this.fail(new SandboxLostError(`sandbox ${this.id} stopped${errText ? `: ${errText.trim()}` : ''}`)));
-    stream.on('error', (e: Error) => this.fail(new SandboxLostError(`sandbox ${this.id} connection failed: ${e.message}`)));
+    const stderr = this.listen(d, stream);
     await this.container.start();
     const timer = setTimeout(
       () => this.fail(new SandboxError(`sandbox ${this.id} did not start its runner within 60 s (does ${this.image} have python3?)`)),
@@ -378,14 +140,47 @@ export class DockerSandbox implements SandboxLike {
     try {
       await ready;
     } catch (e) {
-      const msg = (e as Error).message;
-      if (/python3|executable file not found|no such file/i.test(msg + errText)) {
+      if (/python3|executable file not found|no such file/i.test((e as Error).message + stderr())) {
         throw new EnvironmentError(`the image ${this.image} has no python3, which SSR's in-container runner needs.`);
       }
       throw e;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Reads the runner's answers off the attach stream (stdout: JSON lines, each resolving its request) and
+   * fails the sandbox when the stream ends or breaks. Returns the end of what the runner wrote to stderr.
+   */
+  private listen(d: Docker, stream: AttachStream): () => string {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    d.modem.demuxStream(stream, out, err);
+    let errText = '';
+    err.on('data', (c: Buffer) => {
+      errText = (errText + c.toString('utf8')).slice(-4000);
+    });
+    this.lines = readline.createInterface({ input: out, crlfDelay: Infinity });
+    this.lines.on('line', (line) => this.answer(line));
+    stream.on('end', () => this.fail(new SandboxLostError(`sandbox ${this.id} stopped${errText ? `: ${errText.trim()}` : ''}`)));
+    stream.on('error', (e: Error) => this.fail(new SandboxLostError(`sandbox ${this.id} connection failed: ${e.message}`)));
+    return () => errText;
+  }
+
+  /** One line from the runner: the answer to a pending request, or not ours. */
+  private answer(line: string): void {
+    let msg: RunnerMessage;
+    try {
+      msg = JSON.parse(line) as RunnerMessage;
+    } catch {
+      return;
+    }
+    if (msg.id === null || msg.id === undefined) return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    p.resolve(msg);
   }
 
   /** False once the container stopped, was removed or stopped answering. */
@@ -486,6 +281,7 @@ export class DockerSandbox implements SandboxLike {
           cap: opts.parserOutputCap,
           tail: opts.tailBytes,
           protect: opts.protect ?? [],
+          ...(opts.reporter ? { reporter: opts.reporter } : {}),
         },
         opts.timeoutMs + opts.parserTimeoutMs + 60_000,
       );
@@ -502,6 +298,7 @@ export class DockerSandbox implements SandboxLike {
           p && !m.timedOut
             ? { exitCode: p.code ?? null, timedOut: Boolean(p.timedOut), stdout: out!.text, stderr: err!.text, truncated: out!.truncated }
             : undefined,
+        ...(m.reporter ? { reporter: m.reporter } : {}),
         durationMs: m.ms ?? Date.now() - started,
       };
     } finally {
@@ -549,7 +346,7 @@ export class DockerSandbox implements SandboxLike {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    live.delete(this);
+    untrack(this);
     try {
       this.stdin?.end();
     } catch {
@@ -582,56 +379,3 @@ export class DockerSandbox implements SandboxLike {
 
 /** A hijacked attach connection: a duplex socket to the engine. */
 type AttachStream = NodeJS.ReadWriteStream & { end(): void; destroy(): void; removeAllListeners(event?: string): unknown };
-
-/**
- * Removes a container, forcing it. The engine can refuse a removal that races a start under
- * load: that is tried again. 404 (already gone, auto-removal won the race) and 409 (a removal
- * already in progress) count as removed.
- */
-async function removeContainer(container: Docker.Container): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await container.remove({ force: true });
-      return;
-    } catch (err) {
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status === 404 || status === 409) return;
-      if (attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
-    }
-  }
-}
-
-/** Whether a process of this host is alive (a process we may not signal counts as alive). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes SSR containers left by processes of this host that are gone
- * (a crash, a kill -9). Containers of live processes are left alone.
- * Returns the ids removed.
- */
-export async function reapStale(d: Docker = docker()): Promise<string[]> {
-  const list = await d.listContainers({ all: true, filters: { label: [LABEL] } });
-  const host = os.hostname();
-  const stale = list.filter((c) => {
-    const owner = Number(c.Labels[LABEL_PID]);
-    if (c.Labels[LABEL_HOST] !== host) return false;
-    return !owner || (owner !== process.pid && !pidAlive(owner));
-  });
-  await Promise.allSettled(stale.map((c) => d.getContainer(c.Id).remove({ force: true })));
-  return stale.map((c) => c.Id.slice(0, 12));
-}
-
-/** Lists SSR containers, optionally only those carrying a label value. */
-export async function listSandboxes(label?: Record<string, string>, d: Docker = docker()): Promise<string[]> {
-  const filters = [LABEL, ...Object.entries(label ?? {}).map(([k, v]) => `${k}=${v}`)];
-  const list = await d.listContainers({ all: true, filters: { label: filters } });
-  return list.map((c) => c.Id.slice(0, 12));
-}

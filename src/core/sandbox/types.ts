@@ -46,7 +46,29 @@ export interface JudgedRunOptions {
    * rewrite on disk before the runner imports them).
    */
   protect?: string[];
+  /**
+   * The judge's reporter: a pytest plugin (module name and source) the runner
+   * installs in a root-owned folder and loads into any pytest the script
+   * starts, writing to a pipe outside the log (docs/judging.md).
+   */
+  reporter?: { module: string; source: string };
   signal?: AbortSignal;
+}
+
+/** What the judge's reporter saw in one run, folded by the runner (runner.py reporter_summary). */
+export interface ReporterRecords {
+  /** Test id (pytest's node id relative to the working folder) -> outcome; skipped and xfail left out. */
+  tests: Record<string, 'passed' | 'failed'>;
+  /** Node ids of collectors (files, classes) that failed to collect. */
+  collectErrors: string[];
+  /** The plugins pytest had registered: a key stable between runs, and the file its code is in. */
+  plugins: Array<{ key: string; file: string | null }>;
+  /** Core reporting functions whose identity differs between the plugin's load and the session's end. */
+  identityChanged: string[];
+  /** Every pytest process that loaded the reporter reached its session's end, and every record was well formed. */
+  complete: boolean;
+  /** Pytest processes that loaded the reporter. */
+  sessions: number;
 }
 
 export interface JudgedRunResult {
@@ -57,6 +79,8 @@ export interface JudgedRunResult {
   logTail: string;
   /** Absent when the script timed out (the parser does not run then). */
   parser?: { exitCode: number | null; timedOut: boolean; stdout: string; stderr: string; truncated: boolean };
+  /** The judge's reporter's records, when reporter was asked for and a pytest loaded it. */
+  reporter?: ReporterRecords;
   durationMs: number;
 }
 

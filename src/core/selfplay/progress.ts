@@ -246,7 +246,7 @@ export class StageProgress {
         break;
       case 'attempt-finished':
         this.done++;
-        this.update(`${e.bugId}: attempt ${e.attempt + 1} ${e.solved ? 'solved' : 'not solved'}`);
+        this.update(`${e.bugId}: attempt ${e.attempt + 1} ${e.solved ? 'solved' : e.tampered ? 'tampered' : 'not solved'}`);
         break;
       case 'higher-order':
         if (e.bugId) this.update(`higher-order bug ${e.bugId} from attempt ${e.attempt + 1}`);

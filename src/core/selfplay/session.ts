@@ -13,6 +13,7 @@
  * killed at any moment resumes where it stopped: finished work is read back,
  * unfinished work is redone from the same seed, nothing is duplicated.
  */
+import { tamperedCount, verdictsPerPolicyVersion, type VersionVerdicts } from './verdictCounts';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -94,9 +95,13 @@ export interface SessionMetrics {
   higherOrderBugs: number;
   attempts: number;
   solved: number;
+  /** Judged attempts the judge found tampered (counted in `attempts`, never in `solved`). */
+  tampered: number;
+  /** Judged attempts per policy version (from trajectories.jsonl): solved and tampered among them. */
+  perPolicyVersion: VersionVerdicts[];
   /** Bugs per solve-rate bin: "s=0", "(0,0.25]", "(0.25,0.5]", "(0.5,0.75]", "(0.75,1)", "s=1". */
   solveRateHistogram: Record<string, number>;
-  perRound: Array<{ round: number; meanRInject?: number; meanRSolve?: number; bugs: number }>;
+  perRound: Array<{ round: number; meanRInject?: number; meanRSolve?: number; bugs: number; tampered: number }>;
   meanRInject?: number;
   meanRSolve?: number;
   artifactsPerHour: number;
@@ -139,7 +144,7 @@ export type SessionEvent = { ts: string } & (
   | { type: 'validated'; bugId: string; valid: boolean; firstFailure?: string }
   | { type: 'attempt-started'; bugId: string; attempt: number }
   | { type: 'attempt-step'; bugId: string; attempt: number; step: number; tool: string }
-  | { type: 'attempt-finished'; bugId: string; attempt: number; solved: boolean; reward?: number; detail: string }
+  | { type: 'attempt-finished'; bugId: string; attempt: number; solved: boolean; reward?: number; detail: string; tampered?: boolean }
   | { type: 'reward'; bugId: string; solveRate?: number; rInject: number; note?: string }
   | { type: 'higher-order'; parent: string; attempt: number; bugId?: string; skipped?: string }
   | { type: 'training'; round: number; detail: string }
@@ -616,9 +621,9 @@ export class SelfPlaySession {
         const infra = await engineFailure(docker());
         if (infra) throw infra;
       }
-      if (validation.flaky.length) {
-        // Evaluation leaves the flaky tests out: they travel in the bug's metadata.
-        artifact.meta = { ...(artifact.meta ?? {}), flaky: validation.flaky };
+      if (validation.flaky.length || validation.oracleFailing?.length) {
+        // Evaluation leaves the flaky tests out and twins tests of F (judge/canaries.ts): both travel in the bug's metadata.
+        artifact.meta = { ...(artifact.meta ?? {}), flaky: validation.flaky, oracleFailing: validation.oracleFailing ?? [] };
         await this.store.writeArtifact(bug.id, artifact);
       }
       await writeJsonAtomic(vFile, validation);
@@ -654,7 +659,8 @@ export class SelfPlaySession {
     const children: BugRecord[] = [];
     if (!cfg.higherOrder || bug.order + 1 > MAX_ORDER) return children;
     for (const res of results) {
-      if (res.solved || !res.patch || !res.evaluation?.applied) continue;
+      // A tampered patch changed how tests run, not the code: it makes no higher-order bug.
+      if (res.solved || !res.patch || !res.evaluation?.applied || res.evaluation.tampered) continue;
       const childId = `${bug.id}-a${res.attempt}`;
       let child = await this.store.readBug(childId);
       if (!child) {
@@ -766,6 +772,7 @@ export async function computeMetrics(store: RunStore, session: SessionFile, acti
       bugs: rb.length,
       meanRInject: mean(rb.map((b) => b.rInject).filter((x): x is number => x !== undefined)),
       meanRSolve: mean(records.filter((x) => x.role === 'solver' && x.round === round).map((x) => x.reward)),
+      tampered: tamperedCount(records, round),
     };
   });
   const valid = bugs.filter((b) => b.valid).length;
@@ -780,6 +787,8 @@ export async function computeMetrics(store: RunStore, session: SessionFile, acti
     higherOrderBugs: bugs.filter((b) => b.order > 1).length,
     attempts: bugs.reduce((s, b) => s + (b.attempts ?? 0), 0),
     solved: bugs.reduce((s, b) => s + (b.solved ?? 0), 0),
+    tampered: tamperedCount(records),
+    perPolicyVersion: verdictsPerPolicyVersion(records),
     solveRateHistogram: hist,
     perRound,
     meanRInject: mean(bugs.map((b) => b.rInject).filter((x): x is number => x !== undefined)),

@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ArtifactFiles } from '../artifact/artifact';
-import type { Evaluation } from '../judge/evaluate';
+import type { Evaluation, Tampered } from '../judge/evaluate';
 import { CancelledError, InfrastructureError, SandboxError, classifyFailure, type EngineProbe } from '../base/errors';
 import { injectorReward } from '../judge/rewards';
 import { type BugRecord, JsonlFile, type RunStore, readJson, writeFileAtomic, writeJsonAtomic } from '../runs/store';
@@ -31,7 +31,7 @@ import type { Policy } from '../policy/types';
 export type AttemptEvent =
   | { type: 'attempt-started'; bugId: string; attempt: number }
   | { type: 'attempt-step'; bugId: string; attempt: number; step: number; tool: string }
-  | { type: 'attempt-finished'; bugId: string; attempt: number; solved: boolean; reward?: number; detail: string }
+  | { type: 'attempt-finished'; bugId: string; attempt: number; solved: boolean; reward?: number; detail: string; tampered?: boolean }
   | { type: 'reward'; bugId: string; solveRate?: number; rInject: number; note?: string };
 
 /** What a solver episode gives back (runSolveEpisode and Players.solve both do). */
@@ -47,6 +47,8 @@ export interface AttemptMarker {
   solved: boolean;
   reward?: number;
   evaluation?: Evaluation;
+  /** The judge's Tampered verdict, when it gave one (also in evaluation.tampered). */
+  tampered?: Tampered;
   status?: string;
   error?: string;
 }
@@ -89,7 +91,7 @@ export function attemptTrajectoryId(bugId: string, n: number): string {
   return `${bugId}-s${n}`;
 }
 
-function trajectoryRecord(store: RunStore, t: Trajectory, bug: BugRecord, n: number, reward: number, file: string): TrajectoryRecord {
+function trajectoryRecord(store: RunStore, t: Trajectory, bug: BugRecord, n: number, reward: number, file: string, tampered?: Tampered): TrajectoryRecord {
   return {
     id: t.id,
     role: t.role,
@@ -102,6 +104,7 @@ function trajectoryRecord(store: RunStore, t: Trajectory, bug: BugRecord, n: num
     bugId: bug.id,
     round: bug.round,
     attempt: n,
+    ...(tampered ? { tampered: true as const } : {}),
   };
 }
 
@@ -118,7 +121,7 @@ export async function readFinishedAttempt(store: RunStore, bug: BugRecord, n: nu
   const patch = fs.existsSync(patchFile) ? fs.readFileSync(patchFile, 'utf8') : undefined;
   if (done.reward !== undefined && !hasRecord(store, attemptTrajectoryId(bug.id, n))) {
     const t = await readJson<Trajectory>(trajectoryFile);
-    if (t) store.appendTrajectory(trajectoryRecord(store, t, bug, n, done.reward, trajectoryFile));
+    if (t) store.appendTrajectory(trajectoryRecord(store, t, bug, n, done.reward, trajectoryFile, done.evaluation?.tampered));
   }
   return {
     attempt: n,
@@ -227,12 +230,14 @@ export async function runSolveAttempt(opts: SolveAttemptOptions): Promise<Attemp
     solved,
     reward: res.reward,
     evaluation: res.evaluation,
+    tampered: res.evaluation?.tampered,
     status: res.trajectory.status,
     error: res.trajectory.error,
   } satisfies AttemptMarker);
-  if (res.reward !== undefined) store.appendTrajectory(trajectoryRecord(store, res.trajectory, bug, n, res.reward, trajectoryFile));
+  const tampered = res.evaluation?.tampered;
+  if (res.reward !== undefined) store.appendTrajectory(trajectoryRecord(store, res.trajectory, bug, n, res.reward, trajectoryFile, tampered));
   const detail = res.evaluation?.detail ?? res.trajectory.error ?? res.trajectory.status;
-  opts.emit({ type: 'attempt-finished', bugId: bug.id, attempt: n, solved, reward: res.reward, detail });
+  opts.emit({ type: 'attempt-finished', bugId: bug.id, attempt: n, solved, reward: res.reward, detail, ...(tampered ? { tampered: true } : {}) });
   return { attempt: n, solved, reward: res.reward, patch: res.patch, evaluation: res.evaluation, detail, trajectoryFile };
 }
 
@@ -262,9 +267,11 @@ export async function updateBugRewards(
     if (m && m.reward !== undefined) judged.push(m);
   }
   const solved = judged.filter((m) => m.solved).length;
+  // Tampered attempts are judged attempts that were not solved: they count in the solve rate as failures.
+  const tampered = judged.filter((m) => m.tampered ?? m.evaluation?.tampered).length;
   const s = judged.length ? solved / judged.length : undefined;
   const rInject = s === undefined || bug.valid !== true ? bug.rInject : injectorReward(true, s, alpha);
-  Object.assign(bug, { status: 'done', attempts: judged.length, solved, solveRate: s, rInject, updatedAt: new Date().toISOString() });
+  Object.assign(bug, { status: 'done', attempts: judged.length, solved, tampered: tampered || undefined, solveRate: s, rInject, updatedAt: new Date().toISOString() });
   await store.writeBug(bug);
   if (s !== undefined && rInject !== undefined) emit({ type: 'reward', bugId: bug.id, solveRate: s, rInject });
   return bug;

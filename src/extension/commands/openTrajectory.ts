@@ -28,7 +28,7 @@ async function runTrajectories(run: RunEntry): Promise<TrajectoryItem[]> {
     const inj = path.join(b.dir, 'injector.json');
     if (fs.existsSync(inj)) items.push({ label: `${b.id} injector`, description: `run ${run.id}`, file: inj });
     for (const a of await listAttempts(run.dir, b.id)) {
-      if (a.trajectory) items.push({ label: `${b.id} attempt ${a.n + 1}`, description: a.result ? (a.result.solved ? 'solved' : 'not solved') : 'unfinished', file: a.trajectory });
+      if (a.trajectory) items.push({ label: `${b.id} attempt ${a.n + 1}`, description: a.result ? (a.result.solved ? 'solved' : a.result.evaluation?.tampered ? 'tampered' : 'not solved') : 'unfinished', file: a.trajectory });
     }
   }
   return items;

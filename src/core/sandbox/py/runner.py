@@ -8,7 +8,7 @@
 #
 # ops: exec {cmd, cwd, env, timeout, cap, stdin, user}, write {path, data, mode},
 #      read {path, cap}, kill {target},
-#      testrun {script, parser, cwd, timeout, parserTimeout, cap, tail, env}
+#      testrun {script, parser, cwd, timeout, parserTimeout, cap, tail, env, reporter}
 #
 # The judge's side of a sandbox (this runner, the artifact's script and parser,
 # SSR's baseline git directory, logs) belongs to root and is out of the tested
@@ -16,7 +16,7 @@
 # as another unprivileged user "ssrparse" in an empty folder, and when a test
 # run ends every process of the test user is killed before its log, which
 # only this runner can write, is parsed. See docs/judging.md.
-import base64, json, os, pwd, shutil, signal, subprocess, sys, threading, time
+import base64, json, os, pwd, re, secrets, shutil, signal, subprocess, sys, threading, time
 
 TEST_UID = 61001
 PARSER_UID = 61002
@@ -29,6 +29,10 @@ PARSE_CWD = "/ssr/parse"
 SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LOG_CAP = 256 << 20
+# The judge's own reporter (a pytest plugin) lives here: root's, readable by all.
+REPORTER_DIR = "/ssr/reporter"
+REPORTER_CAP = 64 << 20
+REPORTER_FD_VAR = "SSR_REPORTER_FD"
 
 _out = sys.stdout.buffer
 _out_lock = threading.Lock()
@@ -303,15 +307,22 @@ def prepare_test_user(repo):
 def protect(repo, paths):
     """Makes files read-only to the test user for one run: owned by root,
     readable by all, and so are the folders that hold them (up to, not
-    including, the repository's root), so they cannot be replaced either."""
+    including, the repository's root), so they cannot be replaced either.
+    Owner, mode and modification time are the same for every protected file,
+    so nothing on disk tells the oracle test files from the others."""
     root = os.path.realpath(repo)
     dirs = set()
+    # One modification time for every protected file, drawn anew for each run: the oracle test files,
+    # rewritten just before the run, then look like the others, and no compiled file made in advance
+    # can carry a source time that matches.
+    stamp = time.time() - secrets.randbelow(365 * 86400) - 3600
     for rel in paths:
         full = os.path.realpath(os.path.join(root, rel))
         if not full.startswith(root + os.sep) or not os.path.isfile(full):
             continue
         os.chown(full, 0, 0)
         os.chmod(full, (os.stat(full).st_mode & 0o7555) | 0o444)
+        os.utime(full, (stamp, stamp))
         d = os.path.dirname(full)
         while d.startswith(root + os.sep):
             dirs.add(d)
@@ -319,6 +330,150 @@ def protect(repo, paths):
     for d in dirs:
         os.chown(d, 0, 0)
         os.chmod(d, (os.stat(d).st_mode & 0o7555) | 0o555)
+
+def install_reporter(spec):
+    """Writes the judge's reporter plugin (spec: {module, source}) into a
+    folder only root can write; the test user can read and import it."""
+    module = spec.get("module") or ""
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", module):
+        raise ValueError("bad reporter module name: %r" % module)
+    os.makedirs(REPORTER_DIR, exist_ok=True)
+    os.chown(REPORTER_DIR, 0, 0)
+    os.chmod(REPORTER_DIR, 0o755)
+    path = os.path.join(REPORTER_DIR, module + ".py")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(spec["source"])
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return module
+
+
+def reporter_env(env, module, fd):
+    """The test user's environment with the reporter loaded by any pytest the
+    script starts: -p in PYTEST_ADDOPTS (before entry-point plugins and
+    conftest.py), PYTEST_PLUGINS too, its folder first on PYTHONPATH."""
+    def join(ours, theirs, sep):
+        return ours + (sep + theirs if theirs else "")
+    env = dict(env)
+    env["PYTHONPATH"] = join(REPORTER_DIR, env.get("PYTHONPATH"), ":")
+    env["PYTEST_PLUGINS"] = join(module, env.get("PYTEST_PLUGINS"), ",")
+    env["PYTEST_ADDOPTS"] = join("-p " + module, env.get("PYTEST_ADDOPTS"), " ")
+    env[REPORTER_FD_VAR] = str(fd)
+    return env
+
+
+class Channel:
+    """The reporter's pipe: created by root, its write end passed to the test
+    script as an open descriptor (nothing can open it by path), its read end
+    drained on a thread into a capped buffer."""
+
+    def __init__(self):
+        self.read_fd, self.write_fd = os.pipe()
+        self.data = bytearray()
+        self.truncated = False
+        self.thread = None
+
+    def start(self):
+        os.close(self.write_fd)
+        self.thread = start_thread(self._drain)
+
+    def _drain(self):
+        with os.fdopen(self.read_fd, "rb") as fh:
+            while True:
+                chunk = fh.read1(65536)
+                if not chunk:
+                    break
+                room = REPORTER_CAP - len(self.data)
+                self.data += chunk[:max(0, room)]
+                self.truncated = self.truncated or len(chunk) > room
+
+    def finish(self):
+        self.thread.join(timeout=5.0)
+        if self.thread.is_alive():
+            return None
+        return reporter_summary(bytes(self.data), self.truncated)
+
+
+def test_status(phases):
+    """A test's status from its phases, as the parser reads pytest's summary:
+    failed when a phase failed; left out when skipped or an expected failure
+    (or an unexpected pass); passed only when its call phase passed."""
+    outcomes = set(phases.values())
+    if "failed" in outcomes:
+        return "failed"
+    if outcomes & {"skipped", "xfailed", "xpassed"}:
+        return None
+    return "passed" if phases.get("call") == "passed" else None
+
+
+def reporter_summary(data, truncated=False):
+    """The reporter's records folded into {tests, collectErrors, plugins,
+    identityChanged, complete, sessions}; None when no pytest loaded it."""
+    loads, ends, phases, collect, plugins, changed, bad = {}, {}, {}, [], {}, [], 0
+    for line in data.splitlines():
+        try:
+            rec = json.loads(line)
+            t, pid = rec["t"], rec["pid"]
+        except Exception:
+            bad += 1
+            continue
+        if t == "load":
+            loads.setdefault(pid, rec.get("ident") or {})
+        elif t == "end":
+            ends.setdefault(pid, []).append(rec.get("ident") or {})
+        elif t == "phase":
+            seen = phases.setdefault(str(rec.get("id")), {})
+            when = str(rec.get("when"))
+            if seen.get(when) != "failed":  # a failure is never written over
+                seen[when] = str(rec.get("outcome"))
+        elif t == "collect":
+            collect.append(str(rec.get("id")))
+        if t in ("start", "end"):
+            for p in rec.get("plugins") or []:
+                plugins.setdefault(str(p.get("key")), p.get("file"))
+    if not loads:
+        return None
+    for pid, ident in loads.items():
+        for after in ends.get(pid, []):  # every end record: one written later cannot hide a change
+            changed += ["%s (%s -> %s)" % (k, v, after.get(k)) for k, v in sorted(ident.items()) if after.get(k) != v]
+    changed = sorted(set(changed))
+    tests = {}
+    for tid, ph in phases.items():
+        status = test_status(ph)
+        if status:
+            tests[tid] = status
+    return {"tests": tests, "collectErrors": sorted(set(collect)), "identityChanged": changed,
+            "plugins": [{"key": k, "file": f} for k, f in sorted(plugins.items())],
+            "complete": not truncated and bad == 0 and set(loads) <= set(ends), "sessions": len(loads)}
+
+
+
+def start_script(req, repo):
+    """The test script as the test user, its stdout and stderr one pipe; with
+    the judge's reporter and its channel when the request asks for it."""
+    env = user_env("ssrtest", TEST_UID, TEST_HOME, req.get("env"), inherit=True)
+    channel = None
+    if req.get("reporter"):
+        channel = Channel()
+        env = reporter_env(env, install_reporter(req["reporter"]), channel.write_fd)
+    try:
+        proc = popen_retry(
+            ["bash", req["script"]],
+            cwd=repo,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(channel.write_fd,) if channel else (),
+            **as_user("test")
+        )
+    finally:
+        # The runner keeps no write end: the channel ends when the test user's processes do.
+        if channel:
+            channel.start()
+    return proc, channel
 
 
 def do_testrun(rid, req):
@@ -335,16 +490,7 @@ def do_testrun(rid, req):
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     log = os.fdopen(fd, "wb")
     total = [0]
-    proc = popen_retry(
-        ["bash", req["script"]],
-        cwd=repo,
-        env=user_env("ssrtest", TEST_UID, TEST_HOME, req.get("env"), inherit=True),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        **as_user("test")
-    )
+    proc, channel = start_script(req, repo)
     with _procs_lock:
         _procs[rid] = proc
 
@@ -376,7 +522,8 @@ def do_testrun(rid, req):
         _procs.pop(rid, None)
     log.close()
     script_code = proc.returncode
-    if not all_dead or reader.is_alive():
+    reporter = channel.finish() if channel else None
+    if not all_dead or reader.is_alive() or (channel and channel.thread.is_alive()):
         os.unlink(log_path)
         send({"id": rid, "error": "the test user's processes could not all be killed after the test run"})
         return
@@ -390,7 +537,7 @@ def do_testrun(rid, req):
     send({"id": rid, "scriptCode": script_code if script_code is not None and script_code >= 0 else None,
           "timedOut": timed_out, "logTotal": total[0], "logTruncated": total[0] > LOG_CAP,
           "logTail": base64.b64encode(tail).decode(), "parser": parsed,
-          "ms": (time.monotonic() - start) * 1000.0})
+          "reporter": reporter, "ms": (time.monotonic() - start) * 1000.0})
 
 
 def run_parser(req, log_path):

@@ -35,6 +35,9 @@ export class AttemptNode extends TreeNode {
     } else if (res.status === 'cancelled') {
       item.description = 'cancelled';
       item.iconPath = icon('debug-pause', 'charts.yellow');
+    } else if (res.evaluation?.tampered) {
+      item.description = `tampered · r_solve ${fmtReward(res.reward)}`;
+      item.iconPath = icon('shield', 'list.errorForeground');
     } else {
       item.description = `${res.solved ? 'solved' : 'not solved'} · r_solve ${fmtReward(res.reward)}${res.status && res.status !== 'submitted' ? ` · ${res.status}` : ''}`;
       item.iconPath = res.solved ? icon('pass-filled', 'testing.iconPassed') : icon('circle-slash', 'testing.iconFailed');
@@ -43,6 +46,7 @@ export class AttemptNode extends TreeNode {
     md.appendMarkdown(`**Attempt ${a.n + 1}** of ${this.bugId}\n\n`);
     if (res?.evaluation?.detail) md.appendText(res.evaluation.detail);
     else if (res?.error) md.appendText(res.error);
+    for (const e of res?.evaluation?.tampered?.evidence ?? []) md.appendText(`\n\nevidence: ${e}`);
     item.tooltip = md;
     item.contextValue = a.trajectory ? 'ssr.attempt' : 'ssr.attempt.noTrajectory';
     if (a.trajectory) item.command = { command: 'ssr.openTrajectory', title: 'Open Trajectory', arguments: [this] };

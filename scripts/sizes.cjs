@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Lists the functions over 60 lines and the files over 400 lines in src/ and
+// media/ (TypeScript and JavaScript) and runtime/ (Python files), the sizes
+// issue 21 aims at: `npm run sizes`. Exits 0; it is a map of what to split.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const ts = require('typescript');
+
+const MAX_FN = 60;
+const MAX_FILE = 400;
+
+function longFunctions(file) {
+  const sf = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const out = [];
+  const visit = (n) => {
+    const iife = (ts.isFunctionExpression(n) || ts.isArrowFunction(n)) && ts.isParenthesizedExpression(n.parent) && ts.isCallExpression(n.parent.parent);
+    if (ts.isFunctionLike(n) && n.body && !iife) {
+      const a = sf.getLineAndCharacterOfPosition(n.getStart()).line;
+      const b = sf.getLineAndCharacterOfPosition(n.end).line;
+      if (b - a + 1 > MAX_FN) out.push({ where: `${file}:${a + 1}`, name: (n.name && n.name.getText()) || '(anonymous)', lines: b - a + 1 });
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+const root = path.resolve(__dirname, '..');
+process.chdir(root);
+const files = execFileSync('git', ['ls-files', 'src', 'media', 'runtime'], { encoding: 'utf8' }).split('\n').filter((f) => f && !/(^|\/)tests?\//.test(f));
+const code = files.filter((f) => /\.(ts|js|cjs|mjs)$/.test(f));
+const fns = code.flatMap(longFunctions).sort((a, b) => b.lines - a.lines);
+const big = files
+  .filter((f) => /\.(ts|js|cjs|mjs|py)$/.test(f))
+  .map((f) => ({ f, lines: fs.readFileSync(f, 'utf8').split('\n').length }))
+  .filter((x) => x.lines > MAX_FILE)
+  .sort((a, b) => b.lines - a.lines);
+console.log(`functions over ${MAX_FN} lines: ${fns.length}`);
+for (const x of fns) console.log(`  ${String(x.lines).padStart(4)}  ${x.name}  ${x.where}`);
+console.log(`files over ${MAX_FILE} lines: ${big.length}`);
+for (const x of big) console.log(`  ${String(x.lines).padStart(4)}  ${x.f}`);
