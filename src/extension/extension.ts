@@ -19,7 +19,7 @@ import { RunsModel, setContext, workspaceDir } from './state';
 import { StepperPanels } from './stepper/stepperPanel';
 import { TrajectoryCache } from './trajectories';
 import { BugsProvider, SessionsProvider, TrajectoriesProvider } from './tree/providers';
-import type { TreeNode } from './tree/nodes/treeNode';
+import type { NodeEnv, TreeNode } from './tree/nodes/treeNode';
 import { disposeAll } from '../core/sandbox';
 
 /** What tests reach through the extension's exports. */
@@ -30,25 +30,8 @@ export interface SsrApi {
   panels: DashboardPanels;
 }
 
-export async function activate(context: vscode.ExtensionContext): Promise<SsrApi> {
-  const log = new Log();
-  context.subscriptions.push(log);
-  log.info(`SSR ${context.extension.packageJSON.version} activating (VS Code ${vscode.version}, Node ${process.versions.node})`);
-  log.addSecret(await context.secrets.get(API_KEY_SECRET));
-  context.subscriptions.push(
-    context.secrets.onDidChange(async (e) => {
-      if (e.key === API_KEY_SECRET) log.addSecret(await context.secrets.get(API_KEY_SECRET));
-    }),
-  );
-
-  const model = new RunsModel(log, context.workspaceState);
-  const jobs = new Jobs(log);
-  const trajectories = new TrajectoryCache();
-  const docs = new ArtifactDocuments(log, workspaceDir);
-  const stepper = new StepperPanels(context.extensionUri, trajectories, docs, log, () => jobs.running.length > 0);
-  context.subscriptions.push(model, jobs, docs, stepper);
-
-  const env = { model, jobs, docs, trajectories, log };
+/** The Bugs, Sessions and Trajectories views, refreshed when the runs or the jobs change. */
+function createViews(context: vscode.ExtensionContext, env: NodeEnv) {
   const bugs = new BugsProvider(env);
   const sessions = new SessionsProvider(env);
   const trajs = new TrajectoriesProvider(env);
@@ -69,12 +52,34 @@ export async function activate(context: vscode.ExtensionContext): Promise<SsrApi
     trajs.refresh();
   };
   context.subscriptions.push(
-    model.onDidChange(refreshViews),
-    jobs.onDidChange((runDir) => {
+    env.model.onDidChange(refreshViews),
+    env.jobs.onDidChange((runDir) => {
       if (runDir === undefined) refreshViews();
       else sessions.refresh();
     }),
   );
+  return { bugs, sessions, trajs, refreshViews };
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<SsrApi> {
+  const log = new Log();
+  context.subscriptions.push(log);
+  log.info(`SSR ${context.extension.packageJSON.version} activating (VS Code ${vscode.version}, Node ${process.versions.node})`);
+  log.addSecret(await context.secrets.get(API_KEY_SECRET));
+  context.subscriptions.push(
+    context.secrets.onDidChange(async (e) => {
+      if (e.key === API_KEY_SECRET) log.addSecret(await context.secrets.get(API_KEY_SECRET));
+    }),
+  );
+
+  const model = new RunsModel(log, context.workspaceState);
+  const jobs = new Jobs(log);
+  const trajectories = new TrajectoryCache();
+  const docs = new ArtifactDocuments(log, workspaceDir);
+  const stepper = new StepperPanels(context.extensionUri, trajectories, docs, log, () => jobs.running.length > 0);
+  context.subscriptions.push(model, jobs, docs, stepper);
+
+  const { bugs, sessions, trajs, refreshViews } = createViews(context, { model, jobs, docs, trajectories, log });
 
   context.subscriptions.push(registerPrepareSandbox(log));
   const panels = new DashboardPanels(context.extensionUri, model, docs, log);

@@ -10,7 +10,7 @@ import { makePlayers } from '../../core/selfplay/players';
 import { policyDescription } from '../../core/selfplay/actions';
 import { asInfrastructureError, isCancelled } from '../../core/base/errors';
 import { RunStore, listRuns } from '../../core/runs/store';
-import { exportSwebench } from '../../core/report/export';
+import { exportSwebench, swebenchJsonl } from '../../core/report/export';
 import { DEFAULT_THRESHOLDS } from '../../core/judge/checks';
 import type { PolicySpec } from '../../core/policy';
 import { EXIT_CANNOT_RUN, EXIT_NEGATIVE, EXIT_OK, action, color, fail, intOption, numberOption, printJson, requireDir, requireFile } from '../util';
@@ -296,7 +296,7 @@ function registerExport(program: Command): void {
         if (o.format !== 'swebench') fail(`--format must be swebench (got ${o.format})`);
         const runDir = requireDir(o.run as string, '--run');
         const rows = await exportSwebench(runDir, o.repo ? requireDir(o.repo as string, '--repo') : undefined);
-        const text = rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+        const text = swebenchJsonl(rows);
         if (o.out) {
           fs.writeFileSync(o.out as string, text);
           process.stderr.write(`wrote ${rows.length} instance(s) to ${o.out}\n`);

@@ -8,6 +8,7 @@
  * Reversed diffs are made with git in a private scratch copy (scratchRepo.ts),
  * after the diffs pass the artifact's path checks, so `git apply` takes them.
  */
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { ArtifactFiles } from '../artifact/artifact';
@@ -92,4 +93,17 @@ export async function exportSwebench(runDir: string, repoDir?: string): Promise<
     });
   }
   return out;
+}
+
+/** Instances as JSON Lines: one per line, and a last newline when there is any (what `ssr export` prints and the extension writes). */
+export function swebenchJsonl(rows: SwebenchInstance[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+}
+
+/** Exports a run to a JSON Lines file (its folder made if needed); returns how many instances it holds. */
+export async function writeSwebench(runDir: string, out: string, repoDir?: string): Promise<number> {
+  const rows = await exportSwebench(runDir, repoDir);
+  await fsp.mkdir(path.dirname(out), { recursive: true });
+  await fsp.writeFile(out, swebenchJsonl(rows));
+  return rows.length;
 }
