@@ -7,7 +7,7 @@
  * and throws when it finished without an error; canaries sit right after a
  * real test, in the same describe, with its callee (`it` or `test`).
  */
-import { parse, type ParserPlugin } from '@babel/parser';
+import { parseJsProgram } from '../base/jsSyntax';
 import type { FilePlan, Planting } from './canaryTypes';
 
 interface Node {
@@ -37,10 +37,7 @@ export function isJsTestFile(p: string): boolean {
 }
 
 function parseJs(file: string, text: string): Node {
-  const ts = /\.[cm]?tsx?$/.test(file);
-  const plugins = (ts ? (file.endsWith('x') ? ['typescript', 'jsx'] : ['typescript']) : ['jsx']) as ParserPlugin[];
-  const ast = parse(text, { sourceType: 'unambiguous', plugins: [...plugins, 'decorators-legacy'], allowReturnOutsideFunction: true, allowAwaitOutsideFunction: true });
-  return ast.program as unknown as Node;
+  return parseJsProgram<Node>(file, text);
 }
 
 function literal(n: Node | undefined): string | undefined {

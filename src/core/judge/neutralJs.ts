@@ -16,7 +16,7 @@
  *    Names of functions and classes, properties, imports and globals are kept,
  *    and nothing is renamed in a file that uses `eval` or `with`.
  */
-import { parse, type ParserPlugin } from '@babel/parser';
+import { parseJsProgram } from '../base/jsSyntax';
 import { type DeclGroup, type JsNode, children, declarationGroups, groupOf, isFunction, isNameOnly, isNode, walk } from './neutralJsScope';
 
 /** One changed file's verdict. */
@@ -35,16 +35,7 @@ export function isJsFile(p: string): boolean {
 }
 
 function parseProgram(file: string, text: string): JsNode {
-  const ts = /\.(c|m)?tsx?$/.test(file);
-  const plugins: ParserPlugin[] = ts ? (file.endsWith('x') ? ['typescript', 'jsx'] : ['typescript']) : ['jsx'];
-  const ast = parse(text, {
-    sourceType: 'unambiguous',
-    plugins: [...plugins, 'decorators-legacy', 'classProperties', 'topLevelAwait'] as ParserPlugin[],
-    allowReturnOutsideFunction: true,
-    allowAwaitOutsideFunction: true,
-    errorRecovery: false,
-  });
-  return ast.program as unknown as JsNode;
+  return parseJsProgram<JsNode>(file, text);
 }
 
 const LITERALS = new Set(['StringLiteral', 'NumericLiteral', 'BooleanLiteral', 'NullLiteral', 'BigIntLiteral']);

@@ -6,7 +6,7 @@
  * describe/it/test style shared by jest, vitest, mocha and node:test.
  * Pure functions on source text; `sandbox.ts` reads and writes the files.
  */
-import { parse, type ParserPlugin } from '@babel/parser';
+import { isTypeScript, parseJsProgram } from '../../base/jsSyntax';
 
 // Babel's node type, kept loose: we read a few fields of many node kinds.
 interface Node {
@@ -29,24 +29,10 @@ export interface JsFunction {
   returnType?: string;
 }
 
-export function isTypeScript(file: string): boolean {
-  return /\.(c|m)?tsx?$/.test(file);
-}
+export { isTypeScript };
 
 export function parseJs(file: string, text: string): Node {
-  const plugins: ParserPlugin[] = isTypeScript(file)
-    ? file.endsWith('x')
-      ? ['typescript', 'jsx']
-      : ['typescript']
-    : ['jsx'];
-  const ast = parse(text, {
-    sourceType: 'unambiguous',
-    plugins: [...plugins, 'decorators-legacy', 'classProperties', 'topLevelAwait'] as ParserPlugin[],
-    allowReturnOutsideFunction: true,
-    allowAwaitOutsideFunction: true,
-    errorRecovery: false,
-  });
-  return ast.program as unknown as Node;
+  return parseJsProgram<Node>(file, text);
 }
 
 function isNode(v: unknown): v is Node {
