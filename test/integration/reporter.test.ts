@@ -116,6 +116,7 @@ describe("the judge's reporter: outcomes from pytest's own objects, outside the 
     const r = await validateArtifact({ repoDir: PYLEDGER, artifact: p.artifact, originalRepeat: 1 });
     assert.equal(r.valid, true, JSON.stringify(r.checks, null, 1));
     assert.match(r.checks.find((c) => c.id === 'bug_breaks_tests')!.detail, /corroborated by the judge's reporter/);
+    assert.equal(r.brokenSeenBy, 'reporter');
     // The original run's plugins travel with the report, so a session's evaluations can compare against them.
     assert.ok(r.originalReporter?.plugins.some((pl) => /ssr_judge_pytest/.test(pl.key)), JSON.stringify(r.originalReporter?.plugins.map((pl) => pl.key)));
   });

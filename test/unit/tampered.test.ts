@@ -84,6 +84,12 @@ describe('the Tampered verdict: rewarded -1, recorded, counted and shown', () =>
       counters: { proposals: 1, validBugs: 1, attempts: 4, solved: 1, higherOrder: 0 } } as unknown as SessionFile;
     const m = await computeMetrics(store, session, 1000);
     assert.deepEqual([m.attempts, m.solved, m.tampered], [4, 1, 2]);
+    assert.equal(m.validOnScriptOnly, 0);
+    // A valid bug whose broken tests only its own script saw fail (no judge's reporter for its runner) is counted apart.
+    await store.writeBug({ ...bug, id: 'r001-def', brokenSeenByScriptOnly: true });
+    assert.equal((await computeMetrics(store, session, 1000)).validOnScriptOnly, 1);
+    await store.writeBug({ ...bug, id: 'r001-def', valid: false, brokenSeenByScriptOnly: true });
+    assert.equal((await computeMetrics(store, session, 1000)).validOnScriptOnly, 0);
     assert.deepEqual(m.perRound.map((r) => [r.round, r.tampered]), [[1, 2]]);
     assert.deepEqual(m.perPolicyVersion, [
       { policyVersion: 'm@0', step: 0, attempts: 2, solved: 1, tampered: 1 },

@@ -93,7 +93,8 @@ export function summary(s: SessionFile, runDir: string): string {
   const lines = [
     color.bold(`Self-play session ${s.id}: ${s.status}${s.note ? ` (${s.note})` : ''}`),
     `  proposals        ${m.proposals} (${m.proposalsFailed} without an artifact)`,
-    `  valid bugs       ${m.validBugs} (valid share of proposals ${(m.validShare * 100).toFixed(0)}%), ${m.higherOrderBugs} higher-order`,
+    `  valid bugs       ${m.validBugs} (valid share of proposals ${(m.validShare * 100).toFixed(0)}%), ${m.higherOrderBugs} higher-order` +
+      (m.validOnScriptOnly ? `; ${m.validOnScriptOnly} whose broken tests rest on the artifact's own script (no judge's reporter for its runner)` : ''),
     `  failed checks    ${Object.entries(m.failuresPerCheck).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}`,
     `  solver attempts  ${m.attempts} (${m.solved} solved${m.tampered ? `, ${m.tampered} tampered` : ''})`,
     `  solve rates      ${hist}`,

@@ -151,6 +151,11 @@ export interface ValidationReport {
   originalReporter?: ReporterRecords;
   /** Passing on the original, failing or gone with the bug. */
   brokenTests: string[];
+  /**
+   * Who saw the broken tests fail: the judge's own reporter (pytest), or only the artifact's script and parser
+   * (a runner the judge has no reporter for). Absent when bug_breaks_tests did not run.
+   */
+  brokenSeenBy?: 'reporter' | 'script';
   /** F: passing on the original and failing with the full bug (inverse mutation's set). */
   oracleFailing: string[];
   /** Failed in the buggy state, passing or gone once weakened. */
@@ -448,6 +453,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
   let broken: string[] = [];
   let F: string[] = [];
   let hidden: string[] = [];
+  let brokenSeenBy: ValidationReport['brokenSeenBy'];
   const inverse: Array<{ file: string; flipped: string[] }> = [];
   const flakyNote = flaky.size ? ` (${flaky.size} flaky test(s) left out)` : '';
 
@@ -505,6 +511,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
         // The judge's own pytest reporter must have seen each broken test fail (reporter.ts); a log alone is the script's word.
         const seen = corroboratedBroken(broken, orig, buggy);
         if (seen.ids) broken = broken.filter((id) => seen.ids!.has(id));
+        brokenSeenBy = seen.ids ? 'reporter' : 'script';
         if (broken.length < t.minFailingTests) {
           return {
             status: 'fail',
@@ -589,6 +596,7 @@ export async function validateArtifact(opts: ValidateOptions): Promise<Validatio
     original: orig?.results,
     ...(orig?.reporter ? { originalReporter: orig.reporter } : {}),
     brokenTests: broken,
+    ...(brokenSeenBy ? { brokenSeenBy } : {}),
     oracleFailing: F,
     hiddenTests: hidden,
     bugFiles,

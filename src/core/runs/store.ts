@@ -132,6 +132,8 @@ export interface BugRecord {
   solved?: number;
   /** Judged attempts the judge found tampered (absent when none). */
   tampered?: number;
+  /** A valid bug whose broken tests only the artifact's own script saw fail (no judge's reporter for its runner). */
+  brokenSeenByScriptOnly?: boolean;
   solveRate?: number;
   rInject?: number;
   createdAt: string;

@@ -90,6 +90,8 @@ export interface SessionMetrics {
   proposals: number;
   proposalsFailed: number;
   validBugs: number;
+  /** Valid bugs whose broken tests rest on the artifact's own script (a runner the judge has no reporter for). */
+  validOnScriptOnly: number;
   invalidBugs: number;
   validShare: number;
   failuresPerCheck: Record<string, number>;
@@ -639,6 +641,7 @@ export class SelfPlaySession {
       if (injectorTraj) this.store.appendTrajectory(record(injectorTraj, `inject:${bug.round}`, -1, { bugId: bug.id, round: bug.round }, path.join('bugs', bug.id, 'injector.json')));
       return [];
     }
+    if (validation.brokenSeenBy === 'script') bug.brokenSeenByScriptOnly = true;
     if (!this.players.policy || !this.players.solve) {
       Object.assign(bug, { status: 'unsolved-no-solver', valid: true, updatedAt: now() });
       await this.store.writeBug(bug);
@@ -784,6 +787,7 @@ export async function computeMetrics(store: RunStore, session: SessionFile, acti
     proposals: rounds.length,
     proposalsFailed: rounds.filter((r) => r.status === 'no-proposal').length,
     validBugs: valid,
+    validOnScriptOnly: bugs.filter((b) => b.valid && b.brokenSeenByScriptOnly).length,
     invalidBugs: bugs.filter((b) => b.valid === false).length,
     validShare: judgedProposals ? first.filter((b) => b.valid).length / judgedProposals : 0,
     failuresPerCheck,
