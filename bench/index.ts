@@ -11,6 +11,7 @@ import { benchMemory } from './memory';
 import { benchRealSize } from './realsize';
 import { benchCanaries } from './canaries';
 import { benchReporter } from './reporter';
+import { benchJudgeLayers } from './judgeLayers';
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
@@ -21,6 +22,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   realsize: () => benchRealSize(),
   canaries: () => benchCanaries(),
   reporter: () => benchReporter(),
+  judge: () => benchJudgeLayers(),
 };
 
 async function main(): Promise<void> {
