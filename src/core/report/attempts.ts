@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatPatch, parsePatch, reversePatch } from 'diff';
+import { parsePatch } from 'diff';
 import { readJson } from '../runs/store';
 import { listAttempts } from '../selfplay/actions';
 import type { Trajectory } from '../base/trajectory';
@@ -46,12 +46,8 @@ export function patchStats(patch: string | undefined): { files: string[]; added:
   return { files, added, removed };
 }
 
-/** bug_inject.diff reversed: the reference fix. */
-export function reverseDiff(diff: string): string {
-  const parsed = parsePatch(diff);
-  const rev = reversePatch(parsed) as unknown as Parameters<typeof formatPatch>[0];
-  return formatPatch(rev);
-}
+/** bug_inject.diff reversed (the reference fix): the agents' git-style reversal, the solver's spec is made with it too. */
+export { reverseDiff } from '../agents/diffs';
 
 export async function attemptSummaries(runDir: string, bugId: string): Promise<AttemptSummary[]> {
   const out: AttemptSummary[] = [];
