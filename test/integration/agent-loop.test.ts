@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DockerSandbox, listSandboxes } from '../../src/core/sandbox';
 import { runAgent, type AgentOptions } from '../../src/core/agents/loop';
 import { ShellSession } from '../../src/core/agents/shell';
-import { injectorSubmit, solverSubmit } from '../../src/core/agents/submit';
+import { injectorSubmit, makeArtifactDir, solverSubmit } from '../../src/core/agents/submit';
 import { createPolicy, PolicyError, type Policy, type PolicyRequest, type PolicyResponse } from '../../src/core/policy';
 import type { ArtifactFiles } from '../../src/core/artifact/artifact';
 
@@ -167,9 +167,11 @@ describe('agent loop (real sandbox)', function () {
     });
 
     it('reads the injector artifact out of the sandbox and removes files inside the repo', async () => {
+      // The episode makes the artifact folder, the agent's own (the agent cannot make folders at the root).
+      await makeArtifactDir(sb!, '/artifact');
       const policy = scripted([
         '<tool: submit>\n</tool>',
-        bash('mkdir -p /artifact && for f in test_script.sh test_parser.py bug_inject.diff; do echo "$f" > /artifact/$f; done'),
+        bash('for f in test_script.sh test_parser.py bug_inject.diff; do echo "$f" > /artifact/$f; done'),
         '<tool: submit>\n</tool>',
         bash('printf "tests/test_money.py\\n" > test_files.txt && echo weaken > test_weaken.diff'),
         '<tool: submit>\n</tool>',

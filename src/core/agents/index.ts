@@ -21,7 +21,7 @@ export * from './protocol';
 export { applyEdit, type EditResult } from './edit';
 export { ShellSession, AGENT_DIR, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FLOOD_BYTES, type ShellResult, type ShellOptions } from './shell';
 export { WorkspaceTracker, TRACK_GIT_DIR, MAX_STEP_DIFF_BYTES } from './workspace';
-export { injectorSubmit, solverSubmit, resolveArtifactPaths } from './submit';
+export { injectorSubmit, makeArtifactDir, solverSubmit, resolveArtifactPaths } from './submit';
 export { reverseDiff } from './diffs';
 export { truncateMiddle, budgetLine, estimateTokens, seededRandom, DEFAULT_MAX_OBSERVATION_CHARS, type BudgetState } from './text';
 export { writeTrajectory, readTrajectory, trajectoryProblem } from './trajectoryFile';

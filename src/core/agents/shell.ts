@@ -17,11 +17,21 @@
  * the writer with SIGPIPE at once instead of running to the timeout. A
  * flood or a timeout restarts the session: the state is dropped, and the
  * result says why.
+ *
+ * Who: the shell runs as the sandbox's unprivileged test user, in a working
+ * copy handed over to it when the session (re)starts. It cannot write the
+ * judge's files, read the runner's working files or SSR's git directories
+ * (docs/judging.md, "Who can do what").
  */
 import type { SandboxLike } from '../sandbox/types';
 import { sh } from '../sandbox/baseline';
+import { SandboxError } from '../base/errors';
 
 export const AGENT_DIR = '/ssr/agent';
+/** The home of the user the agent's tools run as (runner.py's TEST_HOME). */
+export const AGENT_HOME = '/home/ssrtest';
+/** The git identity of the agent's commits (a solver may commit): the test user has no global git config. */
+const GIT_IDENTITY = { GIT_AUTHOR_NAME: 'agent', GIT_AUTHOR_EMAIL: 'agent@localhost', GIT_COMMITTER_NAME: 'agent', GIT_COMMITTER_EMAIL: 'agent@localhost' };
 export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 /** About 480 KB of output ends the command and restarts the session. */
 export const DEFAULT_FLOOD_BYTES = 480 * 1024;
@@ -43,9 +53,12 @@ export interface ShellResult {
 export interface ShellOptions {
   timeoutMs?: number;
   maxOutputBytes?: number;
-  /** Where the state file lives inside the sandbox. */
+  /** Where the state file lives inside the sandbox (default: in the agent user's home). */
   stateFile?: string;
 }
+
+/** Options every command of the agent's tools runs with: as the unprivileged test user. */
+export const AGENT_USER = { user: 'test' } as const;
 
 export class ShellSession {
   private readonly stateFile: string;
@@ -57,7 +70,7 @@ export class ShellSession {
     private readonly sb: SandboxLike,
     opts: ShellOptions = {},
   ) {
-    this.stateFile = opts.stateFile ?? `${AGENT_DIR}/shell.state`;
+    this.stateFile = opts.stateFile ?? `${AGENT_HOME}/.ssr-shell/state`;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.floodBytes = opts.maxOutputBytes ?? DEFAULT_FLOOD_BYTES;
     this._cwd = sb.repoPath;
@@ -71,7 +84,9 @@ export class ShellSession {
   /** The script that wraps one command: restore state, run, save state. */
   private script(): string {
     const st = sh(this.stateFile);
+    const dir = sh(this.stateFile.replace(/\/[^/]*$/, '') || '/');
     return [
+      `mkdir -p -- ${dir} 2>/dev/null`,
       `if [ -f ${st} ]; then . ${st} >/dev/null 2>&1; fi`,
       `__ssr_cmd=$${CMD_ENV}; unset ${CMD_ENV}`,
       // fd 3: the runner's stderr, where the trap reports the final cwd.
@@ -86,7 +101,8 @@ export class ShellSession {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const r = await this.sb.exec(this.script(), {
       cwd: this.sb.repoPath,
-      env: { [CMD_ENV]: command },
+      env: { ...GIT_IDENTITY, [CMD_ENV]: command },
+      ...AGENT_USER,
       timeoutMs,
       maxOutputBytes: this.floodBytes + 64 * 1024,
       // The output filter (head) must outlive bash to flush, and a server the
@@ -117,17 +133,27 @@ export class ShellSession {
     };
   }
 
-  /** Forgets the working directory and environment: the next command starts fresh in the repository. */
+  /**
+   * Forgets the working directory and environment: the next command starts
+   * fresh in the repository. Hands the working copy to the agent's user
+   * (files SSR's own git work wrote belong to root until then).
+   */
   async restart(): Promise<void> {
     this._cwd = this.sb.repoPath;
     const dir = this.stateFile.replace(/\/[^/]*$/, '') || '/';
-    await this.sb.exec(`mkdir -p ${sh(dir)} && rm -f ${sh(this.stateFile)} ${sh(this.stateFile + '.tmp')}`, { cwd: '/', timeoutMs: 30_000 });
+    const r = await this.sb.exec(`mkdir -p ${sh(dir)} && rm -f ${sh(this.stateFile)} ${sh(this.stateFile + '.tmp')}`, {
+      cwd: '/',
+      timeoutMs: 120_000,
+      ownRepo: true,
+      ...AGENT_USER,
+    });
+    if (r.exitCode !== 0) throw new SandboxError(`starting the agent's shell failed: ${(r.stderr || r.stdout).trim().slice(-500)}`);
   }
 
   /** Resolves a path the model gave against the shell's current directory. */
   resolve(p: string): string {
     if (p.startsWith('/')) return normalize(p);
-    if (p === '~' || p.startsWith('~/')) return normalize(`/root${p.slice(1)}`);
+    if (p === '~' || p.startsWith('~/')) return normalize(`${AGENT_HOME}${p.slice(1)}`);
     return normalize(`${this._cwd}/${p}`);
   }
 }

@@ -2,8 +2,13 @@
 import * as path from 'node:path';
 import { ARTIFACT_FILES, artifactFromFiles, changedFiles, parseDiff, type ArtifactFiles } from '../artifact/artifact';
 import { sh } from '../sandbox/baseline';
+import { TEST_UID } from '../sandbox/docker';
+import type { SandboxLike } from '../sandbox/types';
+import { SandboxError } from '../base/errors';
 import type { AgentContext, SubmitOutcome } from './options';
 import type { SubmitArgs } from './protocol';
+import { readAsAgent } from './files';
+import { AGENT_USER } from './shell';
 
 /** Paths of the five files, by name, from what the model named. */
 export function resolveArtifactPaths(
@@ -45,6 +50,15 @@ export function resolveArtifactPaths(
 }
 
 /**
+ * Makes the folder the injector writes its artifact into (outside the
+ * repository, so it is in no diff), owned by the agent's user.
+ */
+export async function makeArtifactDir(sb: SandboxLike, dir: string): Promise<void> {
+  const r = await sb.exec(`mkdir -p -- ${sh(dir)} && chown ${TEST_UID}:${TEST_UID} ${sh(dir)}`, { cwd: '/', timeoutMs: 30_000 });
+  if (r.exitCode !== 0) throw new SandboxError(`making the artifact folder ${dir} failed: ${r.stderr.trim().slice(-500)}`);
+}
+
+/**
  * The injector's submit: reads the five files out of the sandbox, removes
  * those inside the repository (so that they appear in no diff), and returns
  * the artifact. Missing files are an error observation: the agent can fix
@@ -59,6 +73,7 @@ export function injectorSubmit(artifactDir: string) {
     const probe = await sb.exec(all.map((p) => `if [ -f ${sh(p)} ]; then echo 1; else echo 0; fi`).join('\n'), {
       cwd: '/',
       timeoutMs: 30_000,
+      ...AGENT_USER,
     });
     const exists = probe.stdout.trim().split('\n');
     const found: Record<string, string> = {};
@@ -74,9 +89,13 @@ export function injectorSubmit(artifactDir: string) {
       return { ok: false, error: `the artifact is incomplete, nothing was submitted. Missing: ${where}.` };
     }
     const files: Record<string, string> = {};
-    for (const [name, p] of Object.entries(found)) files[name] = (await sb.readFile(p)).toString('utf8');
+    for (const [name, p] of Object.entries(found)) {
+      const read = await readAsAgent(sb, p);
+      if (!read.ok) return { ok: false, error: `${p} cannot be read: ${read.error}. Nothing was submitted.` };
+      files[name] = read.content;
+    }
     const inRepo = Object.values(found).filter((p) => p === sb.repoPath || p.startsWith(sb.repoPath + '/'));
-    if (inRepo.length) await sb.exec(`rm -f -- ${inRepo.map(sh).join(' ')}`, { cwd: '/', timeoutMs: 30_000 });
+    if (inRepo.length) await sb.exec(`rm -f -- ${inRepo.map(sh).join(' ')}`, { cwd: '/', timeoutMs: 30_000, ...AGENT_USER });
     const artifact = artifactFromFiles(files);
     const bug = parseDiff(artifact.bugInjectDiff);
     const bugFiles = bug.error ? [] : changedFiles(bug);
@@ -103,9 +122,9 @@ export function solverSubmit() {
     let patch: string;
     if (args.paths.length === 1) {
       const p = ctx.shell.resolve(args.paths[0]);
-      const probe = await ctx.sandbox.exec(`test -f ${sh(p)}`, { cwd: '/', timeoutMs: 30_000 });
-      if (probe.exitCode !== 0) return { ok: false, error: `there is no file ${p}; nothing was submitted.` };
-      patch = (await ctx.sandbox.readFile(p)).toString('utf8');
+      const read = await readAsAgent(ctx.sandbox, p);
+      if (!read.ok) return { ok: false, error: `there is no file ${p} the agent can read (${read.error}); nothing was submitted.` };
+      patch = read.content;
       if (!patch.trim()) return { ok: false, error: `${p} is empty; nothing was submitted.` };
     } else {
       patch = await ctx.workspace.cumulativeDiff();

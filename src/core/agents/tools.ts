@@ -3,11 +3,12 @@
  * sandbox. A tool's result is an observation; what the model got wrong
  * (bad arguments, an unknown tool) is a format error, not a failure.
  */
-import { SandboxError } from '../base/errors';
 import { sh } from '../sandbox/baseline';
 import type { AgentContext, SubmitHandler } from './options';
 import { FORMAT_REMINDER, TOOL_NAMES, parseCreateArgs, parseEditArgs, parseSubmitArgs, type ToolCall } from './protocol';
 import { applyEdit } from './edit';
+import { readAsAgent, writeAsAgent } from './files';
+import { AGENT_USER } from './shell';
 
 /** What running one tool call gave. */
 export interface Executed<T> {
@@ -85,18 +86,12 @@ async function runEdit<T>(args: string, { sandbox, shell }: AgentContext): Promi
   if (!a.ok) return formatError(a.error);
   const path = shell.resolve(a.value.path);
   const parsed = { path, search: a.value.search, replace: a.value.replace };
-  let content: string;
-  try {
-    content = (await sandbox.readFile(path)).toString('utf8');
-  } catch (err) {
-    if (err instanceof SandboxError && /No such file|IsADirectory|Errno/i.test(err.message)) {
-      return refused(`cannot edit ${path}: ${/IsADirectory/.test(err.message) ? 'it is a folder' : 'no such file'} (use create for a new file).`, parsed);
-    }
-    throw err;
-  }
-  const r = applyEdit(content, a.value.search, a.value.replace, path);
+  const read = await readAsAgent(sandbox, path);
+  if (!read.ok) return refused(`cannot edit ${path}: ${read.error}${read.error === 'no such file' ? ' (use create for a new file)' : ''}.`, parsed);
+  const r = applyEdit(read.content, a.value.search, a.value.replace, path);
   if (!r.ok) return refused(r.error, { ...parsed, matches: r.matches });
-  await sandbox.writeFile(path, r.content);
+  const failed = await writeAsAgent(sandbox, path, r.content);
+  if (failed) return refused(`cannot edit ${path}: ${failed}.`, parsed);
   return { output: `Edited ${path} (now lines ${r.startLine}-${r.endLine}):\n${r.context}\n`, exitCode: 0, parsed, mayChangeFiles: true };
 }
 
@@ -105,14 +100,10 @@ async function runCreate<T>(args: string, { sandbox, shell }: AgentContext): Pro
   if (!a.ok) return formatError(a.error);
   const path = shell.resolve(a.value.path);
   const parsed = { path, content: a.value.content };
-  const probe = await sandbox.exec(`test -e ${sh(path)}`, { cwd: '/', timeoutMs: 30_000 });
+  const probe = await sandbox.exec(`test -e ${sh(path)} || test -L ${sh(path)}`, { cwd: '/', timeoutMs: 30_000, ...AGENT_USER });
   if (probe.exitCode === 0) return refused(`${path} already exists; use edit to change it (or bash to remove it first).`, parsed);
-  try {
-    await sandbox.writeFile(path, a.value.content);
-  } catch (err) {
-    if (err instanceof SandboxError && /Errno/.test(err.message)) return refused(`cannot create ${path}: ${err.message}`, parsed);
-    throw err;
-  }
+  const failed = await writeAsAgent(sandbox, path, a.value.content, true);
+  if (failed) return refused(`cannot create ${path}: ${failed}`, parsed);
   const lines = a.value.content.split('\n').length - 1;
   return { output: `Created ${path} (${lines} line${lines === 1 ? '' : 's'}).\n`, exitCode: 0, parsed, mayChangeFiles: true };
 }

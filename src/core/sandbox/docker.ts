@@ -236,6 +236,7 @@ export class DockerSandbox implements SandboxLike {
       cap: opts.maxOutputBytes ?? DEFAULT_OUTPUT_CAP,
       keepBackground: opts.keepBackground ?? false,
       user: opts.user ?? 'root',
+      ...(opts.ownRepo ? { own: this.repoPath } : {}),
     };
     if (opts.stdin !== undefined) req.stdin = Buffer.from(opts.stdin).toString('base64');
     const id = this.nextId; // the id request() will use

@@ -22,10 +22,17 @@ export interface ExecOptions {
   keepBackground?: boolean;
   /**
    * Who runs the command: 'root' (SSR's own work: git, diffs; the default)
-   * or 'test', the unprivileged user that runs tested code and cannot reach
-   * the judge's files. Processes of 'test' are all killed when it ends.
+   * or 'test', the unprivileged user that runs tested code and the model's
+   * own tools, and cannot reach the judge's files (docs/judging.md, "Who can
+   * do what"). Processes of 'test' are all killed when the command ends,
+   * unless keepBackground.
    */
   user?: 'root' | 'test';
+  /**
+   * Hand the working copy (the sandbox's repository) to `user` before the
+   * command runs: files another user owns there become its own.
+   */
+  ownRepo?: boolean;
 }
 
 /** One judged test run: see JudgedRunResult. */

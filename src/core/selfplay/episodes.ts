@@ -28,7 +28,7 @@ import type { ReporterRecords, TestResults } from '../judge/testRun';
 import { solverReward } from '../judge/rewards';
 import { UsageError, isCancelled } from '../base/errors';
 import { runAgent, newEpisodeId, type AgentBudgets, type ToolMode } from '../agents/loop';
-import { injectorSubmit, solverSubmit } from '../agents/submit';
+import { injectorSubmit, makeArtifactDir, solverSubmit } from '../agents/submit';
 import { reverseDiff } from '../agents/diffs';
 import {
   INJECTOR_ARTIFACT_DIR,
@@ -174,7 +174,7 @@ export async function runInjectEpisode(opts: InjectEpisodeOptions): Promise<Inje
       notes.push(`the history strategy needs history; the repository has ${git.commits} commit(s), so removal was used`);
       strategy = 'removal';
     }
-    await sb.exec(`mkdir -p ${INJECTOR_ARTIFACT_DIR}`, { cwd: '/', timeoutMs: 30_000 });
+    await makeArtifactDir(sb, INJECTOR_ARTIFACT_DIR);
     const native = opts.toolMode === 'native';
     const result = await runAgent<ArtifactFiles>({
       ...opts,

@@ -6,7 +6,7 @@
 # every running command's process group is killed and the runner exits, so
 # the container stops and is auto-removed.
 #
-# ops: exec {cmd, cwd, env, timeout, cap, stdin, user}, write {path, data, mode},
+# ops: exec {cmd, cwd, env, timeout, cap, stdin, user, own}, write {path, data, mode},
 #      read {path, cap}, kill {target},
 #      testrun {script, parser, cwd, timeout, parserTimeout, cap, tail, env, reporter}
 #
@@ -15,7 +15,9 @@
 # code's reach: test scripts run as the unprivileged user "ssrtest", the parser
 # as another unprivileged user "ssrparse" in an empty folder, and when a test
 # run ends every process of the test user is killed before its log, which
-# only this runner can write, is parsed. See docs/judging.md.
+# only this runner can write, is parsed. The model's own tools (the agents'
+# bash, edit and create) run as the test user too, in a working copy handed
+# over to it. See docs/judging.md.
 import base64, json, os, pwd, re, secrets, shutil, signal, subprocess, sys, threading, time
 
 TEST_UID = 61001
@@ -211,6 +213,8 @@ def do_exec(rid, req):
     else:
         name, uid = USERS[who]
         env = user_env(name, uid, TEST_HOME if who == "test" else "/nonexistent", req.get("env"), inherit=who == "test")
+        if req.get("own"):
+            hand_over(req["own"], uid)
     stdin_data = base64.b64decode(req["stdin"]) if req.get("stdin") is not None else None
     cap = int(req.get("cap") or (1 << 20))
     proc = popen_retry(
@@ -297,10 +301,18 @@ def prepare_test_user(repo):
     shutil.rmtree(TEST_HOME, ignore_errors=True)
     os.makedirs(TEST_HOME, mode=0o700, exist_ok=True)
     os.chown(TEST_HOME, TEST_UID, TEST_UID)
-    # The working copy belongs to the test user: files SSR's git operations
-    # (re)wrote, and an image's repository owned by someone else, are handed
-    # over. Links are not followed (find does not, chown -h changes the link).
-    subprocess.run(["find", repo, "!", "-user", str(TEST_UID), "-exec", "chown", "-h", "%d:%d" % (TEST_UID, TEST_UID), "{}", "+"],
+    hand_over(repo, TEST_UID)
+
+
+def hand_over(repo, uid):
+    """The working copy belongs to the user who works in it (the test user,
+    for a test run or an agent's tools): files SSR's git operations
+    (re)wrote, and an image's repository owned by someone else, are handed
+    over. Links are not followed (find does not, chown -h changes the link)."""
+    real = os.path.realpath(repo)
+    if not os.path.isabs(repo) or real == "/" or real == SSR_DIR or real.startswith(SSR_DIR + "/"):
+        raise ValueError("not a working copy: %r" % repo)
+    subprocess.run(["find", repo, "!", "-user", str(uid), "-exec", "chown", "-h", "%d:%d" % (uid, uid), "{}", "+"],
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
