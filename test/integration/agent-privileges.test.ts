@@ -58,6 +58,7 @@ describe('the agents\' tools run unprivileged (real sandbox)', function () {
       `echo x >> ${JUDGE_FILE} || echo judge-write-refused`,
       'cat /ssr/tmp/secret.diff || echo tmp-read-refused',
       'ls /ssr/base.git >/dev/null 2>&1 || echo base-refused',
+      'ls /ssr/agent/track.git >/dev/null 2>&1 || echo tracker-refused',
       'git init -q && git add -A && git commit -qm wip && echo committed',
       'touch /usr/lib/evil 2>/dev/null || echo system-write-refused',
     ].join('; ');
@@ -72,7 +73,7 @@ describe('the agents\' tools run unprivileged (real sandbox)', function () {
     });
     const out = t.steps[0].output;
     assert.match(out, /^ssrtest$/m);
-    for (const word of ['wrote-repo', 'committed', 'judge-write-refused', 'tmp-read-refused', 'base-refused', 'system-write-refused']) assert.match(out, new RegExp(word), out);
+    for (const word of ['wrote-repo', 'committed', 'judge-write-refused', 'tmp-read-refused', 'base-refused', 'tracker-refused', 'system-write-refused']) assert.match(out, new RegExp(word), out);
     assert.doesNotMatch(out, /the bug/);
     assert.equal((await sb!.readFile(JUDGE_FILE)).toString(), '#!/bin/bash\necho judge\n');
   });
