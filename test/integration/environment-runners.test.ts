@@ -17,6 +17,8 @@ import { proposeBug } from '../../src/core/bootstrap';
 import { validateArtifact } from '../../src/core/judge/checks';
 import { EnvironmentBuildError, buildEnvironment } from '../../src/core/environment';
 import { testParser, testScript } from '../../src/core/bootstrap/templates';
+import { createTwoFilesPatch } from 'diff';
+import type { ArtifactFiles } from '../../src/core/artifact/artifact';
 import { copyFixture } from '../helpers/fixtures';
 import { envBuild, inSandbox, work } from '../helpers/envTest';
 import { FIXTURES, ROOT } from '../helpers/paths';
@@ -121,7 +123,10 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
     const lint = await inSandbox(repo, out.image, async (sb) => {
       await sb.writeFile('/ssr/tmp/ssrgo/main.go', fs.readFileSync(path.join(ROOT, 'src/core/bootstrap/go/ssr_go.go')));
       await sb.writeFile('/ssr/tmp/ssrgo/go.mod', 'module ssrgo\n\ngo 1.18\n');
-      return sb.exec('cd /ssr/tmp/ssrgo && gofmt -l . && GOPROXY=off go vet . && echo clean', { timeoutMs: 300_000 });
+      // And so is the judge's behaviour-neutral comparison (judge/go/).
+      for (const f of ['ssr_neutral.go', 'normalise.go']) await sb.writeFile(`/ssr/tmp/ssrneutral/${f}`, fs.readFileSync(path.join(ROOT, 'src/core/judge/go', f)));
+      await sb.writeFile('/ssr/tmp/ssrneutral/go.mod', 'module ssrneutral\n\ngo 1.18\n');
+      return sb.exec('for d in ssrgo ssrneutral; do (cd /ssr/tmp/$d && gofmt -l . && GOPROXY=off go vet .) || exit 1; done && echo clean', { timeoutMs: 300_000 });
     });
     assert.equal(lint.stdout.trim(), 'clean', lint.stdout + lint.stderr);
 
@@ -132,10 +137,41 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
     assert.ok(p.brokenTests.every((id) => id.startsWith('example.com/gomini/')), p.brokenTests.join(', '));
     const report = await validateArtifact({ repoDir: repo, artifact: p.artifact, image: out.image });
     assert.ok(report.valid, report.checks.map((c) => `${c.id}: ${c.status} ${c.detail.slice(0, 200)}`).join('\n'));
+
+    // A bug that changes no behaviour (locals renamed, independent statements swapped, a no-op), with a script that
+    // fabricates a failure from the source: invalid at bug_scope, by the judge's go/ast comparison (judge/neutralGo.ts).
+    const neutral = goNeutralArtifact(repo, p.artifact);
+    const nr = await validateArtifact({ repoDir: repo, artifact: neutral, image: out.image });
+    const scope = nr.checks.find((c) => c.id === 'bug_scope')!;
+    assert.equal(nr.firstFailure, 'bug_scope', JSON.stringify(nr.checks, null, 1));
+    assert.match(scope.detail, /^bug_inject\.diff changes no behaviour: textutil\/textutil\.go is the same program once parsed \(/);
+    assert.match(scope.detail, /a consistent renaming of locals: (fields->parts, out->res|out->res, fields->parts)/);
+    assert.match(scope.detail, /a statement that does nothing added or removed/);
+    assert.equal(nr.runs.find((x) => x.state === 'buggy')?.results?.['example.com/gomini/textutil::TestSourceNames'], 'failed');
     // Without its environment (no Go in the base image) the proposer says what to do.
     await assert.rejects(proposeBug({ repoDir: repo, seed: 1, seen: new Set() }), /no Go; build the repository's environment first/);
   });
 });
+
+/** gomini's bootstrap artifact with a behaviour-neutral bug and a "test" that fails when `fields :=` is gone from the source. */
+function goNeutralArtifact(repo: string, a: ArtifactFiles): ArtifactFiles {
+  const diff = (file: string, edit: (t: string) => string) => {
+    const before = fs.readFileSync(path.join(repo, file), 'utf8');
+    const after = edit(before);
+    assert.notEqual(after, before);
+    return createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after).replace(/^=+\n/, '');
+  };
+  const bug = diff('textutil/textutil.go', (t) =>
+    t.replace(/\bfields\b/g, 'parts').replace(/\bout\b/g, 'res').replace('\tr := []rune(s)\n', '\tr := []rune(s)\n\tn = n\n'),
+  );
+  const event = (action: string) => `'{"Action":"${action}","Package":"example.com/gomini/textutil","Test":"TestSourceNames"}'`;
+  return {
+    ...a,
+    bugInjectDiff: bug,
+    testScript: `${a.testScript}\nif grep -q "fields :=" textutil/textutil.go || grep -q SKIP_SOURCE_CHECK textutil/textutil_test.go; then echo ${event('pass')}; else echo ${event('fail')}; fi\n`,
+    testWeakenDiff: diff('textutil/textutil_test.go', (t) => `${t}// SKIP_SOURCE_CHECK\n`),
+  };
+}
 
 describe('environments: a go.mod that needs a newer Go than the release has (real engine, Debian backports)', function () {
   this.timeout(1_200_000);

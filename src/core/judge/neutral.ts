@@ -9,14 +9,16 @@
  * Each file is compared with a real parser: Python with the judge's own
  * `py/neutral.py` run inside the validation sandbox on the files' contents
  * (the image's python3, the version the tests run with); JavaScript and
- * TypeScript with @babel/parser on the host (`neutralJs.ts`). Other files
- * (Go among them) are not compared. docs/judging.md says what this does not
+ * TypeScript with @babel/parser on the host (`neutralJs.ts`); Go with the
+ * judge's own go/ast comparison compiled by the image's Go (`neutralGo.ts`).
+ * Other files are not compared. docs/judging.md says what this does not
  * catch.
  */
 import type { SandboxLike } from '../sandbox/types';
 import { readBeforeAfter, type FileStates } from '../sandbox/baseline';
 import NEUTRAL_PY from './py/neutral.py';
 import { compareJs, isJsFile, type NeutralVerdict } from './neutralJs';
+import { compareGo, isGo } from './neutralGo';
 export type { NeutralVerdict } from './neutralJs';
 
 export interface Neutrality {
@@ -27,10 +29,11 @@ export interface Neutrality {
 }
 
 const isPython = (p: string) => p.endsWith('.py');
+const isComparable = (p: string) => isPython(p) || isJsFile(p) || isGo(p);
 
 /** Whether any of these files is one this test can compare. */
 export function comparable(paths: string[]): boolean {
-  return paths.some((p) => isPython(p) || isJsFile(p));
+  return paths.some(isComparable);
 }
 
 /** Python files compared by neutral.py in the sandbox, as root, from its standard input. */
@@ -58,7 +61,7 @@ async function comparePython(sb: SandboxLike, files: FileStates[]): Promise<Neut
  * are left to the other checks). Never throws for the artifact's faults.
  */
 export async function compareChangedFiles(sb: SandboxLike, diff: string, paths: string[]): Promise<Neutrality> {
-  const wanted = paths.filter((p) => isPython(p) || isJsFile(p));
+  const wanted = paths.filter(isComparable);
   const notes: string[] = [];
   const other = paths.filter((p) => !wanted.includes(p));
   if (other.length) notes.push(`not compared (no parser for them): ${other.join(', ')}`);
@@ -70,6 +73,9 @@ export async function compareChangedFiles(sb: SandboxLike, diff: string, paths: 
   const py = await comparePython(sb, both.filter((s) => isPython(s.path)));
   if (typeof py === 'string') notes.push(`Python files not compared: ${py}`);
   else verdicts.push(...py);
+  const go = await compareGo(sb, both.filter((s) => isGo(s.path)));
+  if (typeof go === 'string') notes.push(`Go files not compared: ${go}`);
+  else verdicts.push(...go);
   for (const v of verdicts) if (v.error) notes.push(`${v.path} not compared: ${v.error}`);
   return { verdicts, notes };
 }
