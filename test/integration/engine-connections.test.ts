@@ -62,6 +62,23 @@ describe('engine connections: a disposed sandbox leaves no socket behind', funct
     }
   });
 
+  it('a cancelled creation: once it has thrown, its container is gone (the second dispose waits for the first)', async () => {
+    for (const delay of [30, 120, 400]) {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), delay);
+      const sb = await DockerSandbox.create({ repoDir: PYLEDGER, signal: ac.signal }).catch(() => undefined);
+      if (sb) {
+        // Made before the abort: two disposals at once, and the container is gone when either returns.
+        const first = sb.dispose();
+        await sb.dispose();
+        await assertNoContainers();
+        await first;
+      } else {
+        await assertNoContainers();
+      }
+    }
+  });
+
   it('every sandbox disposed at once while others are still being created (as on SIGINT)', async () => {
     const creations = [0, 1, 2].map(() => DockerSandbox.create({ repoDir: PYLEDGER }).catch(() => undefined));
     await new Promise((r) => setTimeout(r, 150));

@@ -58,6 +58,7 @@ export class DockerSandbox implements SandboxLike {
   private lines?: readline.Interface;
   private disposed = false;
   private dead?: Error;
+  private disposing?: Promise<void>;
   private constructor(
     private readonly container: Docker.Container,
     readonly id: string,
@@ -344,8 +345,18 @@ export class DockerSandbox implements SandboxLike {
     await this.container.putArchive(tarStream, { path: targetPath });
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
+  /**
+   * Removes the container and closes the connection. Every call waits for
+   * the one removal: a cancelled creation disposes from its abort listener
+   * and again from its catch, and the caller must not go on (and report no
+   * container left) before the engine has removed it.
+   */
+  dispose(): Promise<void> {
+    this.disposing ??= this.disposeOnce();
+    return this.disposing;
+  }
+
+  private async disposeOnce(): Promise<void> {
     this.disposed = true;
     untrack(this);
     try {
