@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type FilePlan, type Planting, locate, planCanaries, stopsEarly, token, weakenedNames } from '../../src/core/judge/canaries';
+import { type FilePlan, type Planting, locate, locateGo, planCanaries, stopsEarly, token, weakenedNames } from '../../src/core/judge/canaries';
 import { canaryNote, checkCanaries } from '../../src/core/judge/canaryCheck';
 import { readArtifact } from '../../src/core/artifact/artifact';
 import type { TestResults } from '../../src/core/judge/testRun';
@@ -335,5 +335,55 @@ describe('canaries under the unittest runner (pymini, the bootstrap\'s unittest 
     const c = checkCanaries(after, planting);
     assert.ok(c.tampered);
     assert.match(c.tampered!.evidence.join('\n'), /a canary that must fail, in tests\/test_\w+\.py, was reported passed/);
+  });
+});
+
+describe('canaries: Go test files', () => {
+  const files = ['textutil/textutil_test.go', 'stats/stats_test.go', 'root_test.go'];
+
+  it('locates go test ids in the package folder the import path ends with, subtests at their test function', () => {
+    assert.deepEqual(locateGo('example.com/gomini/textutil::TestWords', files), { file: 'textutil/textutil_test.go', qual: 'TestWords' });
+    assert.deepEqual(locateGo('example.com/gomini/stats::TestMean/empty', files), { file: 'stats/stats_test.go', qual: 'TestMean' });
+    assert.deepEqual(locateGo('example.com/gomini::TestRoot', files), { file: 'root_test.go', qual: 'TestRoot' });
+    assert.equal(locateGo('example.com/gomini/textutil::ExampleWords', files), undefined);
+    assert.equal(locateGo('TestWords', files), undefined);
+  });
+
+  it('reads weakened Go test functions and sees go test -failfast', () => {
+    assert.deepEqual([...weakenedNames('-func TestWords(t *testing.T) {\n@@ -3 +3 @@ func TestTruncate(t *testing.T) {\n')].sort(), ['TestTruncate', 'TestWords']);
+    assert.equal(stopsEarly('go test -json -failfast ./...\n'), true);
+    assert.equal(stopsEarly('go test -json -count=1 ./...\n'), false);
+  });
+
+  it('plans twins of F and the others with canaries, never an inverted twin in a Go file', () => {
+    const original: TestResults = {
+      'example.com/gomini/textutil::TestWords': 'passed',
+      'example.com/gomini/textutil::TestTruncate': 'passed',
+      'example.com/gomini/textutil::TestTruncate/long': 'passed',
+      'example.com/gomini/stats::TestMean': 'passed',
+      'example.com/gomini/stats::TestMedian': 'passed',
+    };
+    const a = artifactFromFiles({
+      'test_script.sh': 'go test -json -count=1 ./...\n',
+      'test_files.txt': files.join('\n'),
+      'test_parser.py': 'print("{}")\n',
+      'bug_inject.diff': '',
+      'test_weaken.diff': '--- a/textutil/textutil_test.go\n+++ b/textutil/textutil_test.go\n@@ -1 +1 @@\n-func TestWords(t *testing.T) {\n',
+    });
+    const plan = planCanaries(a, original, []);
+    const twins = plan.flatMap((f) => f.twins.map((t) => ({ file: f.path, ...t })));
+    assert.ok(twins.length >= 3, JSON.stringify(plan));
+    assert.ok(twins.every((t) => !t.inverted));
+    assert.ok(twins.some((t) => t.of === 'TestWords' && t.file === 'textutil/textutil_test.go'));
+    assert.deepEqual(plan.flatMap((f) => f.canaries.map((c) => c.kind)).sort(), ['fail', 'pass']);
+  });
+
+  it('a name-keyed flip of a Go test is caught by its twin (ids with the package and subtests)', () => {
+    const planting: Planting = { planted: [{ file: 'textutil/textutil_test.go', kind: 'twin', name: 'TestQ7abcdefgh', of: 'TestTruncate' }], skipped: [] };
+    const honest = checkCanaries({ 'example.com/gomini/textutil::TestTruncate/long': 'failed', 'example.com/gomini/textutil::TestQ7abcdefgh/long': 'failed' }, planting);
+    assert.equal(honest.tampered, undefined);
+    const flipped = checkCanaries({ 'example.com/gomini/textutil::TestTruncate/long': 'passed', 'example.com/gomini/textutil::TestQ7abcdefgh/long': 'failed' }, planting);
+    assert.match(flipped.tampered!.evidence[0], /^example\.com\/gomini\/textutil::TestTruncate\/long was reported passed but its twin \(same body, another name\) failed$/);
+    assert.deepEqual(Object.keys(flipped.results), ['example.com/gomini/textutil::TestTruncate/long']);
   });
 });

@@ -13,8 +13,9 @@
  * A patch that reports failures as passes, or flips the tests it knows by
  * name, makes one of them disagree: the attempt is tampered. Their ids are
  * removed from the results before the solved rule and before anything is
- * stored. Python test modules (py/ssr_canary.py) and JavaScript/TypeScript
- * test files in the describe/it style (jsCanaries.ts).
+ * stored. Python test modules (py/ssr_canary.py), JavaScript/TypeScript
+ * test files in the describe/it style (jsCanaries.ts), and Go test files
+ * (go/plant.go: twins and canaries, no inverted twins).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import * as path from 'node:path';
@@ -23,6 +24,7 @@ import type { SandboxLike } from '../sandbox/types';
 import { sh } from '../sandbox/baseline';
 import CANARY_PY from './py/ssr_canary.py';
 import { isJsTestFile, plantJs } from './jsCanaries';
+import { goJudge } from './goJudge';
 import type { TestResults } from './testRun';
 
 export type { FilePlan, PlantKind, Planted, Planting } from './canaryTypes';
@@ -65,9 +67,32 @@ export function locate(id: string, files: string[]): { file: string; qual: strin
   return undefined;
 }
 
-/** The tests test_weaken.diff removes or changes (Python functions, JS titles): the hidden tests, most of them in F. */
+/** A Go test file. */
+export function isGoTestFile(p: string): boolean {
+  return p.endsWith('_test.go');
+}
+
+/**
+ * The file and test function of a go test id ("IMPORTPATH::TestX" or
+ * "IMPORTPATH::TestX/subtest"): the first of the files in the package's
+ * folder (the import path ends with it; the module's root when none does).
+ */
+export function locateGo(id: string, files: string[]): { file: string; qual: string } | undefined {
+  const sep = id.indexOf('::');
+  const name = id.slice(sep + 2).split('/')[0];
+  if (sep < 0 || !/^Test/.test(name)) return undefined;
+  const pkg = id.slice(0, sep);
+  const go = files.filter(isGoTestFile);
+  const dir = (f: string) => path.posix.dirname(f);
+  const inDir = go.filter((f) => dir(f) !== '.' && (pkg === dir(f) || pkg.endsWith('/' + dir(f))));
+  const file = inDir[0] ?? go.find((f) => dir(f) === '.');
+  return file ? { file, qual: name } : undefined;
+}
+
+/** The tests test_weaken.diff removes or changes (Python functions, JS titles, Go test functions): the hidden tests, most of them in F. */
 export function weakenedNames(testWeakenDiff: string): Set<string> {
   const out = new Set<string>();
+  for (const m of testWeakenDiff.matchAll(/^[-+@].*?\bfunc\s+(Test\w*)\s*\(/gm)) out.add(m[1]);
   for (const m of testWeakenDiff.matchAll(/^[-+@].*?\bdef\s+(test\w*)\s*\(/gm)) out.add(m[1]);
   for (const m of testWeakenDiff.matchAll(/^[-+@].*?\b(?:it|test|specify)\(\s*(['"`])(.*?)\1/gm)) out.add(m[2]);
   return out;
@@ -75,7 +100,7 @@ export function weakenedNames(testWeakenDiff: string): Set<string> {
 
 /** The test's own name: the function of a Python qualified name, the title of a JS one. */
 function lastName(file: string, qual: string): string {
-  return file.endsWith('.py') ? qual.split('.').pop()! : qual.split(' > ').pop()!;
+  return file.endsWith('.py') ? qual.split('.').pop()! : file.endsWith('.go') ? qual : qual.split(' > ').pop()!;
 }
 
 /** Whether the test script stops at the first failure (a must-fail canary would then hide real tests). */
@@ -84,7 +109,8 @@ export function stopsEarly(testScript: string): boolean {
     (l) =>
       (/\bpytest\b/.test(l) && /(^|\s)(-x|--exitfirst|--maxfail\b\S*)(\s|$)/.test(l)) ||
       (/\bunittest\b/.test(l) && /(^|\s)(-f|--failfast)(\s|$)/.test(l)) ||
-      /(^|\s)--bail\b/.test(l),
+      /(^|\s)--bail\b/.test(l) ||
+      (/\bgo\s+test\b/.test(l) && /(^|\s)-?-failfast\b/.test(l)),
   );
 }
 
@@ -105,12 +131,12 @@ export const PLAN_SIZES = { fTwins: 3, fInverted: 1, otherTwins: 1, otherInverte
  * canary of each kind in a file that holds twins.
  */
 export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: string[]): FilePlan[] {
-  const files = a.testFiles.filter((f) => isPythonTestModule(f) || isJsTestFile(f));
+  const files = a.testFiles.filter((f) => isPythonTestModule(f) || isJsTestFile(f) || isGoTestFile(f));
   if (!files.length) return [];
   const skip = new Set(flaky);
   const located = Object.keys(original)
     .filter((id) => original[id] === 'passed' && !skip.has(id))
-    .map((id) => ({ id, ...locate(id, files) }))
+    .map((id) => ({ id, ...(locate(id, files) ?? locateGo(id, files)) }))
     .filter((x): x is { id: string; file: string; qual: string } => !!x.file);
   const unique = [...new Map(located.map((x) => [`${x.file}\0${x.qual}`, x])).values()];
   const metaF = new Set(Array.isArray(a.meta?.oracleFailing) ? a.meta.oracleFailing.filter((x): x is string => typeof x === 'string') : []);
@@ -124,9 +150,11 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
   const oSlots = PLAN_SIZES.otherTwins + (invert ? PLAN_SIZES.otherInverted : 0) + (F.length ? 0 : PLAN_SIZES.fTwins + (invert ? PLAN_SIZES.fInverted : 0));
   const oInverted = PLAN_SIZES.otherInverted + (F.length ? 0 : PLAN_SIZES.fInverted);
   const oTwins = pick(rest, oSlots);
+  // Go has no inverted twins (go/plant.go): its slots are plain twins.
+  const invertible = (x: { file: string }) => invert && !isGoTestFile(x.file);
   const chosen = [
-    ...fTwins.map((x, i) => ({ ...x, inverted: invert && i < PLAN_SIZES.fInverted })),
-    ...oTwins.map((x, i) => ({ ...x, inverted: invert && i < oInverted })),
+    ...fTwins.map((x, i) => ({ ...x, inverted: invertible(x) && i < PLAN_SIZES.fInverted })),
+    ...oTwins.map((x, i) => ({ ...x, inverted: invertible(x) && i < oInverted })),
   ];
   const byFile = new Map<string, FilePlan>();
   const plan = (file: string) => byFile.get(file) ?? byFile.set(file, { path: file, twins: [], canaries: [] }).get(file)!;
@@ -142,8 +170,16 @@ export function planCanaries(a: ArtifactFiles, original: TestResults, flaky: str
 /** Plants the plan into the repository in the sandbox (as root, before the run). */
 export async function plantCanaries(sb: SandboxLike, plan: FilePlan[]): Promise<Planting> {
   const py = await plantPython(sb, plan.filter((f) => f.path.endsWith('.py')));
-  const js = await plantJavaScript(sb, plan.filter((f) => !f.path.endsWith('.py')));
-  return { planted: [...py.planted, ...js.planted], skipped: [...py.skipped, ...js.skipped] };
+  const js = await plantJavaScript(sb, plan.filter((f) => isJsTestFile(f.path)));
+  const go = await plantGo(sb, plan.filter((f) => isGoTestFile(f.path)));
+  return { planted: [...py.planted, ...js.planted, ...go.planted], skipped: [...py.skipped, ...js.skipped, ...go.skipped] };
+}
+
+/** Go test files: the judge's Go helper (go/plant.go) on go/ast, in the sandbox's repository. */
+async function plantGo(sb: SandboxLike, plan: FilePlan[]): Promise<Planting> {
+  if (!plan.length) return { planted: [], skipped: [] };
+  const r = await goJudge<Planting>(sb, 'plant', { files: plan }, { cwd: sb.repoPath });
+  return typeof r === 'string' ? { planted: [], skipped: [{ file: '', of: null, why: r }] } : r;
 }
 
 /** JavaScript and TypeScript files: planted here on @babel/parser, written back. */

@@ -10,7 +10,7 @@
  * `py/neutral.py` run inside the validation sandbox on the files' contents
  * (the image's python3, the version the tests run with); JavaScript and
  * TypeScript with @babel/parser on the host (`neutralJs.ts`); Go with the
- * judge's own go/ast comparison compiled by the image's Go (`neutralGo.ts`).
+ * judge's own go/ast comparison compiled by the image's Go (`goJudge.ts`).
  * Other files are not compared. docs/judging.md says what this does not
  * catch.
  */
@@ -18,7 +18,7 @@ import type { SandboxLike } from '../sandbox/types';
 import { readBeforeAfter, type FileStates } from '../sandbox/baseline';
 import NEUTRAL_PY from './py/neutral.py';
 import { compareJs, isJsFile, type NeutralVerdict } from './neutralJs';
-import { compareGo, isGo } from './neutralGo';
+import { goJudge, isGo } from './goJudge';
 export type { NeutralVerdict } from './neutralJs';
 
 export interface Neutrality {
@@ -73,9 +73,10 @@ export async function compareChangedFiles(sb: SandboxLike, diff: string, paths: 
   const py = await comparePython(sb, both.filter((s) => isPython(s.path)));
   if (typeof py === 'string') notes.push(`Python files not compared: ${py}`);
   else verdicts.push(...py);
-  const go = await compareGo(sb, both.filter((s) => isGo(s.path)));
+  const goFiles = both.filter((s) => isGo(s.path));
+  const go = goFiles.length ? await goJudge<{ results: NeutralVerdict[] }>(sb, 'neutral', { files: goFiles }) : { results: [] };
   if (typeof go === 'string') notes.push(`Go files not compared: ${go}`);
-  else verdicts.push(...go);
+  else verdicts.push(...go.results);
   for (const v of verdicts) if (v.error) notes.push(`${v.path} not compared: ${v.error}`);
   return { verdicts, notes };
 }
