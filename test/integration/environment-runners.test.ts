@@ -15,6 +15,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { proposeBug } from '../../src/core/bootstrap';
 import { validateArtifact } from '../../src/core/judge/checks';
+import { evaluatePatch } from '../../src/core/judge/evaluate';
+import { reverseDiff } from '../../src/core/agents/diffs';
 import { EnvironmentBuildError, buildEnvironment } from '../../src/core/environment';
 import { testParser, testScript } from '../../src/core/bootstrap/templates';
 import { createTwoFilesPatch } from 'diff';
@@ -97,6 +99,8 @@ describe('environments: Dev Container Features (real engine)', function () {
 
 describe('environments and the bootstrap: Go (real engine, Debian golang-go in the build)', function () {
   this.timeout(1_200_000);
+  /** The first test's valid bootstrap bug, for the judge's test after it. */
+  let made: { repo: string; image: string; artifact: ArtifactFiles; original: Record<string, 'passed' | 'failed'>; broken: string[] } | undefined;
 
   it('gomini: ssr env build installs Go; go test -json runs and parses as the saved log; a bootstrap session gives valid bugs', async () => {
     const { repo, out } = await envBuild('gomini');
@@ -137,6 +141,7 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
     assert.ok(p.brokenTests.every((id) => id.startsWith('example.com/gomini/')), p.brokenTests.join(', '));
     const report = await validateArtifact({ repoDir: repo, artifact: p.artifact, image: out.image });
     assert.ok(report.valid, report.checks.map((c) => `${c.id}: ${c.status} ${c.detail.slice(0, 200)}`).join('\n'));
+    made = { repo, image: out.image, artifact: p.artifact, original: report.runs.find((x) => x.state === 'original')!.results!, broken: p.brokenTests };
 
     // A bug that changes no behaviour (locals renamed, independent statements swapped, a no-op), with a script that
     // fabricates a failure from the source: invalid at bug_scope, by the judge's go/ast comparison (judge/neutralGo.ts).
@@ -151,7 +156,64 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
     // Without its environment (no Go in the base image) the proposer says what to do.
     await assert.rejects(proposeBug({ repoDir: repo, seed: 1, seen: new Set() }), /no Go; build the repository's environment first/);
   });
+
+  it('gomini: a patch that flips go test\'s verdicts for the tests it knows by name is tampered (a twin under a fresh name still fails); the true fix is solved', async () => {
+    assert.ok(made, 'the test above made the bug');
+    const { repo, image, artifact, original } = made;
+    const names = [...new Set(made.broken.map((id) => id.split('::')[1].split('/')[0]))];
+    // Package code, not the harness: an init() in the test binary that rewrites its own "--- FAIL: NAME" lines.
+    const flip = goFlipPatch(path.posix.dirname(artifact.bugInjectDiff.match(/^\+\+\+ b\/(.+)$/m)![1]), names);
+    const base = { repoDir: repo, image, artifact, original, screen: false as const };
+    const attack = await evaluatePatch({ ...base, patch: flip });
+    assert.equal(attack.solved, false, attack.detail);
+    assert.match(attack.tampered?.reason ?? '', /planted under random names/, attack.detail);
+    assert.match(attack.tampered!.evidence.join('\n'), /was reported passed but its twin \(same body, another name\) failed/);
+    // Without the twins the flip would have been paid: the attack is real.
+    const unguarded = await evaluatePatch({ ...base, patch: flip, canaries: false });
+    assert.equal(unguarded.solved, true, unguarded.detail);
+    const fix = await evaluatePatch({ ...base, patch: reverseDiff(artifact.bugInjectDiff) });
+    assert.equal(fix.solved, true, fix.detail);
+    assert.match(fix.detail, /canary\/twin test\(s\) planted and checked/);
+  });
 });
+
+/** A new file of package code whose init() rewrites the test binary's "--- FAIL: NAME" lines into passes. */
+function goFlipPatch(dir: string, names: string[]): string {
+  const pkg = path.posix.basename(dir);
+  const body = `package ${pkg}
+
+import (
+	"bufio"
+	"os"
+	"strings"
+)
+
+func init() {
+	if !strings.HasSuffix(os.Args[0], ".test") {
+		return
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return
+	}
+	out := os.Stdout
+	os.Stdout = w
+	go func() {
+		s := bufio.NewScanner(r)
+		for s.Scan() {
+			line := s.Text()
+			for _, n := range []string{${names.map((n) => JSON.stringify(n)).join(', ')}} {
+				if strings.Contains(line, "--- FAIL: "+n+" ") || strings.Contains(line, "--- FAIL: "+n+"/") {
+					line = strings.Replace(line, "--- FAIL", "--- PASS", 1)
+				}
+			}
+			out.WriteString(line + "\n")
+		}
+	}()
+}
+`;
+  return createTwoFilesPatch('/dev/null', `b/${dir}/zz_report.go`, '', body).replace(/^=+\n/, '').replace('--- /dev/null', `diff --git a/${dir}/zz_report.go b/${dir}/zz_report.go\nnew file mode 100644\n--- /dev/null`);
+}
 
 /** gomini's bootstrap artifact with a behaviour-neutral bug and a "test" that fails when `fields :=` is gone from the source. */
 function goNeutralArtifact(repo: string, a: ArtifactFiles): ArtifactFiles {
