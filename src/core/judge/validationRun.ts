@@ -13,6 +13,7 @@ import { span } from '../base/trace';
 import { applyDiff, existsInBaseline, initBaseline, resetToBaseline, restoreFromBaseline } from '../sandbox/baseline';
 import { docker, ensureEngineAndImage, SandboxLostError } from '../sandbox/docker';
 import { SandboxPool } from '../sandbox/pool';
+import type { SandboxLike } from '../sandbox/types';
 import type { CheckId, ValidateOptions, ValidationEvent } from './checkTypes';
 import { comparable, compareChangedFiles, type Neutrality } from './neutral';
 import { originalKey, type CachedOriginal } from './runCache';
@@ -118,7 +119,7 @@ function planRuns(ctx: RunContext, facts: StaticFacts): StatePlan[] {
 }
 
 /** Applies a state's diffs to a sandbox at the baseline; a diff that does not apply is the state's failed run. */
-async function applyPlan(sb: Parameters<typeof applyDiff>[0], plan: StatePlan, s: number): Promise<StateRun | undefined> {
+async function applyPlan(sb: SandboxLike, plan: StatePlan, s: number): Promise<StateRun | undefined> {
   for (const d of plan.diffs) {
     const applied = await applyDiff(sb, d.text, d.name);
     if (!applied.ok) {
