@@ -19,29 +19,7 @@ export function register(program: Command): void {
   )
     .option('--test-timeout <seconds>', 'timeout of one run of test_script.sh', '120')
     .option('--json', 'print the evaluation as JSON')
-    .action(
-      action(async (o: Record<string, string | boolean | undefined>) => {
-        if (!o.repo && !o.repoInImage) fail('--repo is required (or --repo-in-image)');
-        const repoDir = o.repo ? requireDir(o.repo as string, '--repo') : undefined;
-        o.image = await repoImage(o, repoDir);
-        const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
-        const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
-        const progress = new Progress();
-        progress.update('evaluating: original and patched runs');
-        const ev = await evaluatePatch({
-          repoDir,
-          repoInImage: o.repoInImage as string | undefined,
-          image: o.image as string,
-          artifact,
-          patch,
-          testTimeoutMs: (intOption(o.testTimeout as string, '--test-timeout', 1) ?? 120) * 1000,
-        });
-        progress.done();
-        if (o.json) printJson(ev);
-        else process.stdout.write(evaluationLines(ev).join('\n') + '\n');
-        return ev.solved ? EXIT_OK : EXIT_NEGATIVE;
-      }),
-    );
+    .action(action(evaluateCommand));
 
   addSandboxFlags(
     program
@@ -53,21 +31,45 @@ export function register(program: Command): void {
       .requiredOption('--out <dir>', 'where to write the new artifact'),
   )
     .option('--json', 'print the result as JSON')
-    .action(
-      action(async (o: Record<string, string | boolean | undefined>) => {
-        const repoDir = requireDir(o.repo as string, '--repo');
-        const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
-        const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
-        const ev = await evaluatePatch({ repoDir, image: o.image as string, artifact, patch });
-        // A tampered patch changed how tests run, not the code: it makes no bug.
-        if (ev.tampered) fail(`the patch is tampered (${ev.tampered.reason}): ${ev.tampered.evidence.join('; ')}`);
-        const next = await buildHigherOrder({ repoDir, artifact, patch, evaluation: ev });
-        await writeArtifact(o.out as string, next);
-        if (o.json) printJson({ out: o.out, order: next.meta?.order, parent: next.meta?.parent, evaluation: ev });
-        else process.stdout.write(`wrote an order-${next.meta?.order} artifact to ${o.out} (the patch left: ${ev.detail})\n`);
-        return EXIT_OK;
-      }),
-    );
+    .action(action(higherOrderCommand));
+}
+
+/** `ssr higher-order`: a failed solver patch, evaluated, becomes a second-order bug artifact. */
+async function higherOrderCommand(o: Record<string, string | boolean | undefined>): Promise<number> {
+  const repoDir = requireDir(o.repo as string, '--repo');
+  const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
+  const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
+  const ev = await evaluatePatch({ repoDir, image: o.image as string, artifact, patch });
+  // A tampered patch changed how tests run, not the code: it makes no bug.
+  if (ev.tampered) fail(`the patch is tampered (${ev.tampered.reason}): ${ev.tampered.evidence.join('; ')}`);
+  const next = await buildHigherOrder({ repoDir, artifact, patch, evaluation: ev });
+  await writeArtifact(o.out as string, next);
+  if (o.json) printJson({ out: o.out, order: next.meta?.order, parent: next.meta?.parent, evaluation: ev });
+  else process.stdout.write(`wrote an order-${next.meta?.order} artifact to ${o.out} (the patch left: ${ev.detail})\n`);
+  return EXIT_OK;
+}
+
+/** `ssr evaluate`: judges the patch against the artifact; exit 0 solved, 1 not solved. */
+async function evaluateCommand(o: Record<string, string | boolean | undefined>): Promise<number> {
+  if (!o.repo && !o.repoInImage) fail('--repo is required (or --repo-in-image)');
+  const repoDir = o.repo ? requireDir(o.repo as string, '--repo') : undefined;
+  o.image = await repoImage(o, repoDir);
+  const artifact = await readArtifact(requireDir(o.artifact as string, '--artifact'));
+  const patch = await fs.readFile(requireFile(o.patch as string, '--patch'), 'utf8');
+  const progress = new Progress();
+  progress.update('evaluating: original and patched runs');
+  const ev = await evaluatePatch({
+    repoDir,
+    repoInImage: o.repoInImage as string | undefined,
+    image: o.image as string,
+    artifact,
+    patch,
+    testTimeoutMs: (intOption(o.testTimeout as string, '--test-timeout', 1) ?? 120) * 1000,
+  });
+  progress.done();
+  if (o.json) printJson(ev);
+  else process.stdout.write(evaluationLines(ev).join('\n') + '\n');
+  return ev.solved ? EXIT_OK : EXIT_NEGATIVE;
 }
 
 /** `ssr evaluate`'s human output: the verdict (SOLVED, NOT SOLVED or TAMPERED), then what it rests on. */
