@@ -109,58 +109,67 @@ export class Jobs implements vscode.Disposable {
     this.update();
     this.log.info(`${title}: started`);
     return Promise.resolve(
-      vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `SSR: ${title}`, cancellable: true },
-        async (progress, token) => {
-          const sub = token.onCancellationRequested(() => {
-            this.log.info(`${title}: cancelling`);
-            job.controller.abort();
-          });
-          const show = (message: string, increment?: number) => {
-            job.message = message;
-            job.live.phase = message;
-            progress.report({ message, increment });
-            this.update();
-            if (job.runDir) this.changed.fire(job.runDir);
-          };
-          // Core's stage model says what the CLI's live line says; the bar follows its runs done of runs planned.
-          job.stage = notificationStages(show);
-          // The elapsed time and the estimate move on between events, as on a terminal.
-          const tick = setInterval(() => {
-            const v = job.stage.view();
-            if (!v) return;
-            job.message = job.live.phase = formatStage(v);
-            progress.report({ message: job.message });
-          }, 1000);
-          const ctl: JobControl = {
-            signal: job.controller.signal,
-            report: show,
-            attachRun: (runDir) => {
-              job.runDir = runDir;
-              this.update();
-              this.changed.fire(undefined);
-            },
-            onSessionEvent: (e) => this.onEvent(job, ctl, e),
-            onValidationEvent: (e, subject) => {
-              if (!job.stage.active) job.stage.start('validate', 0, 'starting');
-              job.stage.onValidation(e, subject);
-            },
-          };
-          try {
-            return await work(ctl);
-          } finally {
-            clearInterval(tick);
-            sub.dispose();
-          }
-        },
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SSR: ${title}`, cancellable: true }, (progress, token) =>
+        this.inProgress(job, progress, token, work),
       ),
-    ).finally(() => {
-      this.jobs.delete(job.id);
-      this.log.info(`${title}: ended after ${Math.round((Date.now() - job.live.startedAt) / 1000)} s`);
-      this.update();
-      this.changed.fire(job.runDir);
-      this.changed.fire(undefined);
+    ).finally(() => this.ended(job));
+  }
+
+  /** The job inside its notification: Cancel aborts it, its stage line and the elapsed time move the text. */
+  private async inProgress<T>(job: Job, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken, work: (ctl: JobControl) => Promise<T>): Promise<T> {
+    const sub = token.onCancellationRequested(() => {
+      this.log.info(`${job.title}: cancelling`);
+      job.controller.abort();
     });
+    const show = (message: string, increment?: number) => {
+      job.message = message;
+      job.live.phase = message;
+      progress.report({ message, increment });
+      this.update();
+      if (job.runDir) this.changed.fire(job.runDir);
+    };
+    // Core's stage model says what the CLI's live line says; the bar follows its runs done of runs planned.
+    job.stage = notificationStages(show);
+    // The elapsed time and the estimate move on between events, as on a terminal.
+    const tick = setInterval(() => {
+      const v = job.stage.view();
+      if (!v) return;
+      job.message = job.live.phase = formatStage(v);
+      progress.report({ message: job.message });
+    }, 1000);
+    try {
+      return await work(this.control(job, show));
+    } finally {
+      clearInterval(tick);
+      sub.dispose();
+    }
+  }
+
+  /** What the job's work sees of it. */
+  private control(job: Job, show: (message: string, increment?: number) => void): JobControl {
+    const ctl: JobControl = {
+      signal: job.controller.signal,
+      report: show,
+      attachRun: (runDir) => {
+        job.runDir = runDir;
+        this.update();
+        this.changed.fire(undefined);
+      },
+      onSessionEvent: (e) => this.onEvent(job, ctl, e),
+      onValidationEvent: (e, subject) => {
+        if (!job.stage.active) job.stage.start('validate', 0, 'starting');
+        job.stage.onValidation(e, subject);
+      },
+    };
+    return ctl;
+  }
+
+  private ended(job: Job): void {
+    this.jobs.delete(job.id);
+    this.log.info(`${job.title}: ended after ${Math.round((Date.now() - job.live.startedAt) / 1000)} s`);
+    this.update();
+    this.changed.fire(job.runDir);
+    this.changed.fire(undefined);
   }
 
   private onEvent(job: Job, ctl: JobControl, e: SessionEvent): void {

@@ -1,8 +1,8 @@
 /**
  * `ssr report`: one self-contained HTML file with the dashboard's charts and
  * tables, each bug's lineage, attempts and test matrix. No network: Chart.js,
- * the page script (media/dashboard.js, the same one the extension's webview
- * runs) and the styles are inlined, and a Content Security Policy allows
+ * the page script (media/dashboard/ joined, the same one the extension's
+ * webview runs) and the styles are inlined, and a Content Security Policy allows
  * only those inline scripts (by nonce) and nothing remote. The run's data is
  * embedded as JSON in a non-executed <script type="application/json"> with
  * `<`, `>` and `&` escaped, and the page sets every piece of text with
@@ -125,6 +125,17 @@ ${assets.css}</style>
 }
 
 /**
+ * The page script's files (media/dashboard/) in the order they run: base.js (the page's timeline and helpers)
+ * first, main.js (which starts the page) last. They are one script: dashboardScript joins them.
+ */
+export const DASHBOARD_SCRIPTS = ['base.js', 'charts.js', 'figures.js', 'board.js', 'matrix.js', 'report.js', 'webview.js', 'main.js'] as const;
+
+/** The page script: the files of media/dashboard/ (`read` gives a file's text) in order, in one strict function scope. */
+export function dashboardScript(read: (file: string) => string): string {
+  return `(function () {\n  'use strict';\n${DASHBOARD_SCRIPTS.map((f) => `// media/dashboard/${f}\n${read(f)}`).join('\n')}})();\n`;
+}
+
+/**
  * Finds Chart.js and the page's own script and styles: next to the bundle
  * (dist/../media, and node_modules), or in the source tree.
  */
@@ -139,7 +150,7 @@ export function loadReportAssets(fromDir: string = __dirname): ReportAssets {
   };
   // chart.js does not export its UMD file: it is read from the package folder.
   const chartJs = find(['node_modules/chart.js/dist/chart.umd.min.js']);
-  return { chartJs, script: find(['media/dashboard.js']), css: find(['media/dashboard.css']) };
+  return { chartJs, script: dashboardScript((f) => find([`media/dashboard/${f}`])), css: find(['media/dashboard.css']) };
 }
 
 export async function writeReport(runDir: string, out: string, assets: ReportAssets = loadReportAssets()): Promise<{ bytes: number; model: ReportModel }> {

@@ -1,8 +1,8 @@
 /**
  * The session dashboard and the test matrix: webview panels that render
  * core's report data (src/core/report/) with the same page script as
- * `ssr report` (media/dashboard.js) and Chart.js, loaded from the
- * extension's own files.
+ * `ssr report` (media/dashboard/, joined by core's dashboardScript) and
+ * Chart.js, loaded from the extension's own files.
  *
  * Security: a strict Content Security Policy (default-src 'none'; scripts
  * and styles only with the page's nonce: the page's own, inline, and
@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { loadRunReport } from '../../core/report/data';
-import { bugMatrix, inlineJs } from '../../core/report/html';
+import { bugMatrix, dashboardScript, inlineJs } from '../../core/report/html';
 import type { TestMatrix } from '../../core/report/matrix';
 import type { ArtifactDocuments } from '../review/artifactDocuments';
 import type { Log } from '../log';
@@ -307,7 +307,7 @@ export class DashboardPanels implements vscode.Disposable {
   private assets(): { css: string; js: string } {
     if (!this.cached) {
       const read = (f: string) => fs.readFileSync(path.join(this.extensionUri.fsPath, 'media', f), 'utf8');
-      this.cached = { css: read('dashboard.css').replace(/<\/style/gi, '<\\/style'), js: read('dashboard.js') };
+      this.cached = { css: read('dashboard.css').replace(/<\/style/gi, '<\\/style'), js: dashboardScript((f) => read(path.join('dashboard', f))) };
     }
     return this.cached;
   }
