@@ -9,7 +9,7 @@
  * No clock of its own: the caller's (tests pass a fake one).
  */
 import type { ValidationEvent } from '../judge/checks';
-import type { SessionEvent } from './session';
+import type { SessionEvent } from './events';
 
 /** One stage's line, as data. */
 export interface StageView {
@@ -218,6 +218,24 @@ export class StageProgress {
       case 'proposal-failed':
         if (this.isCurrent(e.round)) this.update('no proposal');
         break;
+      case 'training':
+        this.update(`training: ${e.detail}`);
+        break;
+      case 'interrupted':
+        this.end('interrupted');
+        break;
+      case 'session-finished':
+        if (this.label) this.end(e.status);
+        break;
+      default:
+        this.onBug(e);
+        break;
+    }
+  }
+
+  /** The events of one bug's work: its validation's runs, its verdict, its solver attempts, the higher-order bugs it gives. */
+  private onBug(e: SessionEvent): void {
+    switch (e.type) {
       case 'runs-planned':
         this.onValidation({ type: 'runs-planned', states: e.states, cached: e.cached, parallel: e.parallel, suiteMs: e.suiteMs }, e.bugId);
         break;
@@ -232,14 +250,7 @@ export class StageProgress {
         this.update(`${e.bugId}: ${e.valid ? 'valid' : `invalid at ${e.firstFailure ?? '?'}`}`);
         break;
       case 'attempt-started':
-        if (!this.label) this.start('solve', 0, 'starting', 'attempts');
-        if (this.unit !== 'attempts' || this.subject !== e.bugId) {
-          this.unit = 'attempts';
-          this.subject = e.bugId;
-          this.done = 0;
-          this.planned = this.attempts;
-        }
-        this.update(`solving ${e.bugId}: attempt ${e.attempt + 1}`);
+        this.attemptStarted(e.bugId, e.attempt);
         break;
       case 'attempt-step':
         this.update(`solving ${e.bugId}: attempt ${e.attempt + 1}, step ${e.step + 1} (${e.tool || 'no tool'})`);
@@ -251,18 +262,21 @@ export class StageProgress {
       case 'higher-order':
         if (e.bugId) this.update(`higher-order bug ${e.bugId} from attempt ${e.attempt + 1}`);
         break;
-      case 'training':
-        this.update(`training: ${e.detail}`);
-        break;
-      case 'interrupted':
-        this.end('interrupted');
-        break;
-      case 'session-finished':
-        if (this.label) this.end(e.status);
-        break;
       default:
         break;
     }
+  }
+
+  /** A solver attempt starts: the line counts the bug's attempts. */
+  private attemptStarted(bugId: string, attempt: number): void {
+    if (!this.label) this.start('solve', 0, 'starting', 'attempts');
+    if (this.unit !== 'attempts' || this.subject !== bugId) {
+      this.unit = 'attempts';
+      this.subject = bugId;
+      this.done = 0;
+      this.planned = this.attempts;
+    }
+    this.update(`solving ${bugId}: attempt ${attempt + 1}`);
   }
 
   private isCurrent(round: number): boolean {
