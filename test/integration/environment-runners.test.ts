@@ -128,7 +128,7 @@ describe('environments and the bootstrap: Go (real engine, Debian golang-go in t
       await sb.writeFile('/ssr/tmp/ssrgo/main.go', fs.readFileSync(path.join(ROOT, 'src/core/bootstrap/go/ssr_go.go')));
       await sb.writeFile('/ssr/tmp/ssrgo/go.mod', 'module ssrgo\n\ngo 1.18\n');
       // And so is the judge's behaviour-neutral comparison (judge/go/).
-      for (const f of ['ssr_neutral.go', 'normalise.go']) await sb.writeFile(`/ssr/tmp/ssrneutral/${f}`, fs.readFileSync(path.join(ROOT, 'src/core/judge/go', f)));
+      for (const f of ['ssr_judge.go', 'normalise.go', 'plant.go']) await sb.writeFile(`/ssr/tmp/ssrneutral/${f}`, fs.readFileSync(path.join(ROOT, 'src/core/judge/go', f)));
       await sb.writeFile('/ssr/tmp/ssrneutral/go.mod', 'module ssrneutral\n\ngo 1.18\n');
       return sb.exec('for d in ssrgo ssrneutral; do (cd /ssr/tmp/$d && gofmt -l . && GOPROXY=off go vet .) || exit 1; done && echo clean', { timeoutMs: 300_000 });
     });
