@@ -1,0 +1,256 @@
+// SSR's judge reporter for Node runners (node:test and mocha): records each
+// test's outcome from the runner's own result events and writes it to a
+// channel outside the test log, in the records of ../py/ssr_judge_pytest.py.
+//
+// SSR's runner installs this file in a root-owned folder the test user cannot
+// write and preloads it into every node process the test script starts
+// (NODE_OPTIONS=--require=..., ahead of whatever NODE_OPTIONS the environment
+// had): it runs before any repository code. The channel is the pipe whose
+// write end the root runner passed as an open descriptor (SSR_REPORTER_FD).
+//
+// What it listens to:
+//   node:test  the TestsStream the runner reports through (its test:start,
+//              test:pass and test:fail events, the same objects node's own
+//              reporters read), found on its first event; the file a test is
+//              in is the process's main script (node FILE, or a child of
+//              node --test), and the parent of node --test records nothing
+//              (its children do, in their own process).
+//   mocha      the Runner's pass, fail, pending and end events, attached when
+//              Runner#run starts (the Runner class is caught as mocha's lib
+//              loads it, before any test file).
+// Records (one JSON object a line; "pid" on each):
+//   {"t": "load", "ident": {...}}   when a runner session starts in a process
+//   {"t": "start", "plugins": [...]}
+//   {"t": "phase", "id": ID, "when": "call", "outcome": O}   O passed, failed or skipped
+//   {"t": "collect", "id": FILE, "outcome": "failed"}        a node:test file that died before any test reported
+//   {"t": "end", "plugins": [...], "ident": {...}}           mocha's end event; node:test at process exit
+// Ids are "FILE::title > title", FILE relative to the working folder: the ids
+// SSR's bootstrap parsers write for node:test and mocha. "ident" names the
+// functions a test's outcome passes through (assert's comparisons, node:test's
+// entry points, the event emitter, mocha's runner): one replaced between the
+// preload and the end shows in the end record.
+//
+// docs/judging.md says what this sees and what it cannot: tested code runs in
+// the same process and can reach this reporter too.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const Module = require('module');
+const events = require('events');
+
+const FD = Number.parseInt(process.env.SSR_REPORTER_FD || '', 10);
+const ME = __filename;
+const writeSync = fs.writeSync;
+const stringify = JSON.stringify;
+const toSource = Function.prototype.toString;
+const apply = Reflect.apply;
+const cwd = process.cwd();
+
+function emit(record) {
+  if (!Number.isInteger(FD)) return;
+  record.pid = process.pid;
+  try {
+    writeSync(FD, stringify(record) + '\n');
+  } catch {
+    // a record that cannot be written is lost: the runner then sees an incomplete session
+  }
+}
+
+/** A short, stable name for a function: its name and a hash of its source. */
+function fingerprint(fn) {
+  if (typeof fn !== 'function') return `not-a-function:${typeof fn}`;
+  let src = '';
+  try {
+    src = apply(toSource, fn, []);
+  } catch {
+    src = '?';
+  }
+  let h = 2166136261;
+  for (let i = 0; i < src.length; i++) h = Math.imul(h ^ src.charCodeAt(i), 16777619) >>> 0;
+  return `${fn.name || '?'}:${h.toString(16)}`;
+}
+
+/** The functions watched, as they were when this file loaded (or when mocha's lib did). */
+const watched = new Map();
+
+function watch(spec, get, also) {
+  try {
+    const fn = get();
+    watched.set(spec, { get, fn, ok: new Set([fn, ...(also || [])]), print: fingerprint(fn) });
+  } catch (err) {
+    watched.set(spec, { get, fn: undefined, ok: new Set(), print: `missing:${err && err.name}` });
+  }
+}
+
+function identAtLoad() {
+  const out = {};
+  for (const [spec, w] of watched) out[spec] = w.print;
+  return out;
+}
+
+/** The same names now: a function that is not the one watched is "replaced". */
+function identNow() {
+  const out = {};
+  for (const [spec, w] of watched) {
+    let now;
+    try {
+      now = w.get();
+    } catch (err) {
+      out[spec] = `missing:${err && err.name}`;
+      continue;
+    }
+    out[spec] = w.ok.has(now) ? w.print : `replaced:${fingerprint(now)}`;
+  }
+  return out;
+}
+
+const ASSERTS = ['ok', 'equal', 'notEqual', 'deepEqual', 'notDeepEqual', 'strictEqual', 'notStrictEqual', 'deepStrictEqual', 'notDeepStrictEqual', 'throws', 'doesNotThrow', 'rejects', 'doesNotReject', 'match', 'doesNotMatch', 'fail', 'ifError'];
+for (const mod of ['assert', 'assert/strict']) {
+  const a = require(mod);
+  watch(`node:${mod}`, () => require(mod));
+  for (const name of ASSERTS) if (typeof a[name] === 'function') watch(`node:${mod}.${name}`, () => require(mod)[name]);
+}
+const nodeTest = (() => {
+  try {
+    return require('node:test');
+  } catch {
+    return undefined;
+  }
+})();
+if (nodeTest) for (const name of ['test', 'describe', 'it', 'before', 'after', 'beforeEach', 'afterEach']) if (typeof nodeTest[name] === 'function') watch(`node:test.${name}`, () => require('node:test')[name]);
+const origEmit = events.EventEmitter.prototype.emit;
+
+/** Preloads besides this one (NODE_OPTIONS and the command line): harness, as a pytest plugin is. */
+function preloads() {
+  const args = [...(process.env.NODE_OPTIONS || '').split(/\s+/), ...process.execArgv];
+  const out = [];
+  for (let i = 0; i < args.length; i++) {
+    const m = /^(--require|-r|--import|--loader|--experimental-loader)(?:=(.*))?$/.exec(args[i]);
+    if (!m) continue;
+    const value = m[2] !== undefined ? m[2] : args[++i];
+    if (value && path.resolve(value) !== ME) out.push({ key: `node-preload=${m[1]} ${value}`, file: null });
+  }
+  return out;
+}
+
+let session = false;
+const plugins = () => [{ key: 'ssr_judge_node', file: ME }, ...preloads()];
+
+function startSession() {
+  if (session) return false;
+  session = true;
+  emit({ t: 'load', ident: identAtLoad() });
+  emit({ t: 'start', plugins: plugins() });
+  return true;
+}
+
+let ended = false;
+function endSession() {
+  if (!session || ended) return;
+  ended = true;
+  emit({ t: 'end', plugins: plugins(), ident: identNow() });
+}
+
+const phase = (id, outcome) => emit({ t: 'phase', id, when: 'call', outcome });
+
+// ---- node:test -------------------------------------------------------------
+
+const mainFile = () => (process.argv[1] ? path.relative(cwd, path.resolve(process.argv[1])) : '');
+const isTestParent = () => process.execArgv.includes('--test') || process.argv.includes('--test');
+
+/** Follows one TestsStream: titles by nesting from test:start, outcomes from test:pass and test:fail. */
+function followTests(stream) {
+  const file = mainFile();
+  const stack = [];
+  const leafOf = (data) => {
+    const n = Number(data.nesting) || 0;
+    return `${file}::${[...stack.slice(0, n), String(data.name)].join(' > ')}`;
+  };
+  stream.on('test:start', (data) => {
+    const n = Number(data.nesting) || 0;
+    stack.length = n;
+    stack[n] = String(data.name);
+  });
+  const done = (data, failed) => {
+    const skipped = data.skip !== undefined || data.todo !== undefined;
+    phase(leafOf(data), skipped ? 'skipped' : failed ? 'failed' : 'passed');
+  };
+  stream.on('test:pass', (data) => done(data, false));
+  stream.on('test:fail', (data) => done(data, true));
+}
+
+let nodeTestSeen = false;
+function trap(type) {
+  if (!nodeTestSeen && typeof type === 'string' && type.startsWith('test:') && this && this.constructor && this.constructor.name === 'TestsStream') {
+    nodeTestSeen = true;
+    if (events.EventEmitter.prototype.emit === trap) events.EventEmitter.prototype.emit = origEmit;
+    if (!isTestParent() && startSession()) {
+      followTests(this); // before this event is dispatched: it reaches the new listeners too
+    }
+  }
+  return apply(origEmit, this, arguments);
+}
+watch('events.EventEmitter.prototype.emit', () => events.EventEmitter.prototype.emit, [trap]);
+events.EventEmitter.prototype.emit = trap;
+
+let wantsNodeTest = false;
+process.on('exit', (code) => {
+  if (session) {
+    endSession();
+  } else if (wantsNodeTest && code !== 0 && !isTestParent() && mainFile()) {
+    // The file died before node:test reported anything (an import that throws): it failed, as the parser says.
+    startSession();
+    emit({ t: 'collect', id: mainFile(), outcome: 'failed' });
+    endSession();
+  }
+});
+
+// ---- mocha -----------------------------------------------------------------
+
+/** mocha's id of a test or hook: its file and its title path (mocha's root suite has no title). */
+function mochaId(t) {
+  const file = path.relative(cwd, t.file || (t.parent && t.parent.file) || '');
+  const titles = typeof t.titlePath === 'function' ? t.titlePath() : [t.title];
+  return `${file}::${[...titles.slice(0, -1).filter((x) => String(x)), String(titles[titles.length - 1])].join(' > ')}`;
+}
+
+function followMocha(runner) {
+  if (!startSession()) return;
+  runner.on('pass', (t) => phase(mochaId(t), 'passed'));
+  runner.on('fail', (t) => phase(mochaId(t), 'failed'));
+  runner.on('pending', (t) => phase(mochaId(t), 'skipped'));
+  runner.on('test end', (t) => {
+    if (t && t.state === 'failed') phase(mochaId(t), 'failed');
+  });
+  runner.once('end', endSession);
+}
+
+function isMochaRunner(x) {
+  return typeof x === 'function' && x.constants && x.constants.EVENT_TEST_FAIL === 'fail' && typeof x.prototype.run === 'function' && typeof x.prototype.runTests === 'function';
+}
+
+function instrumentMocha(Runner) {
+  const P = Runner.prototype;
+  for (const name of ['run', 'runTests', 'runTest', 'fail', 'hook', 'hooks', 'uncaught', 'emit']) watch(`mocha:Runner.prototype.${name}`, () => P[name]);
+  const run = P.run;
+  const wrapped = function run() {
+    followMocha(this);
+    return apply(run, this, arguments);
+  };
+  P.run = wrapped;
+  watched.get('mocha:Runner.prototype.run').ok.add(wrapped);
+}
+
+const origLoad = Module._load;
+let mochaSeen = false;
+Module._load = function load(request) {
+  const out = apply(origLoad, this, arguments);
+  if (request === 'node:test' || request === 'test') wantsNodeTest = true;
+  if (!mochaSeen && isMochaRunner(out)) {
+    mochaSeen = true;
+    instrumentMocha(out);
+  }
+  return out;
+};
+watch('module.Module._load', () => Module._load);
