@@ -42,13 +42,24 @@ const events = require('events');
 const FD = Number.parseInt(process.env.SSR_REPORTER_FD || '', 10);
 const ME = __filename;
 const writeSync = fs.writeSync;
+// The channel is the pipe the runner made (its inode in SSR_REPORTER_INO): a process
+// that did not inherit it may hold another file under the same number (one of
+// node's own pipes, say), and must not write there.
+const OPEN = (() => {
+  try {
+    const st = fs.fstatSync(FD);
+    return Number.isInteger(FD) && st.isFIFO() && String(st.ino) === process.env.SSR_REPORTER_INO;
+  } catch {
+    return false;
+  }
+})();
 const stringify = JSON.stringify;
 const toSource = Function.prototype.toString;
 const apply = Reflect.apply;
 const cwd = process.cwd();
 
 function emit(record) {
-  if (!Number.isInteger(FD)) return;
+  if (!OPEN) return;
   record.pid = process.pid;
   try {
     writeSync(FD, stringify(record) + '\n');
@@ -205,6 +216,29 @@ process.on('exit', (code) => {
     endSession();
   }
 });
+
+// ---- child processes --------------------------------------------------------
+
+// node does not hand descriptors beyond stdio to the processes it spawns: a runner
+// started through npx, pnpm exec or yarn, and each file node --test runs in a child,
+// would lose the channel. Every spawn of this process passes it on, at its number.
+function passChannel(ChildProcess) {
+  const spawn = ChildProcess.prototype.spawn;
+  ChildProcess.prototype.spawn = function spawnWithChannel(options) {
+    if (options && typeof options === 'object') {
+      let stdio = options.stdio === undefined ? 'pipe' : options.stdio;
+      if (typeof stdio === 'string') stdio = [stdio, stdio, stdio];
+      if (Array.isArray(stdio) && (stdio.length <= FD || stdio[FD] == null)) {
+        stdio = [...stdio];
+        for (let i = 0; i < FD; i++) if (stdio[i] == null) stdio[i] = i < 3 ? 'pipe' : 'ignore';
+        stdio[FD] = FD;
+        options = { ...options, stdio };
+      }
+    }
+    return apply(spawn, this, [options]);
+  };
+}
+if (OPEN) passChannel(require('child_process').ChildProcess);
 
 // ---- mocha -----------------------------------------------------------------
 

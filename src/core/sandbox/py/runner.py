@@ -388,6 +388,9 @@ def node_reporter_env(env, path, fd):
     theirs = env.get("NODE_OPTIONS")
     env["NODE_OPTIONS"] = "--require=" + path + (" " + theirs if theirs else "")
     env[REPORTER_FD_VAR] = str(fd)
+    # The reporter writes only to this pipe: a child that did not inherit the
+    # descriptor may hold another file under its number.
+    env["SSR_REPORTER_INO"] = str(os.fstat(fd).st_ino)
     return env
 
 
