@@ -1,11 +1,15 @@
 /**
- * The judge's own pytest reporter (./py/ssr_judge_pytest.py) against the
- * artifact's parser: what it corroborates and what it contradicts.
+ * The judge's own reporters (pytest: ./py/ssr_judge_pytest.py; node:test and
+ * mocha: ./js/ssr_judge_node.sandbox.cjs) against the artifact's parser: what
+ * they corroborate and what they contradict. Both write the same records to
+ * the same channel; the runner folds them into one ReporterRecords.
  *
  * The reporter is loaded before any repository code and writes each test's
  * outcome, as pytest decided it from the exception a phase raised, to a pipe
  * outside the log. Its ids are pytest's node ids relative to the working
- * folder, what pytest's -rA summary prints and the bootstrap's parsers read.
+ * folder, what pytest's -rA summary prints and the bootstrap's parsers read;
+ * the Node reporter's are "file::suite > test", as the bootstrap's node:test
+ * and mocha parsers write them.
  * docs/judging.md ("The judge's reporter") says what it sees and what it does not.
  */
 import type { ReporterRecords, TestResults } from './testRun';
@@ -92,8 +96,9 @@ function newPlugins(rep: ReporterRecords, ctx: SolverContext): string[] {
   const out: string[] = [];
   for (const p of rep.plugins) {
     const rel = p.file?.startsWith(root) ? p.file.slice(root.length) : undefined;
-    if (before && !before.has(p.key)) out.push(`a pytest plugin the original run did not load: ${p.key}${p.file ? ` (${p.file})` : ''}`);
-    else if (!before && rel && added.has(rel)) out.push(`a pytest plugin whose code is in a file the patch added: ${p.key} (${rel})`);
+    const what = p.key.startsWith('node-preload=') ? 'a node preload' : 'a pytest plugin';
+    if (before && !before.has(p.key)) out.push(`${what} the original run did not load: ${p.key}${p.file ? ` (${p.file})` : ''}`);
+    else if (!before && rel && added.has(rel)) out.push(`${what} whose code is in a file the patch added: ${p.key} (${rel})`);
   }
   return out;
 }
