@@ -191,14 +191,20 @@ function followTests(stream) {
   stream.on('test:fail', (data) => done(data, true));
 }
 
-let nodeTestSeen = false;
+let trapped = false;
+let mochaSeen = false;
+/** Finds the runner's own emitter on its first event: node:test's TestsStream, or a mocha Runner mocha's lib was not seen loading (mocha 12 is ES modules). */
 function trap(type) {
-  if (!nodeTestSeen && typeof type === 'string' && type.startsWith('test:') && this && this.constructor && this.constructor.name === 'TestsStream') {
-    nodeTestSeen = true;
-    if (events.EventEmitter.prototype.emit === trap) events.EventEmitter.prototype.emit = origEmit;
-    if (!isTestParent() && startSession()) {
-      followTests(this); // before this event is dispatched: it reaches the new listeners too
+  if (!trapped && typeof type === 'string' && this && this.constructor) {
+    if (type.startsWith('test:') && this.constructor.name === 'TestsStream') {
+      trapped = true;
+      if (!isTestParent() && startSession()) followTests(this); // before this event is dispatched: it reaches the new listeners too
+    } else if (type === 'start' && !mochaSeen && isMochaRunner(mochaClass(this.constructor))) {
+      trapped = mochaSeen = true;
+      watchMocha(mochaClass(this.constructor)); // late: after the test files loaded
+      followMocha(this);
     }
+    if (trapped && events.EventEmitter.prototype.emit === trap) events.EventEmitter.prototype.emit = origEmit;
   }
   return apply(origEmit, this, arguments);
 }
@@ -260,13 +266,26 @@ function followMocha(runner) {
   runner.once('end', endSession);
 }
 
+/** The class in a prototype chain that carries mocha's Runner constants (a parallel or custom runner extends it). */
+function mochaClass(C) {
+  for (let c = C; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) if (isMochaRunner(c)) return c;
+  return undefined;
+}
+
 function isMochaRunner(x) {
   return typeof x === 'function' && x.constants && x.constants.EVENT_TEST_FAIL === 'fail' && typeof x.prototype.run === 'function' && typeof x.prototype.runTests === 'function';
 }
 
-function instrumentMocha(Runner) {
+function watchMocha(Runner) {
   const P = Runner.prototype;
-  for (const name of ['run', 'runTests', 'runTest', 'fail', 'hook', 'hooks', 'uncaught', 'emit']) watch(`mocha:Runner.prototype.${name}`, () => P[name]);
+  // emit is the event emitter's until someone gives Runner its own (this file's trap, while it waits, included).
+  for (const name of ['run', 'runTests', 'runTest', 'fail', 'hook', 'hooks', 'uncaught', 'emit']) watch(`mocha:Runner.prototype.${name}`, () => P[name], [trap, origEmit]);
+}
+
+/** mocha's lib loaded as CommonJS (mocha up to 11): its functions watched before any test file loads, each run followed. */
+function instrumentMocha(Runner) {
+  watchMocha(Runner);
+  const P = Runner.prototype;
   const run = P.run;
   const wrapped = function run() {
     followMocha(this);
@@ -277,7 +296,6 @@ function instrumentMocha(Runner) {
 }
 
 const origLoad = Module._load;
-let mochaSeen = false;
 Module._load = function load(request) {
   const out = apply(origLoad, this, arguments);
   if (request === 'node:test' || request === 'test') wantsNodeTest = true;
