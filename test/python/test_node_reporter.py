@@ -4,7 +4,6 @@ and of how SSR's runner folds its records (src/core/sandbox/py/runner.py): real 
 preloaded the way the runner preloads it (node_reporter_env: NODE_OPTIONS, the pipe's
 descriptor and inode) with a pipe passed as an open descriptor."""
 import importlib.util
-import json
 import os
 import pathlib
 import subprocess
