@@ -286,10 +286,10 @@ function watchMocha(Runner) {
 function instrumentMocha(Runner) {
   watchMocha(Runner);
   const P = Runner.prototype;
-  const run = P.run;
+  const realRun = P.run;
   const wrapped = function run() {
     followMocha(this);
-    return apply(run, this, arguments);
+    return apply(realRun, this, arguments);
   };
   P.run = wrapped;
   watched.get('mocha:Runner.prototype.run').ok.add(wrapped);
