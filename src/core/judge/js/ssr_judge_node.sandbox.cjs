@@ -117,19 +117,23 @@ function identNow() {
 }
 
 const ASSERTS = ['ok', 'equal', 'notEqual', 'deepEqual', 'notDeepEqual', 'strictEqual', 'notStrictEqual', 'deepStrictEqual', 'notDeepStrictEqual', 'throws', 'doesNotThrow', 'rejects', 'doesNotReject', 'match', 'doesNotMatch', 'fail', 'ifError'];
-for (const mod of ['assert', 'assert/strict']) {
-  const a = require(mod);
-  watch(`node:${mod}`, () => require(mod));
-  for (const name of ASSERTS) if (typeof a[name] === 'function') watch(`node:${mod}.${name}`, () => require(mod)[name]);
-}
-const nodeTest = (() => {
-  try {
-    return require('node:test');
-  } catch {
-    return undefined;
+const TEST_API = ['test', 'describe', 'it', 'before', 'after', 'beforeEach', 'afterEach'];
+
+/** node:assert's comparisons and node:test's entry points, as they are before any repository code. */
+function watchNode() {
+  for (const mod of ['assert', 'assert/strict']) {
+    const a = require(mod);
+    watch(`node:${mod}`, () => require(mod));
+    for (const name of ASSERTS) if (typeof a[name] === 'function') watch(`node:${mod}.${name}`, () => require(mod)[name]);
   }
-})();
-if (nodeTest) for (const name of ['test', 'describe', 'it', 'before', 'after', 'beforeEach', 'afterEach']) if (typeof nodeTest[name] === 'function') watch(`node:test.${name}`, () => require('node:test')[name]);
+  let nodeTest;
+  try {
+    nodeTest = require('node:test');
+  } catch {
+    return; // a node without node:test
+  }
+  for (const name of TEST_API) if (typeof nodeTest[name] === 'function') watch(`node:test.${name}`, () => require('node:test')[name]);
+}
 const origEmit = events.EventEmitter.prototype.emit;
 
 /** Preloads besides this one (NODE_OPTIONS and the command line): harness, as a pytest plugin is. */
@@ -208,11 +212,13 @@ function trap(type) {
   }
   return apply(origEmit, this, arguments);
 }
-watch('events.EventEmitter.prototype.emit', () => events.EventEmitter.prototype.emit, [trap]);
-events.EventEmitter.prototype.emit = trap;
+function installTrap() {
+  watch('events.EventEmitter.prototype.emit', () => events.EventEmitter.prototype.emit, [trap]);
+  events.EventEmitter.prototype.emit = trap;
+}
 
 let wantsNodeTest = false;
-process.on('exit', (code) => {
+function onExit(code) {
   if (session) {
     endSession();
   } else if (wantsNodeTest && code !== 0 && !isTestParent() && mainFile()) {
@@ -221,7 +227,7 @@ process.on('exit', (code) => {
     emit({ t: 'collect', id: mainFile(), outcome: 'failed' });
     endSession();
   }
-});
+}
 
 // ---- child processes --------------------------------------------------------
 
@@ -244,7 +250,6 @@ function passChannel(ChildProcess) {
     return apply(spawn, this, [options]);
   };
 }
-if (OPEN) passChannel(require('child_process').ChildProcess);
 
 // ---- mocha -----------------------------------------------------------------
 
@@ -295,14 +300,26 @@ function instrumentMocha(Runner) {
   watched.get('mocha:Runner.prototype.run').ok.add(wrapped);
 }
 
-const origLoad = Module._load;
-Module._load = function load(request) {
-  const out = apply(origLoad, this, arguments);
-  if (request === 'node:test' || request === 'test') wantsNodeTest = true;
-  if (!mochaSeen && isMochaRunner(out)) {
-    mochaSeen = true;
-    instrumentMocha(out);
-  }
-  return out;
-};
-watch('module.Module._load', () => Module._load);
+/** Sees node:test required (for a file that dies on import) and mocha's Runner as mocha's lib loads it. */
+function hookLoad() {
+  const origLoad = Module._load;
+  Module._load = function load(request) {
+    const out = apply(origLoad, this, arguments);
+    if (request === 'node:test' || request === 'test') wantsNodeTest = true;
+    if (!mochaSeen && isMochaRunner(out)) {
+      mochaSeen = true;
+      instrumentMocha(out);
+    }
+    return out;
+  };
+  watch('module.Module._load', () => Module._load);
+}
+
+// A process without the channel (one that did not inherit it, or a run without the judge) is left as it is.
+if (OPEN) {
+  watchNode();
+  installTrap();
+  process.on('exit', onExit);
+  passChannel(require('child_process').ChildProcess);
+  hookLoad();
+}
