@@ -65,6 +65,12 @@ describe("the judge's reporter against the parser", () => {
     assert.equal(own.tampered, undefined);
   });
 
+  it("a node preload the original run did not have (the Node reporter's plugin list) is named as one", () => {
+    const plugins = [{ key: 'ssr_judge_node', file: '/ssr/reporter/ssr_judge_node.cjs' }, { key: 'node-preload=--require ./flip.js', file: null }];
+    const r = corroborateSolverRun({ 'test/a.test.js::x': 'passed' }, rep({ 'test/a.test.js::x': 'passed' }, { plugins }), { ...ctx, originalPlugins: ['ssr_judge_node'] });
+    assert.deepEqual(r.tampered!.evidence, ['a node preload the original run did not load: node-preload=--require ./flip.js']);
+  });
+
   it('no reporter session: evidence only where the original run had one and the log reports tests', () => {
     assert.equal(corroborateSolverRun({ 'a::x': 'passed' }, undefined, { ...ctx, expectSession: false }).tampered, undefined);
     assert.ok(corroborateSolverRun({ 'a::x': 'passed' }, undefined, ctx).tampered);
