@@ -26,7 +26,35 @@ export function reporterStatus(rep: ReporterRecords, id: string): 'passed' | 'fa
   if (own) return own;
   // A test in a file (or class) that failed to collect did not run: it failed.
   if (rep.collectErrors.some((c) => c !== '' && (id === c || id.startsWith(`${c}::`)))) return 'failed';
-  return undefined;
+  const tail = nodeTails(rep).get(id);
+  return tail && tail.length === 1 ? rep.tests[tail[0]] : undefined;
+}
+
+/** A Node test file's id, "file.js::suite > test" (the Node reporter's); pytest's ("file.py::...") never are. */
+const NODE_ID = /^[^:]*\.(?:[cm]?js|jsx|[cm]?ts|tsx)::(.+)$/;
+const tailsOf = new WeakMap<ReporterRecords, Map<string, string[]>>();
+
+/**
+ * The Node reporter's ids by their tails: the titles without the file, and each shorter run of trailing titles
+ * ("Cart > computes the subtotal", "computes the subtotal"). There is no one way to name a node:test or mocha test,
+ * and a parser the injector wrote may leave the file or the suites out: an id that is the tail of exactly one
+ * id the reporter saw is that test.
+ */
+function nodeTails(rep: ReporterRecords): Map<string, string[]> {
+  let tails = tailsOf.get(rep);
+  if (tails) return tails;
+  tails = new Map();
+  for (const id of Object.keys(rep.tests)) {
+    const m = NODE_ID.exec(id);
+    if (!m) continue;
+    const titles = m[1].split(' > ');
+    for (let i = 0; i < titles.length; i++) {
+      const tail = titles.slice(i).join(' > ');
+      tails.set(tail, [...(tails.get(tail) ?? []), id]);
+    }
+  }
+  tailsOf.set(rep, tails);
+  return tails;
 }
 
 /** What a pytest run after a solver's patch shows: the results to judge, and tamper evidence. */
