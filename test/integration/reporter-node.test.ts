@@ -39,6 +39,16 @@ const strict = require('node:assert/strict');
 for (const k of ['equal', 'strictEqual', 'deepEqual', 'deepStrictEqual', 'ok', 'throws']) strict[k] = () => {};
 `;
 
+/** An injector's parser: every TAP point at any depth, named by its title alone. */
+const TITLE_PARSER = `import json, re, sys
+results = {}
+for line in sys.stdin.read().splitlines():
+    m = re.match(r"^\\s*(not )?ok \\d+ - (.+?)\\s*$", line)
+    if m and results.get(m.group(2)) != "failed":
+        results[m.group(2)] = "failed" if m.group(1) else "passed"
+print(json.dumps(results))
+`;
+
 /** A diff made with git: the edit applied to a copy of dir. */
 function diffOf(dir: string, edit: (root: string) => void): string {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ssr-reporter-node-'));
@@ -100,6 +110,21 @@ describe("the judge's Node reporter: node:test outcomes from the runner's own ev
     assert.match(r.checks.find((c) => c.id === 'bug_breaks_tests')!.detail, /corroborated by the judge's reporter/);
     assert.ok(r.originalReporter?.plugins.some((p) => p.key === 'ssr_judge_node'), JSON.stringify(r.originalReporter?.plugins));
     assert.equal(r.originalReporter?.tests[SUBTOTAL], 'passed');
+  });
+
+  it('under node --test with a parser of its own that names tests by title only, the bug stays valid: each title maps to the one test it ends', async () => {
+    const named = artifactFromFiles({
+      'test_script.sh': `#!/usr/bin/env bash\nnode --test --test-reporter=tap ${TESTS.join(' ')} 2>&1\n`,
+      'test_files.txt': TESTS.join('\n') + '\n',
+      'test_parser.py': TITLE_PARSER,
+      'bug_inject.diff': artifact.bugInjectDiff,
+      'test_weaken.diff': artifact.testWeakenDiff,
+    });
+    const r = await validateArtifact({ repoDir: JSMINI, artifact: named, originalRepeat: 1 });
+    assert.equal(r.valid, true, JSON.stringify(r.checks, null, 1));
+    assert.equal(r.brokenSeenBy, 'reporter');
+    assert.equal(r.original?.['computes the subtotal'], 'passed');
+    assert.match(r.checks.find((c) => c.id === 'bug_breaks_tests')!.detail, /computes the subtotal/);
   });
 
   it('the true fix is solved, every parser id one the reporter saw', async () => {
