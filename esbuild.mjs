@@ -30,8 +30,8 @@ const options = {
   external,
   logLevel: 'info',
   banner: { js: '' },
-  // Python (and the Go helper) that SSR runs inside sandboxes ships inside the bundle as text.
-  loader: { '.py': 'text', '.go': 'text' },
+  // Python (the Go helper, the judge's Node reporter) that SSR runs inside sandboxes ships inside the bundle as text.
+  loader: { '.py': 'text', '.go': 'text', '.sandbox.cjs': 'text' },
   // jsonc-parser's "main" is a UMD build whose dynamic requires a bundler cannot follow; its ESM build bundles.
   alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
 };

@@ -10,3 +10,5 @@ function loadText(module, filename) {
 Module._extensions['.py'] = loadText;
 // The Go helper the bootstrap compiles inside sandboxes that have Go.
 Module._extensions['.go'] = loadText;
+// JavaScript SSR preloads into runners inside sandboxes (the judge's Node reporter): text, never run here.
+Module._extensions['.sandbox.cjs'] = loadText;

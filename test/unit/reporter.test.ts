@@ -65,6 +65,21 @@ describe("the judge's reporter against the parser", () => {
     assert.equal(own.tampered, undefined);
   });
 
+  it("a Node parser id without the file or the suites maps to the one Node reporter id it is the tail of; pytest ids never do", () => {
+    const r = rep({ 'test/cart.test.js::Cart > computes the subtotal': 'failed', 'test/cart.test.js::Cart > counts': 'passed', 'test/b.test.js::counts': 'passed', 'tests/test_a.py::test_x': 'failed' });
+    assert.equal(reporterStatus(r, 'Cart > computes the subtotal'), 'failed');
+    assert.equal(reporterStatus(r, 'computes the subtotal'), 'failed');
+    assert.equal(reporterStatus(r, 'counts'), undefined); // two tests end so: neither
+    assert.equal(reporterStatus(r, 'test_x'), undefined);
+    assert.equal(reporterStatus(r, 'subtotal'), undefined); // whole titles only
+  });
+
+  it("a node preload the original run did not have (the Node reporter's plugin list) is named as one", () => {
+    const plugins = [{ key: 'ssr_judge_node', file: '/ssr/reporter/ssr_judge_node.cjs' }, { key: 'node-preload=--require ./flip.js', file: null }];
+    const r = corroborateSolverRun({ 'test/a.test.js::x': 'passed' }, rep({ 'test/a.test.js::x': 'passed' }, { plugins }), { ...ctx, originalPlugins: ['ssr_judge_node'] });
+    assert.deepEqual(r.tampered!.evidence, ['a node preload the original run did not load: node-preload=--require ./flip.js']);
+  });
+
   it('no reporter session: evidence only where the original run had one and the log reports tests', () => {
     assert.equal(corroborateSolverRun({ 'a::x': 'passed' }, undefined, { ...ctx, expectSession: false }).tampered, undefined);
     assert.ok(corroborateSolverRun({ 'a::x': 'passed' }, undefined, ctx).tampered);

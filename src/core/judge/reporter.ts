@@ -1,11 +1,15 @@
 /**
- * The judge's own pytest reporter (./py/ssr_judge_pytest.py) against the
- * artifact's parser: what it corroborates and what it contradicts.
+ * The judge's own reporters (pytest: ./py/ssr_judge_pytest.py; node:test and
+ * mocha: ./js/ssr_judge_node.sandbox.cjs) against the artifact's parser: what
+ * they corroborate and what they contradict. Both write the same records to
+ * the same channel; the runner folds them into one ReporterRecords.
  *
  * The reporter is loaded before any repository code and writes each test's
  * outcome, as pytest decided it from the exception a phase raised, to a pipe
  * outside the log. Its ids are pytest's node ids relative to the working
- * folder, what pytest's -rA summary prints and the bootstrap's parsers read.
+ * folder, what pytest's -rA summary prints and the bootstrap's parsers read;
+ * the Node reporter's are "file::suite > test", as the bootstrap's node:test
+ * and mocha parsers write them.
  * docs/judging.md ("The judge's reporter") says what it sees and what it does not.
  */
 import type { ReporterRecords, TestResults } from './testRun';
@@ -22,7 +26,35 @@ export function reporterStatus(rep: ReporterRecords, id: string): 'passed' | 'fa
   if (own) return own;
   // A test in a file (or class) that failed to collect did not run: it failed.
   if (rep.collectErrors.some((c) => c !== '' && (id === c || id.startsWith(`${c}::`)))) return 'failed';
-  return undefined;
+  const tail = nodeTails(rep).get(id);
+  return tail && tail.length === 1 ? rep.tests[tail[0]] : undefined;
+}
+
+/** A Node test file's id, "file.js::suite > test" (the Node reporter's); pytest's ("file.py::...") never are. */
+const NODE_ID = /^[^:]*\.(?:[cm]?js|jsx|[cm]?ts|tsx)::(.+)$/;
+const tailsOf = new WeakMap<ReporterRecords, Map<string, string[]>>();
+
+/**
+ * The Node reporter's ids by their tails: the titles without the file, and each shorter run of trailing titles
+ * ("Cart > computes the subtotal", "computes the subtotal"). There is no one way to name a node:test or mocha test,
+ * and a parser the injector wrote may leave the file or the suites out: an id that is the tail of exactly one
+ * id the reporter saw is that test.
+ */
+function nodeTails(rep: ReporterRecords): Map<string, string[]> {
+  let tails = tailsOf.get(rep);
+  if (tails) return tails;
+  tails = new Map();
+  for (const id of Object.keys(rep.tests)) {
+    const m = NODE_ID.exec(id);
+    if (!m) continue;
+    const titles = m[1].split(' > ');
+    for (let i = 0; i < titles.length; i++) {
+      const tail = titles.slice(i).join(' > ');
+      tails.set(tail, [...(tails.get(tail) ?? []), id]);
+    }
+  }
+  tailsOf.set(rep, tails);
+  return tails;
 }
 
 /** What a pytest run after a solver's patch shows: the results to judge, and tamper evidence. */
@@ -92,8 +124,9 @@ function newPlugins(rep: ReporterRecords, ctx: SolverContext): string[] {
   const out: string[] = [];
   for (const p of rep.plugins) {
     const rel = p.file?.startsWith(root) ? p.file.slice(root.length) : undefined;
-    if (before && !before.has(p.key)) out.push(`a pytest plugin the original run did not load: ${p.key}${p.file ? ` (${p.file})` : ''}`);
-    else if (!before && rel && added.has(rel)) out.push(`a pytest plugin whose code is in a file the patch added: ${p.key} (${rel})`);
+    const what = p.key.startsWith('node-preload=') ? 'a node preload' : 'a pytest plugin';
+    if (before && !before.has(p.key)) out.push(`${what} the original run did not load: ${p.key}${p.file ? ` (${p.file})` : ''}`);
+    else if (!before && rel && added.has(rel)) out.push(`${what} whose code is in a file the patch added: ${p.key} (${rel})`);
   }
   return out;
 }

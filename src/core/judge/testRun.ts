@@ -4,8 +4,9 @@
  * map test id -> "passed" | "failed". Every way this can go wrong (timeout,
  * parser crash, non-JSON, flood) becomes a result with a reason.
  */
-import type { ReporterRecords, SandboxLike } from '../sandbox/types';
+import type { ReporterRecords, ReporterSpec, SandboxLike } from '../sandbox/types';
 import REPORTER_PY from './py/ssr_judge_pytest.py';
+import REPORTER_NODE from './js/ssr_judge_node.sandbox.cjs';
 import type { ArtifactFiles } from '../artifact/artifact';
 import { SandboxError } from '../base/errors';
 import { SandboxLostError } from '../sandbox/docker';
@@ -22,6 +23,13 @@ export const PARSER_OUTPUT_CAP = 8 * 1024 * 1024;
 const LOG_TAIL_BYTES = 4000;
 /** The judge's pytest reporter (./py/ssr_judge_pytest.py): the module name it is loaded under. */
 export const REPORTER_MODULE = 'ssr_judge_pytest';
+/** The judge's Node reporter (./js/ssr_judge_node.sandbox.cjs, node:test and mocha): the module name it is installed under. */
+export const NODE_REPORTER_MODULE = 'ssr_judge_node';
+/** Every run gets both: the script may start pytest, node, or both; a reporter no runner loads writes nothing. */
+const REPORTERS: ReporterSpec[] = [
+  { runner: 'pytest', module: REPORTER_MODULE, source: REPORTER_PY },
+  { runner: 'node', module: NODE_REPORTER_MODULE, source: REPORTER_NODE },
+];
 
 export type { ReporterRecords } from '../sandbox/types';
 
@@ -34,7 +42,7 @@ export interface TestRunResult {
   timedOut: boolean;
   /** The end of the test log, for people. */
   logTail: string;
-  /** What the judge's own pytest reporter saw (absent when no pytest ran, or the reporter was off). */
+  /** What the judge's own reporters saw (absent when no pytest, node:test or mocha session ran, or the reporter was off). */
   reporter?: ReporterRecords;
   /** Set when the run was made without the judge's reporter (RunTestsOptions.reporter). */
   reporterOff?: true;
@@ -45,7 +53,7 @@ export interface RunTestsOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   protect?: string[];
-  /** Load the judge's pytest reporter into the run (default true; SSR_JUDGE_REPORTER=0 turns it off, for comparisons). */
+  /** Load the judge's reporters (pytest, node) into the run (default true; SSR_JUDGE_REPORTER=0 turns them off, for comparisons). */
   reporter?: boolean;
 }
 
@@ -125,7 +133,7 @@ async function runTestsOnce(sb: SandboxLike, opts: RunTestsOptions): Promise<Tes
     parserOutputCap: PARSER_OUTPUT_CAP,
     tailBytes: LOG_TAIL_BYTES,
     protect: opts.protect,
-    ...(reporter ? { reporter: { module: REPORTER_MODULE, source: REPORTER_PY } } : {}),
+    ...(reporter ? { reporter: REPORTERS } : {}),
     signal: opts.signal,
   });
   const base = { scriptExitCode: r.scriptExitCode, timedOut: r.timedOut, logTail: r.logTail, durationMs: r.durationMs, ...(r.reporter ? { reporter: r.reporter } : {}), ...(reporter ? {} : { reporterOff: true as const }) };

@@ -54,12 +54,20 @@ export interface JudgedRunOptions {
    */
   protect?: string[];
   /**
-   * The judge's reporter: a pytest plugin (module name and source) the runner
-   * installs in a root-owned folder and loads into any pytest the script
-   * starts, writing to a pipe outside the log (docs/judging.md).
+   * The judge's reporters: for each runner, a module (name and source) the runner
+   * installs in a root-owned folder and loads into the test processes the script
+   * starts (pytest: a plugin on PYTEST_ADDOPTS; node: a preload first in
+   * NODE_OPTIONS), all writing to one pipe outside the log (docs/judging.md).
    */
-  reporter?: { module: string; source: string };
+  reporter?: ReporterSpec[];
   signal?: AbortSignal;
+}
+
+/** One of the judge's reporters: which runner it is for, the module name it is installed under, its source. */
+export interface ReporterSpec {
+  runner: 'pytest' | 'node';
+  module: string;
+  source: string;
 }
 
 /** What the judge's reporter saw in one run, folded by the runner (runner.py reporter_summary). */

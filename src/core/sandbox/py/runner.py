@@ -375,6 +375,52 @@ def reporter_env(env, module, fd):
     return env
 
 
+def install_node_reporter(spec):
+    """Writes the judge's Node reporter (spec: {runner: "node", module, source})
+    as MODULE.cjs beside the pytest plugin, root's; returns its path."""
+    module = spec.get("module") or ""
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", module):
+        raise ValueError("bad reporter module name: %r" % module)
+    os.makedirs(REPORTER_DIR, exist_ok=True)
+    os.chown(REPORTER_DIR, 0, 0)
+    os.chmod(REPORTER_DIR, 0o755)
+    path = os.path.join(REPORTER_DIR, module + ".cjs")
+    with open(path + ".tmp", "w") as fh:
+        fh.write(spec["source"])
+    os.chmod(path + ".tmp", 0o644)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def node_reporter_env(env, path, fd):
+    """The test user's environment with the Node reporter preloaded into every
+    node process the script starts: first in NODE_OPTIONS, before the
+    environment's own preloads and before any repository code."""
+    env = dict(env)
+    theirs = env.get("NODE_OPTIONS")
+    env["NODE_OPTIONS"] = "--require=" + path + (" " + theirs if theirs else "")
+    env[REPORTER_FD_VAR] = str(fd)
+    # The reporter writes only to this pipe: a child that did not inherit the
+    # descriptor may hold another file under its number.
+    env["SSR_REPORTER_INO"] = str(os.fstat(fd).st_ino)
+    return env
+
+
+def reporters_env(env, specs, fd):
+    """The environment with every reporter the request names (one spec or a
+    list of them: {runner, module, source}; runner "pytest" when absent), all
+    writing to the channel's descriptor fd."""
+    for spec in specs if isinstance(specs, list) else [specs]:
+        runner = spec.get("runner") or "pytest"
+        if runner == "pytest":
+            env = reporter_env(env, install_reporter(spec), fd)
+        elif runner == "node":
+            env = node_reporter_env(env, install_node_reporter(spec), fd)
+        else:
+            raise ValueError("unknown reporter runner: %r" % runner)
+    return env
+
+
 class Channel:
     """The reporter's pipe: created by root, its write end passed to the test
     script as an open descriptor (nothing can open it by path), its read end
@@ -468,7 +514,7 @@ def start_script(req, repo):
     channel = None
     if req.get("reporter"):
         channel = Channel()
-        env = reporter_env(env, install_reporter(req["reporter"]), channel.write_fd)
+        env = reporters_env(env, req["reporter"], channel.write_fd)
     try:
         proc = popen_retry(
             ["bash", req["script"]],
