@@ -1,11 +1,11 @@
 """Unit tests of the judge's Node reporter (src/core/judge/js/ssr_judge_node.sandbox.cjs)
-and of how SSR's runner folds its records (src/core/sandbox/py/runner.py): real mocha
+and of how SSR's runner folds its records (src/core/sandbox/py/runner/): real mocha
 (the project's own, from node_modules) and node:test runs on the host, the reporter
 preloaded the way the runner preloads it (node_reporter_env: NODE_OPTIONS, the pipe's
 descriptor and inode) with a pipe passed as an open descriptor."""
-import importlib.util
 import os
 import pathlib
+import sys
 import subprocess
 import textwrap
 
@@ -14,9 +14,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REPORTER = ROOT / "src/core/judge/js/ssr_judge_node.sandbox.cjs"
 MOCHA = ROOT / "node_modules/mocha/bin/mocha.js"
-spec = importlib.util.spec_from_file_location("ssr_runner_n", ROOT / "src/core/sandbox/py/runner.py")
-runner = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(runner)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from runner_modules import load_runner  # noqa: E402
+
+runner = load_runner()
 
 LIB = "exports.add = (a, b) => a + b;\n"
 

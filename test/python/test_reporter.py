@@ -1,8 +1,7 @@
 """Unit tests of the judge's pytest reporter (src/core/judge/py/ssr_judge_pytest.py)
-and of how SSR's runner folds its records (src/core/sandbox/py/runner.py): real
+and of how SSR's runner folds its records (src/core/sandbox/py/runner/): real
 pytest runs on the host, the plugin loaded the way the runner loads it (PYTEST_ADDOPTS,
 PYTEST_PLUGINS, PYTHONPATH) with a pipe passed as an open descriptor."""
-import importlib.util
 import json
 import os
 import pathlib
@@ -12,9 +11,10 @@ import textwrap
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLUGIN_DIR = ROOT / "src/core/judge/py"
-spec = importlib.util.spec_from_file_location("ssr_runner_r", ROOT / "src/core/sandbox/py/runner.py")
-runner = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(runner)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from runner_modules import load_runner  # noqa: E402
+
+runner = load_runner()
 
 TESTS = '''
 import unittest

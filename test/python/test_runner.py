@@ -1,4 +1,4 @@
-"""Unit tests of SSR's in-container runner (src/core/sandbox/py/runner.py), run on the
+"""Unit tests of SSR's in-container runner (src/core/sandbox/py/runner/), run on the
 host with Debian's python3. What needs a container (users, kill by uid, the judged
 run) is tested against the real engine in test/integration/attacks.test.ts."""
 import base64
@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("ssr_runner", ROOT / "src/core/sandbox/py/runner.py")
-runner = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(runner)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from runner_modules import load_runner  # noqa: E402
+
+runner = load_runner()
 
 
 def test_capped_keeps_head_and_tail_and_counts_everything():

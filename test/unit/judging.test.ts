@@ -134,7 +134,7 @@ describe('the screen for code that reaches into the test runner', () => {
 
 describe('the test user', () => {
   it('is the same uid in the runner and in the environment build that hands installed files over to it', () => {
-    const runner = fs.readFileSync(path.join(__dirname, '../../src/core/sandbox/py/runner.py'), 'utf8');
+    const runner = fs.readFileSync(path.join(__dirname, '../../src/core/sandbox/py/runner/ssr_common.py'), 'utf8');
     assert.equal(Number(/^TEST_UID = (\d+)$/m.exec(runner)?.[1]), TEST_UID);
     const plan = { repoDir: '/x', copyFiles: ['package.json'], notes: [], inputs: {}, copyRepo: false, needsPyHelper: false, source: 'recipe', declaredBy: [], fromImage: 'b', steps: [{ name: 'npm', run: 'npm ci' }] };
     const { dockerfile } = renderDockerfile(plan as never, 'b', false);

@@ -28,7 +28,7 @@ import { sh } from '../sandbox/baseline';
 import { SandboxError } from '../base/errors';
 
 export const AGENT_DIR = '/ssr/agent';
-/** The home of the user the agent's tools run as (runner.py's TEST_HOME). */
+/** The home of the user the agent's tools run as (the runner's TEST_HOME, sandbox/py/runner/ssr_common.py). */
 export const AGENT_HOME = '/home/ssrtest';
 /** The git identity of the agent's commits (a solver may commit): the test user has no global git config. */
 const GIT_IDENTITY = { GIT_AUTHOR_NAME: 'agent', GIT_AUTHOR_EMAIL: 'agent@localhost', GIT_COMMITTER_NAME: 'agent', GIT_COMMITTER_EMAIL: 'agent@localhost' };

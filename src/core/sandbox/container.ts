@@ -6,7 +6,7 @@
  */
 import Docker from 'dockerode';
 import * as os from 'node:os';
-import { RUNNER_PY } from './runnerSource';
+import { RUNNER_BOOT, runnerArgs } from './runnerSource';
 import { DEFAULT_IMAGE, LABEL, LABEL_HOST, LABEL_PID, engineHint, envLabels } from './engine';
 import { creating } from './lifecycle';
 import { EnvironmentError, SandboxError } from '../base/errors';
@@ -45,8 +45,8 @@ const KEPT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID'
 export function containerSpec(image: string, opts: SandboxOptions): Docker.ContainerCreateOptions {
   return {
     Image: image,
-    Entrypoint: ['python3', '-u', '-c', RUNNER_PY],
-    Cmd: [],
+    Entrypoint: ['python3', '-u', '-c', RUNNER_BOOT],
+    Cmd: runnerArgs(),
     WorkingDir: '/',
     Tty: false,
     OpenStdin: true,

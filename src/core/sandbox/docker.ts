@@ -40,7 +40,7 @@ export class SandboxLostError extends SandboxError {
 }
 export const DEFAULT_REPO_PATH = '/repo';
 /**
- * The unprivileged user test scripts run as (runner.py's TEST_UID). Before a
+ * The unprivileged user test scripts run as (the runner's TEST_UID, py/runner/ssr_common.py). Before a
  * run the runner hands the working copy over to it; environment images hand
  * their installed dependencies over at build time, so a fresh container does
  * not copy every file of node_modules up through the overlay file system.

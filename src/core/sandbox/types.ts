@@ -70,7 +70,7 @@ export interface ReporterSpec {
   source: string;
 }
 
-/** What the judge's reporter saw in one run, folded by the runner (runner.py reporter_summary). */
+/** What the judge's reporter saw in one run, folded by the runner (py/runner/ssr_reporters.py reporter_summary). */
 export interface ReporterRecords {
   /** Test id (pytest's node id relative to the working folder) -> outcome; skipped and xfail left out. */
   tests: Record<string, 'passed' | 'failed'>;
