@@ -1,13 +1,13 @@
-/** The Python helper (ssr_boot.py) in a sandbox: installed once per sandbox, then called with one JSON request. */
+/** The Python helper (ssr_boot.py and its modules) in a sandbox: installed once per sandbox, then called with one JSON request. */
 import type { SandboxLike } from '../sandbox/types';
-import { COVERAGE_DIR, HELPER_PATH, HELPER_PY, SITECUSTOMIZE_PY } from './helperSource';
+import { COVERAGE_DIR, HELPER_DIR, HELPER_FILES, HELPER_PATH, SITECUSTOMIZE_PY } from './helperSource';
 import { callHelper } from './helperCall';
 
 const installed = new WeakSet<SandboxLike>();
 
 async function installHelper(sb: SandboxLike): Promise<void> {
   if (installed.has(sb)) return;
-  await sb.writeFile(HELPER_PATH, HELPER_PY, 0o644);
+  for (const [name, source] of HELPER_FILES) await sb.writeFile(`${HELPER_DIR}/${name}`, source, 0o644);
   await sb.writeFile(`${COVERAGE_DIR}/sitecustomize.py`, SITECUSTOMIZE_PY, 0o644);
   installed.add(sb);
 }

@@ -17,6 +17,8 @@
 import type { SandboxLike } from '../sandbox/types';
 import { readBeforeAfter, type FileStates } from '../sandbox/baseline';
 import NEUTRAL_PY from './py/neutral.py';
+import NEUTRAL_SCOPE_PY from './py/neutral_scope.py';
+import NEUTRAL_STEPS_PY from './py/neutral_steps.py';
 import { compareJs, isJsFile, type NeutralVerdict } from './neutralJs';
 import { goJudge, isGo } from './goJudge';
 export type { NeutralVerdict } from './neutralJs';
@@ -31,6 +33,14 @@ export interface Neutrality {
 const isPython = (p: string) => p.endsWith('.py');
 const isComparable = (p: string) => isPython(p) || isJsFile(p) || isGo(p);
 
+/** neutral.py and its modules, written together into one folder of root's; neutral.py is run. */
+export const NEUTRAL_DIR = '/ssr/tmp/neutral';
+export const NEUTRAL_FILES: ReadonlyArray<readonly [string, string]> = [
+  ['neutral.py', NEUTRAL_PY],
+  ['neutral_scope.py', NEUTRAL_SCOPE_PY],
+  ['neutral_steps.py', NEUTRAL_STEPS_PY],
+];
+
 /** Whether any of these files is one this test can compare. */
 export function comparable(paths: string[]): boolean {
   return paths.some(isComparable);
@@ -39,8 +49,8 @@ export function comparable(paths: string[]): boolean {
 /** Python files compared by neutral.py in the sandbox, as root, from its standard input. */
 async function comparePython(sb: SandboxLike, files: FileStates[]): Promise<NeutralVerdict[] | string> {
   if (!files.length) return [];
-  await sb.writeFile('/ssr/tmp/neutral.py', NEUTRAL_PY, 0o600);
-  const r = await sb.exec('command -v python3 >/dev/null || exit 127; python3 -I /ssr/tmp/neutral.py', {
+  for (const [name, source] of NEUTRAL_FILES) await sb.writeFile(`${NEUTRAL_DIR}/${name}`, source, 0o600);
+  const r = await sb.exec(`command -v python3 >/dev/null || exit 127; python3 -I ${NEUTRAL_DIR}/neutral.py`, {
     cwd: '/',
     stdin: JSON.stringify({ files }),
     timeoutMs: 60_000,
