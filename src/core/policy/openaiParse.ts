@@ -1,7 +1,8 @@
 /**
  * What the `openai` policy reads off a response and writes into a request:
  * messages in the API's shape, usage, tool calls and log-probabilities
- * (vLLM's and SGLang's token ids too).
+ * (vLLM's and SGLang's token ids too), and tool calls assembled from a
+ * stream's deltas.
  */
 import type { ChatMessage } from '../base/trajectory';
 import { isObj } from './openaiTransport';
@@ -68,4 +69,39 @@ export function parseLogprobs(raw: unknown): { logprobs: number[]; tokenIds?: nu
     else allIds = false;
   }
   return allIds && ids.length === logprobs.length && ids.length > 0 ? { logprobs, tokenIds: ids } : { logprobs };
+}
+
+/** A tool call being assembled from a stream's deltas. */
+interface ToolCallAcc {
+  id?: string;
+  name: string;
+  arguments: string;
+}
+
+/** Tool calls streamed in pieces: `add` each delta's `tool_calls`, then `calls()`. */
+export class ToolCallDeltas {
+  readonly #tools = new Map<number, ToolCallAcc>();
+
+  get size(): number {
+    return this.#tools.size;
+  }
+
+  add(deltas: unknown[]): void {
+    for (const tc of deltas) {
+      if (!isObj(tc)) continue;
+      const idx = typeof tc.index === 'number' ? tc.index : this.#tools.size;
+      const acc = this.#tools.get(idx) ?? { name: '', arguments: '' };
+      if (typeof tc.id === 'string') acc.id = tc.id;
+      const fn = isObj(tc.function) ? tc.function : {};
+      if (typeof fn.name === 'string') acc.name += fn.name;
+      if (typeof fn.arguments === 'string') acc.arguments += fn.arguments;
+      this.#tools.set(idx, acc);
+    }
+  }
+
+  calls(): NonNullable<ChatMessage['tool_calls']> {
+    return [...this.#tools.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([i, t]) => ({ id: t.id ?? `call_${i}`, type: 'function' as const, function: { name: t.name, arguments: t.arguments } }));
+  }
 }

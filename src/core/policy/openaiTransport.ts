@@ -1,11 +1,33 @@
 /**
  * The transport around the `openai` policy's requests, in words people can
  * act on: a URL without its credentials, durations, waits that a cancel
- * ends, Retry-After, network errors and error bodies as one short reason.
+ * ends, Retry-After, network errors and error bodies as one short reason;
+ * and how one attempt failed (`Attempt`: send again, drop a parameter, or
+ * give up).
  */
 import { CancelledError } from '../base/errors';
+import type { PolicyError } from './types';
 
 type Json = Record<string, unknown>;
+
+/** How one attempt failed. */
+export class Attempt {
+  constructor(
+    readonly error: PolicyError,
+    /** Send again (within the budget): failures after the response headers, which the client does not retry. */
+    readonly again: boolean,
+    /** A 400 that named an optional parameter: drop it and resend. */
+    readonly dropParam?: string,
+  ) {}
+}
+
+/** An error from the caller's own callback (onToken): rethrown untouched, never retried. */
+export class Passthrough {
+  constructor(readonly err: unknown) {}
+}
+
+/** Makes a PolicyError whose message carries no secret (the policy's key and URL credentials scrubbed). */
+export type Fail = (message: string, retryable?: boolean, status?: number) => PolicyError;
 
 export function isObj(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -18,7 +18,6 @@
  *   learning curves                train/updates.jsonl (per update), else the trainer's
  *                                  per-step metrics.jsonl; see readTrainingMetrics()
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { computeMetrics, type SessionEvent, type SessionFile, type SessionMetrics } from '../selfplay/session';
 import { type BugRecord, JsonlFile, RunStore, readJson } from '../runs/store';
@@ -26,6 +25,9 @@ import { CHECK_IDS } from '../judge/checks';
 import type { TrajectoryRecord } from '../base/trajectory';
 import type { VersionVerdicts } from '../selfplay/verdictCounts';
 import { tamperedAttempts, type TamperedAttempt } from './tampered';
+import { readTrainingMetrics, TRAINING_FIELDS, type TrainingPoint } from './trainingCurves';
+
+export { readTrainingMetrics, TRAINING_FIELDS, type TrainingPoint } from './trainingCurves';
 
 export const REPORT_FORMAT = 'ssr-report/1';
 
@@ -37,19 +39,6 @@ export interface StageTime {
   count: number;
   totalMs: number;
   meanMs?: number;
-}
-
-export interface TrainingPoint {
-  /** Update number across every training of the run, from 1. */
-  update: number;
-  /** The file it came from, relative to the run directory. */
-  source: string;
-  step: number;
-  loss?: number;
-  rewardSolver?: number;
-  rewardInjector?: number;
-  kl?: number;
-  klRollout?: number;
 }
 
 export interface LineageBug {
@@ -217,93 +206,6 @@ export function validOverTime(events: SessionEvent[]): Array<{ minutes: number; 
   return out;
 }
 
-export const TRAINING_FIELDS = [
-  'train/updates.jsonl: roles.solver.meanReward, roles.injector.meanReward, loss, kl, klRollout, policyStep (one line per update)',
-  'else metrics.jsonl: type "step", step, loss, reward.solver, reward.injector, kl, klRollout (one line per optimizer step)',
-];
-
-/**
- * The trainer's metrics, read defensively (torn lines, other event types,
- * nulls and non-numbers are skipped).
- *
- * 1. `<run>/train/updates.jsonl`, one line per policy update (what the
- *    trainer appends after each update; runtime/README.md): a line counts
- *    when it is an object; read are `roles.solver.meanReward`,
- *    `roles.injector.meanReward`, `loss`, `kl`, `klRollout` and
- *    `policyStep` (the x value; the line number when absent).
- * 2. When there is no such file: the per-step event logs,
- *    `<run>/train/<time>/metrics.jsonl` (each `ssr train --out`), and any
- *    `<run>/*metrics*.jsonl` or `<run>/training*.jsonl`: a line counts when
- *    `type` is absent or "step" and `step` is a number; read are `loss`,
- *    `reward.solver`, `reward.injector` (or flat `rewardSolver` /
- *    `rewardInjector`), `kl`, `klRollout`.
- */
-export function readTrainingMetrics(runDir: string): TrainingPoint[] {
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-  const updates = path.join(runDir, 'train', 'updates.jsonl');
-  if (fs.existsSync(updates)) {
-    const out: TrainingPoint[] = [];
-    for (const r of JsonlFile.read<unknown>(updates).records) {
-      const o = obj(r);
-      if (!o) continue;
-      const roles = obj(o.roles) ?? {};
-      out.push({
-        update: out.length + 1,
-        source: path.relative(runDir, updates),
-        step: num(o.policyStep) ?? out.length + 1,
-        loss: num(o.loss),
-        rewardSolver: num(obj(roles.solver)?.meanReward),
-        rewardInjector: num(obj(roles.injector)?.meanReward),
-        kl: num(o.kl),
-        klRollout: num(o.klRollout),
-      });
-    }
-    if (out.length) return out;
-  }
-  const files: string[] = [];
-  const listDir = (d: string) => {
-    try {
-      return fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return [];
-    }
-  };
-  for (const e of listDir(runDir)) {
-    if (e.isFile() && /\.jsonl$/.test(e.name) && (/metrics/i.test(e.name) || /^training/i.test(e.name))) files.push(path.join(runDir, e.name));
-  }
-  for (const sub of ['train', 'training']) {
-    const root = path.join(runDir, sub);
-    if (fs.existsSync(path.join(root, 'metrics.jsonl'))) files.push(path.join(root, 'metrics.jsonl'));
-    for (const e of listDir(root).filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-      const f = path.join(root, e.name, 'metrics.jsonl');
-      if (fs.existsSync(f)) files.push(f);
-    }
-  }
-  const out: TrainingPoint[] = [];
-  for (const f of files) {
-    const { records } = JsonlFile.read<Record<string, unknown>>(f);
-    for (const r of records) {
-      if (!obj(r)) continue;
-      if (r.type !== undefined && r.type !== 'step') continue;
-      const step = num(r.step);
-      if (step === undefined) continue;
-      const reward = obj(r.reward) ?? {};
-      out.push({
-        update: out.length + 1,
-        source: path.relative(runDir, f),
-        step,
-        loss: num(r.loss),
-        rewardSolver: num(reward.solver) ?? num(r.rewardSolver),
-        rewardInjector: num(reward.injector) ?? num(r.rewardInjector),
-        kl: num(r.kl),
-        klRollout: num(r.klRollout),
-      });
-    }
-  }
-  return out;
-}
-
 /** Parent/children links of a run's bugs. */
 export function lineage(bugs: BugRecord[]): LineageBug[] {
   const children = new Map<string, string[]>();
@@ -347,42 +249,12 @@ export async function loadRunReport(runDir: string): Promise<RunReportData> {
   const activeMs = session.metrics?.activeMs && session.status !== 'running' ? session.metrics.activeMs : session.activeMs || sinceCreated(session);
   const m: SessionMetrics = await computeMetrics(store, session, activeMs);
   const events = readEvents(store.dir);
-  const first = bugs.filter((b) => b.order === 1);
-  const judgedFirst = first.filter((b) => b.valid !== undefined);
   const orders = [...new Set(bugs.map((b) => b.order))].sort((a, b) => a - b);
   const training = readTrainingMetrics(store.dir);
   return {
     format: REPORT_FORMAT,
-    run: {
-      id: store.id,
-      name: runName(session, store.id),
-      kind: isInjectRun(session) ? 'inject' : 'selfplay',
-      status: session.status,
-      note: session.note,
-      createdAt: session.createdAt,
-      updatedAt: session.updatedAt,
-      policy: policyText(session.config.policy),
-      rounds: session.config.rounds,
-      roundsDone: Object.keys(session.rounds ?? {}).length,
-      attemptsPerBug: session.config.attempts,
-      repoDir: session.config.repoDir,
-    },
-    totals: {
-      proposals: m.proposals,
-      proposalsFailed: m.proposalsFailed,
-      bugs: bugs.length,
-      validBugs: m.validBugs,
-      invalidBugs: m.invalidBugs,
-      validShare: judgedFirst.length ? judgedFirst.filter((b) => b.valid).length / judgedFirst.length : undefined,
-      higherOrderBugs: m.higherOrderBugs,
-      attempts: m.attempts,
-      solved: m.solved,
-      tampered: m.tampered,
-      meanRInject: m.meanRInject,
-      meanRSolve: m.meanRSolve,
-      artifactsPerHour: m.validBugs > 0 && activeMs > 0 ? m.artifactsPerHour : undefined,
-      activeMs,
-    },
+    run: runInfo(store, session),
+    totals: totalsOf(m, bugs, activeMs),
     perRound: m.perRound.map((r) => ({ round: r.round, bugs: r.bugs, meanRInject: r.meanRInject, meanRSolve: r.meanRSolve, tampered: r.tampered })),
     perPolicyVersion: m.perPolicyVersion,
     tampered: await tamperedAttempts(store, JsonlFile.read<TrajectoryRecord>(store.trajectories.file).records),
@@ -395,6 +267,43 @@ export async function loadRunReport(runDir: string): Promise<RunReportData> {
     trainingFields: TRAINING_FIELDS,
     bugs: lineage(bugs),
     solving: Boolean(session.config.policy) || bugs.some((b) => (b.attempts ?? 0) > 0),
+  };
+}
+
+function runInfo(store: RunStore, session: SessionFile): RunReportData['run'] {
+  return {
+    id: store.id,
+    name: runName(session, store.id),
+    kind: isInjectRun(session) ? 'inject' : 'selfplay',
+    status: session.status,
+    note: session.note,
+    createdAt: session.createdAt,
+    updatedAt: session.updatedAt,
+    policy: policyText(session.config.policy),
+    rounds: session.config.rounds,
+    roundsDone: Object.keys(session.rounds ?? {}).length,
+    attemptsPerBug: session.config.attempts,
+    repoDir: session.config.repoDir,
+  };
+}
+
+function totalsOf(m: SessionMetrics, bugs: BugRecord[], activeMs: number): RunReportData['totals'] {
+  const judgedFirst = bugs.filter((b) => b.order === 1 && b.valid !== undefined);
+  return {
+    proposals: m.proposals,
+    proposalsFailed: m.proposalsFailed,
+    bugs: bugs.length,
+    validBugs: m.validBugs,
+    invalidBugs: m.invalidBugs,
+    validShare: judgedFirst.length ? judgedFirst.filter((b) => b.valid).length / judgedFirst.length : undefined,
+    higherOrderBugs: m.higherOrderBugs,
+    attempts: m.attempts,
+    solved: m.solved,
+    tampered: m.tampered,
+    meanRInject: m.meanRInject,
+    meanRSolve: m.meanRSolve,
+    artifactsPerHour: m.validBugs > 0 && activeMs > 0 ? m.artifactsPerHour : undefined,
+    activeMs,
   };
 }
 

@@ -140,20 +140,30 @@ export async function runUpdate(
   signal?: AbortSignal,
 ): Promise<{ spec: PolicySpec; version: PolicyVersion } | undefined> {
   const base = baseModel(o);
-  const state: TrainingState = (await readTrainingState(store.dir)) ?? {
-    format: TRAINING_FORMAT,
-    step: 0,
-    cursor: 0,
-    model: base,
-    onnxDir: null,
-    adapter: null,
-    served: null,
-    updates: [],
-  };
-  const openai = o.spec.kind === 'openai';
+  const state: TrainingState = (await readTrainingState(store.dir)) ?? freshState(base);
   const next = state.step + 1;
   const out = path.join(store.dir, 'train', `update-${String(next).padStart(3, '0')}`);
-  const r: TrainResult = await train({
+  const r = await trainOnce(o, store, state, out, signal);
+  const cursor = r.done.update?.cursor ?? state.cursor;
+  if (r.steps === 0) {
+    // Nothing carried a signal: the policy stays, the cursor moves on (those records are used up).
+    await writeJsonAtomic(trainingStatePath(store.dir), { ...state, cursor });
+    return undefined;
+  }
+  const served = await putInPlay(o, store, r, out, next, signal);
+  const after = advance(o, state, r, { step: next, round, out, cursor, served });
+  await writeJsonAtomic(trainingStatePath(store.dir), after);
+  return { spec: specForState(o.spec, after), version: versionOf(o.spec, after) };
+}
+
+function freshState(base: string): TrainingState {
+  return { format: TRAINING_FORMAT, step: 0, cursor: 0, model: base, onnxDir: null, adapter: null, served: null, updates: [] };
+}
+
+/** The trainer run of one update: on the records after the state's cursor, from the state's model (and adapter). */
+function trainOnce(o: TrainingOptions, store: RunStore, state: TrainingState, out: string, signal?: AbortSignal): Promise<TrainResult> {
+  const openai = o.spec.kind === 'openai';
+  return train({
     run: store.dir,
     model: state.model,
     out,
@@ -168,44 +178,52 @@ export async function runUpdate(
     signal,
     onEvent: o.onEvent,
   });
-  const cursor = r.done.update?.cursor ?? state.cursor;
-  if (r.steps === 0) {
-    // Nothing carried a signal: the policy stays, the cursor moves on (those records are used up).
-    await writeJsonAtomic(trainingStatePath(store.dir), { ...state, cursor });
-    return undefined;
-  }
-  let served: string | null = null;
-  if (openai) {
+}
+
+/** Puts the trained policy back into play: openai loads the adapter into the server (returns its served name); onnx needs its export. */
+async function putInPlay(o: TrainingOptions, store: RunStore, r: TrainResult, out: string, next: number, signal?: AbortSignal): Promise<string | null> {
+  if (o.spec.kind === 'openai') {
     if (!r.adapterDir) throw new UsageError(`the update wrote no LoRA adapter (${out}); the served model cannot be updated`);
-    served = `ssr-${store.id}-v${next}`;
+    const served = `ssr-${store.id}-v${next}`;
     await loadAdapter(o.spec as PolicySpec & { kind: 'openai' }, served, (o.serverPath ?? ((d) => d))(r.adapterDir), signal);
-  } else if (!r.onnxDir) {
+    return served;
+  }
+  if (!r.onnxDir) {
     throw new UsageError(`the update wrote no ONNX model (${r.done.onnxError ?? 'export skipped'}); the onnx policy cannot reload it`);
   }
+  return null;
+}
+
+/** The state after an update. */
+function advance(
+  o: TrainingOptions,
+  state: TrainingState,
+  r: TrainResult,
+  u: { step: number; round: number; out: string; cursor: number; served: string | null },
+): TrainingState {
+  const openai = o.spec.kind === 'openai';
   const update: TrainingUpdate = {
-    step: next,
-    round,
-    out,
+    step: u.step,
+    round: u.round,
+    out: u.out,
     fromLine: state.cursor,
-    cursor,
+    cursor: u.cursor,
     optimizerSteps: r.steps,
     onnxDir: r.onnxDir,
     adapter: r.adapterDir,
-    served,
+    served: u.served,
     finishedAt: new Date().toISOString(),
   };
-  const after: TrainingState = {
+  return {
     ...state,
-    step: next,
-    cursor,
+    step: u.step,
+    cursor: u.cursor,
     model: openai ? state.model : r.modelDir,
     onnxDir: openai ? null : r.onnxDir,
     adapter: openai ? r.adapterDir : null,
-    served,
+    served: u.served,
     updates: [...state.updates, update],
   };
-  await writeJsonAtomic(trainingStatePath(store.dir), after);
-  return { spec: specForState(o.spec, after), version: versionOf(o.spec, after) };
 }
 
 /** True when the update due after `round` is already in the state (a resumed session skips it). */
