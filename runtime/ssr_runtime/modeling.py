@@ -1,4 +1,4 @@
-"""Loading the policy, LoRA, activation checkpointing, saving and export.
+"""Loading the policy: backends, dtype, LoRA (and a saved adapter), activation checkpointing.
 
 Backends:
   hf    Hugging Face `transformers` (AutoModelForCausalLM + AutoTokenizer), any causal LM it knows.
