@@ -27,7 +27,8 @@ OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
 PY="${SSR_PYTHON:-/usr/bin/python3}"
 SEED="${SSR_TINY_SEED:-0}"
 
-STAMP_SRC="$(cat "$ROOT/runtime/ssr_runtime/tiny_model.py" "$ROOT/runtime/ssr_runtime/export_onnx.py" "$ROOT/scripts/make-tiny-model.sh"; echo "seed=$SEED")"
+RT="$ROOT/runtime/ssr_runtime"
+STAMP_SRC="$(cat "$RT/tiny_model.py" "$RT/llama.py" "$RT/bpe_tokenizer.py" "$RT/tiny_vocab.py" "$RT/hf_files.py" "$RT/export_onnx.py" "$ROOT/scripts/make-tiny-model.sh"; echo "seed=$SEED")"
 STAMP="$(printf '%s' "$STAMP_SRC" | sha256sum | cut -d' ' -f1)"
 
 exec 9>"$OUT.lock"

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Lists the functions over 60 lines and the files over 400 lines in src/ and
-// media/ (TypeScript and JavaScript) and runtime/ (Python files), the sizes
-// issue 21 aims at: `npm run sizes`. Exits 0; it is a map of what to split.
+// Lists the functions over 60 lines and the files over 400 lines in src/,
+// media/ and runtime/ (TypeScript, JavaScript and Python; tests excluded), the
+// sizes issue 21 aims at: `npm run sizes`. Exits 0; it is a map of what to split.
+// Python functions are measured by scripts/py_sizes.py (Python's own ast), run
+// with $SSR_PYTHON, else /usr/bin/python3, else python3.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const ts = require('typescript');
 
 const MAX_FN = 60;
@@ -27,16 +29,32 @@ function longFunctions(file) {
   return out;
 }
 
+function pythonCommand() {
+  const candidates = [process.env.SSR_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
+  return candidates.find((py) => spawnSync(py, ['-c', ''], { stdio: 'ignore' }).status === 0);
+}
+
+/** Python functions over MAX_FN lines (scripts/py_sizes.py), or null when no Python runs here. */
+function longPythonFunctions(pyFiles) {
+  if (!pyFiles.length) return [];
+  const py = pythonCommand();
+  if (!py) return null;
+  const out = execFileSync(py, [path.join(__dirname, 'py_sizes.py'), String(MAX_FN), ...pyFiles], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  return JSON.parse(out);
+}
+
 const root = path.resolve(__dirname, '..');
 process.chdir(root);
 const files = execFileSync('git', ['ls-files', 'src', 'media', 'runtime'], { encoding: 'utf8' }).split('\n').filter((f) => f && !/(^|\/)tests?\//.test(f));
 const code = files.filter((f) => /\.(ts|js|cjs|mjs)$/.test(f));
-const fns = code.flatMap(longFunctions).sort((a, b) => b.lines - a.lines);
+const pyFns = longPythonFunctions(files.filter((f) => f.endsWith('.py')));
+const fns = code.flatMap(longFunctions).concat(pyFns || []).sort((a, b) => b.lines - a.lines);
 const big = files
   .filter((f) => /\.(ts|js|cjs|mjs|py)$/.test(f))
   .map((f) => ({ f, lines: fs.readFileSync(f, 'utf8').split('\n').length }))
   .filter((x) => x.lines > MAX_FILE)
   .sort((a, b) => b.lines - a.lines);
+if (pyFns === null) console.log('(no Python interpreter found: Python functions not measured)');
 console.log(`functions over ${MAX_FN} lines: ${fns.length}`);
 for (const x of fns) console.log(`  ${String(x.lines).padStart(4)}  ${x.name}  ${x.where}`);
 console.log(`files over ${MAX_FILE} lines: ${big.length}`);
