@@ -6,7 +6,8 @@
  */
 import { seededRandom } from '../../base/random';
 import type { SandboxLike } from '../../sandbox/types';
-import { deleteTests, listFunctions, mutate, referencedNames, strategiesOf } from './ast';
+import { listFunctions, mutate, strategiesOf } from './ast';
+import { deleteTests, referencedNames } from './testDeletion';
 
 export type Helper = <T>(cmd: string, req: Record<string, unknown>) => Promise<T>;
 
