@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { imageName, nodeManager, planEnvironment } from '../../src/core/environment/plan';
-import { renderDockerfile } from '../../src/core/environment/build';
+import { renderDockerfile } from '../../src/core/environment/dockerfile';
 import { testScript } from '../../src/core/bootstrap/templates';
 import { writeRepo } from '../helpers/fixtures';
 import { FIXTURES } from '../helpers/paths';

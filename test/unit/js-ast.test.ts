@@ -5,7 +5,8 @@
  * generated tests and .each tables included, never commented out.
  */
 import { strict as assert } from 'node:assert';
-import { deleteTests, listFunctions, mutate, parseJs, strategiesOf } from '../../src/core/bootstrap/js/ast';
+import { listFunctions, mutate, parseJs, strategiesOf } from '../../src/core/bootstrap/js/ast';
+import { deleteTests } from '../../src/core/bootstrap/js/testDeletion';
 import { seededRandom } from '../../src/core/base/random';
 
 const SRC = `export function clamp(x: number, lo: number, hi: number): number {

@@ -7,7 +7,7 @@ import { parseDiff, readArtifact } from '../../src/core/artifact/artifact';
 import { buildHigherOrder } from '../../src/core/selfplay/higherOrder';
 import { ARTIFACTS, FIXTURES, PREDICTIONS, PYLEDGER } from '../helpers/paths';
 import { TEST_UID } from '../../src/core/sandbox/docker';
-import { renderDockerfile } from '../../src/core/environment/build';
+import { renderDockerfile } from '../../src/core/environment/dockerfile';
 
 describe('harness: what a test runner loads as tests or test configuration', () => {
   it('recognises the Python harness', () => {

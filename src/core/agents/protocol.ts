@@ -206,6 +206,10 @@ export interface NativeToolSchema {
   function: { name: string; description: string; parameters: Record<string, unknown> };
 }
 
+function toolSchema(name: string, description: string, parameters: Record<string, unknown>): NativeToolSchema {
+  return { type: 'function', function: { name, description, parameters } };
+}
+
 /** The four tools as OpenAI function schemas. */
 export function nativeToolSchemas(role: 'injector' | 'solver'): NativeToolSchema[] {
   const submitDesc =
@@ -215,57 +219,29 @@ export function nativeToolSchemas(role: 'injector' | 'solver'): NativeToolSchema
       : 'Submit your fix. With no path, the changes of the working tree against the starting commit are the patch; ' +
         'otherwise give the path of a patch file.';
   return [
-    {
-      type: 'function',
-      function: {
-        name: 'bash',
-        description: 'Run a bash command in a persistent shell (cwd and exported variables persist).',
-        parameters: {
-          type: 'object',
-          properties: { command: { type: 'string', description: 'The command to run.' } },
-          required: ['command'],
-        },
+    toolSchema('bash', 'Run a bash command in a persistent shell (cwd and exported variables persist).', {
+      type: 'object',
+      properties: { command: { type: 'string', description: 'The command to run.' } },
+      required: ['command'],
+    }),
+    toolSchema('edit', 'Replace the one exact occurrence of `search` in a file with `replace`.', {
+      type: 'object',
+      properties: {
+        path: { type: 'string' },
+        search: { type: 'string', description: 'Exact text that occurs exactly once in the file.' },
+        replace: { type: 'string' },
       },
-    },
-    {
-      type: 'function',
-      function: {
-        name: 'edit',
-        description: 'Replace the one exact occurrence of `search` in a file with `replace`.',
-        parameters: {
-          type: 'object',
-          properties: {
-            path: { type: 'string' },
-            search: { type: 'string', description: 'Exact text that occurs exactly once in the file.' },
-            replace: { type: 'string' },
-          },
-          required: ['path', 'search', 'replace'],
-        },
-      },
-    },
-    {
-      type: 'function',
-      function: {
-        name: 'create',
-        description: 'Create a new file (the path must not exist).',
-        parameters: {
-          type: 'object',
-          properties: { path: { type: 'string' }, content: { type: 'string' } },
-          required: ['path', 'content'],
-        },
-      },
-    },
-    {
-      type: 'function',
-      function: {
-        name: 'submit',
-        description: submitDesc,
-        parameters: {
-          type: 'object',
-          properties: { paths: { type: 'array', items: { type: 'string' } } },
-        },
-      },
-    },
+      required: ['path', 'search', 'replace'],
+    }),
+    toolSchema('create', 'Create a new file (the path must not exist).', {
+      type: 'object',
+      properties: { path: { type: 'string' }, content: { type: 'string' } },
+      required: ['path', 'content'],
+    }),
+    toolSchema('submit', submitDesc, {
+      type: 'object',
+      properties: { paths: { type: 'array', items: { type: 'string' } } },
+    }),
   ];
 }
 

@@ -52,74 +52,84 @@ function wrap(args: string[], indent = '  '): string {
   return args.map((a) => `${indent}${a}`).join(' \\\n');
 }
 
-export function testScript(o: ScriptOptions): string {
+/** pytest: -rA prints one PASSED/FAILED/ERROR line per test. */
+function pytestScript(o: ScriptOptions): string {
   // Excluded tests still run: the parser leaves them out. (pytest's --deselect
   // matches node-id prefixes, so it would drop test_a_b along with test_a.)
-  if (o.runner === 'pytest') {
-    const args = [
-      '-rA',
-      '--color=no',
-      '-p no:cacheprovider',
-      '--continue-on-collection-errors',
-      '--rootdir=.',
-      ...o.runFiles.map(sh),
-    ];
-    return (
-      '#!/usr/bin/env bash\n' +
-      '# Runs the pytest suite from the repository root; -rA prints one\n' +
-      '# PASSED/FAILED/ERROR line per test in the short test summary.\n' +
-      '# Written by SSR\'s bootstrap proposer; the files are the ones pytest\'s own\n' +
-      '# collection (--collect-only) found tests in.\n' +
-      leftOutComments(o) +
-      pythonEnv(o) +
-      `python3 -m pytest \\\n${wrap(args)}\n`
-    );
-  }
-  if (o.runner === 'unittest') {
-    // Group modules by the folder that must be on sys.path to import them.
-    const groups = new Map<string, string[]>();
-    for (const f of o.runFiles) {
-      let dir = path.posix.dirname(f);
-      const parts = [path.posix.basename(f, '.py')];
-      while (dir !== '.' && o.packageDirs?.has(dir)) {
-        parts.unshift(path.posix.basename(dir));
-        dir = path.posix.dirname(dir);
-      }
-      const mods = groups.get(dir) ?? [];
-      mods.push(parts.join('.'));
-      groups.set(dir, mods);
+  const args = [
+    '-rA',
+    '--color=no',
+    '-p no:cacheprovider',
+    '--continue-on-collection-errors',
+    '--rootdir=.',
+    ...o.runFiles.map(sh),
+  ];
+  return (
+    '#!/usr/bin/env bash\n' +
+    '# Runs the pytest suite from the repository root; -rA prints one\n' +
+    '# PASSED/FAILED/ERROR line per test in the short test summary.\n' +
+    '# Written by SSR\'s bootstrap proposer; the files are the ones pytest\'s own\n' +
+    '# collection (--collect-only) found tests in.\n' +
+    leftOutComments(o) +
+    pythonEnv(o) +
+    `python3 -m pytest \\\n${wrap(args)}\n`
+  );
+}
+
+/** unittest's module names, grouped by the folder that must be on sys.path to import them. */
+function unittestModules(o: ScriptOptions): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const f of o.runFiles) {
+    let dir = path.posix.dirname(f);
+    const parts = [path.posix.basename(f, '.py')];
+    while (dir !== '.' && o.packageDirs?.has(dir)) {
+      parts.unshift(path.posix.basename(dir));
+      dir = path.posix.dirname(dir);
     }
-    const lines = [...groups.entries()].map(([dir, mods]) => {
-      const env = dir === '.' ? '' : `PYTHONPATH=${sh(dir)}\${PYTHONPATH:+:$PYTHONPATH} `;
-      return `${env}python3 -m unittest -v \\\n${wrap(mods.map(sh))} 2>&1`;
-    });
-    return (
-      '#!/usr/bin/env bash\n' +
-      '# Runs the unittest suite from the repository root; -v prints\n' +
-      '# "test_x (module.Class.test_x) ... ok|FAIL|ERROR" per test.\n' +
-      '# Written by SSR\'s bootstrap proposer.\n' +
-      pythonEnv(o) +
-      'status=0\n' +
-      lines.map((l) => `${l} || status=1`).join('\n') +
-      '\nexit $status\n'
-    );
+    const mods = groups.get(dir) ?? [];
+    mods.push(parts.join('.'));
+    groups.set(dir, mods);
   }
-  if (o.runner === 'jest' || o.runner === 'vitest' || o.runner === 'mocha') return jsReportScript(o);
-  if (o.runner === 'go') {
-    const pkgs = o.runFiles.length ? o.runFiles : ['./...'];
-    return (
-      '#!/usr/bin/env bash\n' +
-      '# Runs go test -json from the module root: one JSON event per test\n' +
-      '# (run/pass/fail/skip, subtests as TestX/sub), build failures as\n' +
-      '# "FAIL pkg [build failed]". No test cache (-count=1), no network (GOPROXY=off),\n' +
-      "# the image's own Go (GOTOOLCHAIN=local). SSR_GO_COVERPROFILE, when set, asks for\n" +
-      "# a coverage profile (SSR's coverage run only).\n" +
-      "# Written by SSR's bootstrap proposer.\n" +
-      leftOutComments(o) +
-      'export GOTOOLCHAIN=local GOPROXY=off GOFLAGS="${GOFLAGS:-}"\n' +
-      `go test -json -count=1 \${SSR_GO_COVERPROFILE:+-coverpkg=./... -coverprofile="$SSR_GO_COVERPROFILE"} \\\n${wrap(pkgs.map(sh))} 2>&1\n`
-    );
-  }
+  return groups;
+}
+
+/** unittest without pytest: one `python3 -m unittest -v` per import root. */
+function unittestScript(o: ScriptOptions): string {
+  const lines = [...unittestModules(o).entries()].map(([dir, mods]) => {
+    const env = dir === '.' ? '' : `PYTHONPATH=${sh(dir)}\${PYTHONPATH:+:$PYTHONPATH} `;
+    return `${env}python3 -m unittest -v \\\n${wrap(mods.map(sh))} 2>&1`;
+  });
+  return (
+    '#!/usr/bin/env bash\n' +
+    '# Runs the unittest suite from the repository root; -v prints\n' +
+    '# "test_x (module.Class.test_x) ... ok|FAIL|ERROR" per test.\n' +
+    '# Written by SSR\'s bootstrap proposer.\n' +
+    pythonEnv(o) +
+    'status=0\n' +
+    lines.map((l) => `${l} || status=1`).join('\n') +
+    '\nexit $status\n'
+  );
+}
+
+/** go test -json: one JSON event per test, no cache, no network, the image's own Go. */
+function goScript(o: ScriptOptions): string {
+  const pkgs = o.runFiles.length ? o.runFiles : ['./...'];
+  return (
+    '#!/usr/bin/env bash\n' +
+    '# Runs go test -json from the module root: one JSON event per test\n' +
+    '# (run/pass/fail/skip, subtests as TestX/sub), build failures as\n' +
+    '# "FAIL pkg [build failed]". No test cache (-count=1), no network (GOPROXY=off),\n' +
+    "# the image's own Go (GOTOOLCHAIN=local). SSR_GO_COVERPROFILE, when set, asks for\n" +
+    "# a coverage profile (SSR's coverage run only).\n" +
+    "# Written by SSR's bootstrap proposer.\n" +
+    leftOutComments(o) +
+    'export GOTOOLCHAIN=local GOPROXY=off GOFLAGS="${GOFLAGS:-}"\n' +
+    `go test -json -count=1 \${SSR_GO_COVERPROFILE:+-coverpkg=./... -coverprofile="$SSR_GO_COVERPROFILE"} \\\n${wrap(pkgs.map(sh))} 2>&1\n`
+  );
+}
+
+/** node:test: each file on its own with the TAP reporter, between markers naming the file. */
+function nodeTestScript(o: ScriptOptions): string {
   return (
     '#!/usr/bin/env bash\n' +
     '# Runs every node:test file on its own with the TAP reporter, between\n' +
@@ -137,6 +147,15 @@ export function testScript(o: ScriptOptions): string {
     'done\n' +
     'exit $status\n'
   );
+}
+
+/** The test script of a runner: it runs `o.runFiles` from the repository root and prints per-test results. */
+export function testScript(o: ScriptOptions): string {
+  if (o.runner === 'pytest') return pytestScript(o);
+  if (o.runner === 'unittest') return unittestScript(o);
+  if (o.runner === 'jest' || o.runner === 'vitest' || o.runner === 'mocha') return jsReportScript(o);
+  if (o.runner === 'go') return goScript(o);
+  return nodeTestScript(o);
 }
 
 /** The mocha reporter the script writes next to the report: jest's JSON format, one entry per test. */

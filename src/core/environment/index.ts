@@ -4,5 +4,7 @@
  * settings, a recipe from its manifests) on top of SSR's base image.
  */
 export { planEnvironment, imageName, readJsonc, lifecycleLines, ENV_FORMAT, type EnvPlan, type EnvSource, type EnvStep } from './plan';
-export { buildEnvironment, findEnvironment, planFor, hostCaBundle, renderDockerfile, EnvironmentBuildError, type EnvResult, type BuildOptions } from './build';
+export { buildEnvironment, findEnvironment, planFor, hostCaBundle, type EnvResult, type BuildOptions } from './build';
+export { renderDockerfile } from './dockerfile';
+export { EnvironmentBuildError } from './dockerBuild';
 export { chooseImage, type ImageChoice } from './choose';

@@ -90,10 +90,8 @@ function managerInstall(nm: NodeManager): string {
   ].join('\n');
 }
 
-/** Node dependencies: package.json + lockfile with its package manager, installed in /repo/node_modules. */
-export function nodeSteps(repoDir: string, notes: string[], copyFiles: string[], inputs: Record<string, string>, env: Record<string, string>): EnvStep[] {
-  const nm = nodeManager(repoDir);
-  if (!nm) return [];
+/** The files the install reads (package.json, the lockfile, the managers' settings), copied in and inputs of the image; returns the lockfile. */
+function nodeManifests(repoDir: string, nm: NodeManager, copyFiles: string[], inputs: Record<string, string>): string | undefined {
   copyFiles.push('package.json');
   addFileInput(inputs, repoDir, 'package.json');
   const lock = nm.lock ?? NODE_LOCKS.find(([f]) => exists(repoDir, f))?.[0];
@@ -115,6 +113,36 @@ export function nodeSteps(repoDir: string, notes: string[], copyFiles: string[],
       addFileInput(inputs, repoDir, yarnPath);
     }
   }
+  return lock;
+}
+
+/** The install of the dependencies with pnpm or yarn (frozen when there is a lockfile), and the removal of its cache. */
+function managerInstallCommand(nm: NodeManager, lock: string | undefined): string {
+  if (nm.pm === 'pnpm') {
+    return (
+      (lock ? 'pnpm install --frozen-lockfile' : 'pnpm install') +
+      ' --config.confirmModulesPurge=false\n' +
+      // The store is not needed once node_modules is linked (same layer: hard links stay).
+      'rm -rf "$(pnpm store path 2>/dev/null)" /root/.local/share/pnpm /root/.cache/pnpm 2>/dev/null || true'
+    );
+  }
+  if (nm.berry) {
+    return (
+      // Install scripts of dependencies may need the network at run time; none is there later anyway.
+      'export YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_GLOBAL_CACHE=0\n' +
+      '[ -n "$NODE_EXTRA_CA_CERTS" ] && export YARN_HTTPS_CA_FILE_PATH="$NODE_EXTRA_CA_CERTS"\n' +
+      (lock ? 'yarn install --immutable' : 'yarn install') +
+      '\nrm -rf /root/.yarn/berry/cache 2>/dev/null || true'
+    );
+  }
+  return (lock ? 'yarn install --frozen-lockfile --non-interactive' : 'yarn install --non-interactive') + '\nyarn cache clean >/dev/null 2>&1 || true';
+}
+
+/** Node dependencies: package.json + lockfile with its package manager, installed in /repo/node_modules. */
+export function nodeSteps(repoDir: string, notes: string[], copyFiles: string[], inputs: Record<string, string>, env: Record<string, string>): EnvStep[] {
+  const nm = nodeManager(repoDir);
+  if (!nm) return [];
+  const lock = nodeManifests(repoDir, nm, copyFiles, inputs);
   const ensureNpm = { name: 'install npm (Debian)', run: ENSURE_NPM };
   if (nm.pm === 'npm') {
     const install = lock && nm.pm === 'npm' && /package-lock|shrinkwrap/.test(lock) ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund';
@@ -131,26 +159,9 @@ export function nodeSteps(repoDir: string, notes: string[], copyFiles: string[],
   // corepack keeps what it prepared here, in the image, for every user.
   env.COREPACK_HOME = '/usr/local/share/corepack';
   env.COREPACK_ENABLE_DOWNLOAD_PROMPT = '0';
-  let install: string;
-  if (nm.pm === 'pnpm') {
-    install =
-      (lock ? 'pnpm install --frozen-lockfile' : 'pnpm install') +
-      ' --config.confirmModulesPurge=false\n' +
-      // The store is not needed once node_modules is linked (same layer: hard links stay).
-      'rm -rf "$(pnpm store path 2>/dev/null)" /root/.local/share/pnpm /root/.cache/pnpm 2>/dev/null || true';
-  } else if (nm.berry) {
-    install =
-      // Install scripts of dependencies may need the network at run time; none is there later anyway.
-      'export YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_GLOBAL_CACHE=0\n' +
-      '[ -n "$NODE_EXTRA_CA_CERTS" ] && export YARN_HTTPS_CA_FILE_PATH="$NODE_EXTRA_CA_CERTS"\n' +
-      (lock ? 'yarn install --immutable' : 'yarn install') +
-      '\nrm -rf /root/.yarn/berry/cache 2>/dev/null || true';
-  } else {
-    install = (lock ? 'yarn install --frozen-lockfile --non-interactive' : 'yarn install --non-interactive') + '\nyarn cache clean >/dev/null 2>&1 || true';
-  }
   return [
     { name: `install ${label} (${nm.why.replace(/:.*/, '')})`, run: managerInstall(nm) },
-    { name: `install Node dependencies (${nm.pm}${lock ? `, ${lock}` : ''})`, run: install },
+    { name: `install Node dependencies (${nm.pm}${lock ? `, ${lock}` : ''})`, run: managerInstallCommand(nm, lock) },
   ];
 }
 

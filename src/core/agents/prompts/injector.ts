@@ -91,10 +91,8 @@ function strategySection(s: Strategy, t: Thresholds, commits?: number): string {
   }
 }
 
-export function injectorTaskPrompt(opts: InjectorPromptOptions): string {
-  const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...(opts.thresholds ?? {}) };
-  const repo = opts.repoPath ?? '/repo';
-  const dir = opts.artifactDir ?? INJECTOR_ARTIFACT_DIR;
+/** What the artifact is and what the solver will get from it. */
+function taskIntro(repo: string): string[] {
   return [
     '# Task: create a bug artifact',
     '',
@@ -103,9 +101,12 @@ export function injectorTaskPrompt(opts: InjectorPromptOptions): string {
     'results. The solver will receive the repository with your bug AND your test weakening applied, without',
     'any git history, and as its only description of the task the reverse of your test weakening (the tests',
     'you deleted or weakened, put back). It wins if, after its fix, the original tests pass again.',
-    '',
-    strategySection(opts.strategy, t, opts.commits),
-    '',
+  ];
+}
+
+/** The five files, and where to write them. */
+function fiveFilesSection(dir: string): string[] {
+  return [
     '## The five files',
     '',
     `Write them into the folder ${dir}/ (outside the repository, so they do not end up in your diffs).`,
@@ -129,7 +130,12 @@ export function injectorTaskPrompt(opts: InjectorPromptOptions): string {
     '5. test_weaken.diff: a unified diff in git format that changes only files listed in test_files.txt and',
     '   deletes or weakens the tests that would expose the bug. It is applied with `git apply` after',
     '   bug_inject.diff.',
-    '',
+  ];
+}
+
+/** The consistency checks the artifact must pass, with their thresholds. */
+function checksSection(t: Thresholds): string[] {
+  return [
     '## How the artifact is checked',
     '',
     'The artifact is validated automatically on a fresh copy of the ORIGINAL repository (your working',
@@ -146,16 +152,23 @@ export function injectorTaskPrompt(opts: InjectorPromptOptions): string {
     'The solver\'s fix counts only if no test that test_script.sh runs fails. So every test your script runs',
     'must pass on the original code: leave out tests that already fail, and tests that are flaky (different',
     'results on repeated runs), for example with pytest\'s `--deselect` or by choosing the test files to run.',
-    '',
-    '## Rules',
-    '',
-    '- Hide the bug by deleting tests or weakening their assertions. Never comment tests out, and never mark',
-    '  them skipped: remove them or make them check less.',
-    '- Leave no hints: no comments, names, messages or strings that point at the bug or at what was removed.',
-    '- The bug must be real: the code is wrong, not merely different, and the deleted or weakened tests',
-    '  describe the correct behaviour.',
-    '- Change nothing outside the repository except the artifact folder, and install nothing.',
-    '',
+  ];
+}
+
+const RULES_SECTION = [
+  '## Rules',
+  '',
+  '- Hide the bug by deleting tests or weakening their assertions. Never comment tests out, and never mark',
+  '  them skipped: remove them or make them check less.',
+  '- Leave no hints: no comments, names, messages or strings that point at the bug or at what was removed.',
+  '- The bug must be real: the code is wrong, not merely different, and the deleted or weakened tests',
+  '  describe the correct behaviour.',
+  '- Change nothing outside the repository except the artifact folder, and install nothing.',
+];
+
+/** The suggested steps, with the commands that check the artifact as the checker will. */
+function stepsSection(repo: string, dir: string): string[] {
+  return [
     '## Suggested steps',
     '',
     '1. Explore the repository: its layout, its purpose, how the tests are organised and run.',
@@ -172,5 +185,24 @@ export function injectorTaskPrompt(opts: InjectorPromptOptions): string {
     '   run the tests (all pass), `git apply` bug_inject.diff (the expected tests fail), then `git apply`',
     '   test_weaken.diff (the weakened tests no longer fail). Fix what does not hold.',
     '7. Submit.',
+  ];
+}
+
+export function injectorTaskPrompt(opts: InjectorPromptOptions): string {
+  const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...(opts.thresholds ?? {}) };
+  const repo = opts.repoPath ?? '/repo';
+  const dir = opts.artifactDir ?? INJECTOR_ARTIFACT_DIR;
+  return [
+    ...taskIntro(repo),
+    '',
+    strategySection(opts.strategy, t, opts.commits),
+    '',
+    ...fiveFilesSection(dir),
+    '',
+    ...checksSection(t),
+    '',
+    ...RULES_SECTION,
+    '',
+    ...stepsSection(repo, dir),
   ].join('\n');
 }

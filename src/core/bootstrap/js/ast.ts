@@ -1,21 +1,13 @@
 /**
  * JavaScript and TypeScript for the bootstrap proposer, on a real parser
- * (@babel/parser, with its TypeScript and JSX plugins): the functions a file
- * defines (mutation targets), the three single-function mutations (body,
- * branch, block) as text edits on node offsets, and test deletion for the
- * describe/it/test style shared by jest, vitest, mocha and node:test.
- * Pure functions on source text; `sandbox.ts` reads and writes the files.
+ * (@babel/parser, with its TypeScript and JSX plugins; its tree in
+ * syntax.ts): the functions a file defines (mutation targets) and the three
+ * single-function mutations (body, branch, block) as text edits on node
+ * offsets. Test deletion is in testDeletion.ts. Pure functions on source
+ * text; `sandbox.ts` reads and writes the files.
  */
-import { isTypeScript, parseJsProgram } from '../../base/jsSyntax';
-
-// Babel's node type, kept loose: we read a few fields of many node kinds.
-interface Node {
-  type: string;
-  start: number;
-  end: number;
-  loc: { start: { line: number; column: number }; end: { line: number } };
-  [k: string]: unknown;
-}
+import { isTypeScript } from '../../base/jsSyntax';
+import { FUNCTION_TYPES, children, identifiers, isNode, keyName, lineStart, parseJs, removeSpan, type Node } from './syntax';
 
 export interface JsFunction {
   symbol: string;
@@ -29,35 +21,7 @@ export interface JsFunction {
   returnType?: string;
 }
 
-export { isTypeScript };
-
-export function parseJs(file: string, text: string): Node {
-  return parseJsProgram<Node>(file, text);
-}
-
-function isNode(v: unknown): v is Node {
-  return Boolean(v && typeof v === 'object' && typeof (v as Node).type === 'string' && typeof (v as Node).start === 'number');
-}
-
-function children(n: Node): Node[] {
-  const out: Node[] = [];
-  for (const [k, v] of Object.entries(n)) {
-    if (k === 'loc' || k === 'leadingComments' || k === 'trailingComments' || k === 'innerComments' || k === 'extra') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) if (isNode(x)) out.push(x);
-    } else if (isNode(v)) out.push(v);
-  }
-  return out;
-}
-
-const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression', 'ClassMethod', 'ClassPrivateMethod', 'ObjectMethod']);
-
-function keyName(key: unknown): string | undefined {
-  if (!isNode(key)) return undefined;
-  if (key.type === 'Identifier' || key.type === 'PrivateName') return String((key as { name?: string }).name ?? ((key as { id?: { name: string } }).id?.name ?? ''));
-  if (key.type === 'StringLiteral') return String((key as unknown as { value: string }).value);
-  return undefined;
-}
+export { isTypeScript, parseJs };
 
 function typeText(src: string, ann: unknown): string | undefined {
   if (!isNode(ann)) return undefined;
@@ -65,63 +29,63 @@ function typeText(src: string, ann: unknown): string | undefined {
   return isNode(t) ? src.slice(t.start, t.end) : undefined;
 }
 
+interface VisitContext {
+  className?: string;
+  nameHint?: string;
+  inFunction: boolean;
+}
+
+/** The target a function node makes: when it is named, not nested, has a body, and is no accessor or abstract method. */
+function functionTarget(n: Node, ctx: VisitContext, text: string): JsFunction | undefined {
+  let name: string | undefined;
+  const className = ctx.className;
+  if (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression') name = keyName(n.id) ?? ctx.nameHint;
+  else if (n.type === 'ArrowFunctionExpression') name = ctx.nameHint;
+  else name = keyName(n.key);
+  const body = n.body as Node;
+  if (ctx.inFunction || !name || !isNode(body) || n.kind === 'get' || n.kind === 'set' || (n as { abstract?: boolean }).abstract) return undefined;
+  const symbol = (n.type === 'ClassMethod' || n.type === 'ClassPrivateMethod' || n.type === 'ObjectMethod') && className ? `${className}.${name}` : name;
+  return {
+    symbol,
+    name,
+    line: n.loc.start.line,
+    node: n,
+    body,
+    kind: n.type === 'ArrowFunctionExpression' ? 'arrow' : n.type.endsWith('Method') ? 'method' : 'function',
+    className,
+    returnType: typeText(text, n.returnType),
+  };
+}
+
+/** Where the walk goes from a node that is not a function: its children, each with the names it gives them. */
+function nextVisits(n: Node, ctx: VisitContext): Array<[Node, VisitContext]> {
+  if (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') {
+    const cn = keyName(n.id) ?? ctx.nameHint;
+    return children(n).map((c) => [c, { ...ctx, className: cn, nameHint: undefined }]);
+  }
+  if (n.type === 'ObjectExpression') return children(n).map((c) => [c, { ...ctx, className: ctx.nameHint ?? ctx.className, nameHint: undefined }]);
+  if (n.type === 'VariableDeclarator') return isNode(n.init) ? [[n.init, { ...ctx, nameHint: keyName(n.id) }]] : [];
+  if ((n.type === 'ObjectProperty' || n.type === 'ClassProperty') && isNode(n.value)) return [[n.value, { ...ctx, nameHint: keyName(n.key) }]];
+  if (n.type === 'AssignmentExpression' && isNode(n.right)) {
+    const left = n.left as Node;
+    return [[n.right, { ...ctx, nameHint: left.type === 'MemberExpression' ? keyName(left.property) : keyName(left) }]];
+  }
+  if (n.type === 'ExportDefaultDeclaration' && isNode(n.declaration)) return [[n.declaration, { ...ctx, nameHint: 'default' }]];
+  return children(n).map((c) => [c, { ...ctx, nameHint: undefined }]);
+}
+
 /** The named functions of a file that are not nested in another function. */
 export function listFunctions(file: string, text: string): JsFunction[] {
   const program = parseJs(file, text);
   const out: JsFunction[] = [];
-  const visit = (n: Node, ctx: { className?: string; nameHint?: string; inFunction: boolean }) => {
+  const visit = (n: Node, ctx: VisitContext) => {
     if (FUNCTION_TYPES.has(n.type)) {
-      let name: string | undefined;
-      let className = ctx.className;
-      if (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression') name = keyName(n.id) ?? ctx.nameHint;
-      else if (n.type === 'ArrowFunctionExpression') name = ctx.nameHint;
-      else name = keyName(n.key);
-      const body = n.body as Node;
-      if (!ctx.inFunction && name && isNode(body) && !(n.kind === 'get' || n.kind === 'set') && !(n as { abstract?: boolean }).abstract) {
-        const symbol = (n.type === 'ClassMethod' || n.type === 'ClassPrivateMethod' || n.type === 'ObjectMethod') && className ? `${className}.${name}` : name;
-        out.push({
-          symbol,
-          name,
-          line: n.loc.start.line,
-          node: n,
-          body,
-          kind: n.type === 'ArrowFunctionExpression' ? 'arrow' : n.type.endsWith('Method') ? 'method' : 'function',
-          className,
-          returnType: typeText(text, n.returnType),
-        });
-      }
+      const target = functionTarget(n, ctx, text);
+      if (target) out.push(target);
       for (const c of children(n)) visit(c, { inFunction: true });
       return;
     }
-    if (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') {
-      const cn = keyName(n.id) ?? ctx.nameHint;
-      for (const c of children(n)) visit(c, { ...ctx, className: cn, nameHint: undefined });
-      return;
-    }
-    if (n.type === 'ObjectExpression') {
-      for (const c of children(n)) visit(c, { ...ctx, className: ctx.nameHint ?? ctx.className, nameHint: undefined });
-      return;
-    }
-    if (n.type === 'VariableDeclarator') {
-      const hint = keyName(n.id);
-      if (isNode(n.init)) visit(n.init, { ...ctx, nameHint: hint });
-      return;
-    }
-    if ((n.type === 'ObjectProperty' || n.type === 'ClassProperty') && isNode(n.value)) {
-      visit(n.value as Node, { ...ctx, nameHint: keyName(n.key) });
-      return;
-    }
-    if (n.type === 'AssignmentExpression' && isNode(n.right)) {
-      const left = n.left as Node;
-      const hint = left.type === 'MemberExpression' ? keyName(left.property) : keyName(left);
-      visit(n.right as Node, { ...ctx, nameHint: hint });
-      return;
-    }
-    if (n.type === 'ExportDefaultDeclaration' && isNode(n.declaration)) {
-      visit(n.declaration as Node, { ...ctx, nameHint: 'default' });
-      return;
-    }
-    for (const c of children(n)) visit(c, { ...ctx, nameHint: undefined });
+    for (const [c, next] of nextVisits(n, ctx)) visit(c, next);
   };
   visit(program, { inFunction: false });
   // One target per symbol (overloads: the one with a body).
@@ -164,12 +128,6 @@ function blockWindows(fn: JsFunction, text: string): Array<[Node, Node]> {
     }
   }
   return out;
-}
-
-function identifiers(n: Node | undefined): string[] {
-  if (!isNode(n)) return [];
-  if (n.type === 'Identifier') return [String(n.name)];
-  return children(n).flatMap(identifiers);
 }
 
 export interface Strategies {
@@ -220,23 +178,6 @@ export interface Mutation {
   text?: string;
   description?: string;
   reason?: string;
-}
-
-function lineStart(text: string, off: number): number {
-  return text.lastIndexOf('\n', off - 1) + 1;
-}
-
-function lineEnd(text: string, off: number): number {
-  const i = text.indexOf('\n', off);
-  return i < 0 ? text.length : i + 1;
-}
-
-/** Removes [a, b) and, when the statements stand alone on their lines, the whole lines. */
-function removeSpan(text: string, a: number, b: number): string {
-  const ls = lineStart(text, a);
-  const le = lineEnd(text, b);
-  if (!text.slice(ls, a).trim() && !text.slice(b, le).trim()) return text.slice(0, ls) + text.slice(le);
-  return text.slice(0, a) + text.slice(b);
 }
 
 function indentAt(text: string, off: number): string {
@@ -298,147 +239,4 @@ export function mutate(file: string, text: string, symbol: string, line: number 
   }
   if (out === text) return { ok: false, reason: 'the mutation changes nothing' };
   return { ok: true, text: out, description };
-}
-
-// ------------------------------------------------------------- test deletion
-
-const TEST_FNS = new Set(['it', 'test', 'specify']);
-const SUITE_FNS = new Set(['describe', 'suite', 'context']);
-const MODIFIERS = new Set(['only', 'skip', 'concurrent', 'sequential', 'failing', 'todo', 'each', 'fails', 'runIf', 'skipIf']);
-
-/** `it`, `test.only`, `test.each(table)`, `describe.concurrent`...: the base name, or undefined. */
-function calleeBase(callee: Node): { base: string; each: boolean } | undefined {
-  let n: Node = callee;
-  let each = false;
-  for (let i = 0; i < 4; i++) {
-    if (n.type === 'Identifier') return { base: String(n.name), each };
-    if (n.type === 'MemberExpression' && isNode(n.property) && MODIFIERS.has(String((n.property as Node).name))) {
-      if ((n.property as Node).name === 'each') each = true;
-      n = n.object as Node;
-      continue;
-    }
-    if (n.type === 'CallExpression') {
-      // test.each(table)(title, fn) or test.skipIf(cond)(title, fn)
-      n = n.callee as Node;
-      continue;
-    }
-    if (n.type === 'TaggedTemplateExpression') {
-      each = true;
-      n = n.tag as Node;
-      continue;
-    }
-    return undefined;
-  }
-  return undefined;
-}
-
-/** A title as a matcher: a literal string, a printf/`$name` pattern from .each, or anything (dynamic). */
-function titleMatcher(arg: Node | undefined, text: string, each: boolean): (t: string) => boolean {
-  if (!arg) return () => true;
-  let lit: string | undefined;
-  if (arg.type === 'StringLiteral') lit = String((arg as unknown as { value: string }).value);
-  else if (arg.type === 'TemplateLiteral' && ((arg.expressions as Node[]) ?? []).length === 0) {
-    lit = String(((arg.quasis as Node[])[0]?.value as { cooked?: string })?.cooked ?? '');
-  }
-  if (lit === undefined) return () => true;
-  if (!each) {
-    const l = lit;
-    return (t) => t === l;
-  }
-  const re = new RegExp(
-    '^' +
-      lit
-        .split(/(%[sdifjoOp#%]|\$[\w.]+)/)
-        .map((part, i) => (i % 2 ? (part === '%%' ? '%' : '.*') : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-        .join('') +
-      '$',
-    's',
-  );
-  void text;
-  return (t) => re.test(t);
-}
-
-interface TestCall {
-  stmt: Node;
-  suites: Array<(t: string) => boolean>;
-  title: (t: string) => boolean;
-}
-
-function testCalls(file: string, text: string): { calls: TestCall[]; suites: Array<{ stmt: Node; tests: TestCall[] }> } {
-  const program = parseJs(file, text);
-  const calls: TestCall[] = [];
-  const suites: Array<{ stmt: Node; tests: TestCall[] }> = [];
-  const visit = (n: Node, path: Array<(t: string) => boolean>, stmt: Node | undefined, open: Array<{ stmt: Node; tests: TestCall[] }>) => {
-    if (n.type === 'ExpressionStatement') stmt = n;
-    if (n.type === 'CallExpression' && stmt) {
-      const cb = calleeBase(n.callee as Node);
-      const args = (n.arguments as Node[]) ?? [];
-      if (cb && TEST_FNS.has(cb.base)) {
-        const call = { stmt, suites: path, title: titleMatcher(args[0], text, cb.each) };
-        calls.push(call);
-        for (const s of open) s.tests.push(call);
-        return;
-      }
-      if (cb && SUITE_FNS.has(cb.base)) {
-        const entry = { stmt, tests: [] as TestCall[] };
-        suites.push(entry);
-        const next = [...path, titleMatcher(args[0], text, cb.each)];
-        for (const a of args.slice(1)) visit(a, next, undefined, [...open, entry]);
-        return;
-      }
-    }
-    for (const c of children(n)) visit(c, path, n.type === 'ExpressionStatement' ? n : stmt && FUNCTION_TYPES.has(n.type) ? undefined : stmt, open);
-  };
-  visit(program, [], undefined, []);
-  return { calls, suites };
-}
-
-export interface Weakening {
-  text: string;
-  removed: string[];
-  missing: string[];
-  /** Every test of the file is gone: delete the file rather than leave a suite with no test. */
-  empty: boolean;
-}
-
-/**
- * Deletes the tests with the given titles (`suite > ... > title`, the part
- * of an id after `file::`) from a test file: the whole `it(...)`/`test(...)`
- * statement, never a comment.
- */
-export function deleteTests(file: string, text: string, titles: string[]): Weakening {
-  const { calls, suites } = testCalls(file, text);
-  const chosen = new Set<TestCall>();
-  const removed: string[] = [];
-  const missing: string[] = [];
-  for (const t of titles) {
-    const parts = t.split(' > ');
-    const hit = calls.filter(
-      (c) => c.suites.length === parts.length - 1 && c.suites.every((m, i) => m(parts[i])) && c.title(parts[parts.length - 1]),
-    );
-    if (hit.length) {
-      hit.forEach((h) => chosen.add(h));
-      removed.push(t);
-    } else missing.push(t);
-  }
-  // A suite left with no test goes too.
-  const spans: Array<[number, number]> = [...chosen].map((c) => [c.stmt.start, c.stmt.end]);
-  for (const s of suites) if (s.tests.length && s.tests.every((c) => chosen.has(c))) spans.push([s.stmt.start, s.stmt.end]);
-  // Outermost spans only, removed from the end.
-  spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
-  const outer: Array<[number, number]> = [];
-  for (const sp of spans) if (!outer.length || sp[0] >= outer[outer.length - 1][1]) outer.push(sp);
-  let out = text;
-  for (const [a, b] of outer.reverse()) out = removeSpan(out, a, b);
-  const empty = calls.length > 0 && calls.every((c) => chosen.has(c));
-  return { text: out, removed, missing, empty };
-}
-
-/** Identifiers named in a test file (the fallback when there is no coverage trace). */
-export function referencedNames(file: string, text: string): Set<string> {
-  try {
-    return new Set(identifiers(parseJs(file, text)));
-  } catch {
-    return new Set(text.match(/[A-Za-z_$][\w$]*/g) ?? []);
-  }
 }

@@ -1,12 +1,14 @@
 /**
  * The JavaScript/TypeScript side of the bootstrap proposer, in a sandbox:
  * targets (functions of the non-test sources, covered ones first), one
- * mutation, and test deletion, all on @babel/parser ASTs (./ast.ts). The
- * sandbox's Python helper only lists files and reads the V8 coverage.
+ * mutation, and test deletion, all on @babel/parser ASTs (./ast.ts,
+ * ./testDeletion.ts). The sandbox's Python helper only lists files and
+ * reads the V8 coverage.
  */
 import { seededRandom } from '../../base/random';
 import type { SandboxLike } from '../../sandbox/types';
-import { deleteTests, listFunctions, mutate, referencedNames, strategiesOf } from './ast';
+import { listFunctions, mutate, strategiesOf } from './ast';
+import { deleteTests, referencedNames } from './testDeletion';
 
 export type Helper = <T>(cmd: string, req: Record<string, unknown>) => Promise<T>;
 
