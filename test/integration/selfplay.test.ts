@@ -103,6 +103,8 @@ describe('self-play session: bootstrap proposer + scripted solver (real engine)'
     assert.equal(byState.get('weakened')?.cached, true, 'the weakened state was run again');
     // The original: the proposer's run is one repetition, validation made the other.
     assert.equal(byState.get('original')?.repetitions, 2);
+    // The proposer's runs keep what the judge's reporter saw: its broken tests are corroborated, not the script's word alone.
+    assert.equal(report.brokenSeenBy, 'reporter', report.checks.find((c) => c.id === 'bug_breaks_tests')?.detail);
     // The restore states of a multi-file bug still run.
     for (const r of report.runs.filter((x) => x.state.startsWith('restore:'))) assert.notEqual(r.cached, true);
     // A validation with nothing cached reaches the same verdicts from the same results.

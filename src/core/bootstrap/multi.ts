@@ -54,7 +54,7 @@ async function proposeMulti(s: Search, order: Target[], k: number, seen: Set<str
     const F = [...s.suite.stable].filter((id) => full.results?.[id] === 'failed');
     const dead = await unneededPiece(s, pieces, F);
     if (!dead) {
-      const w = await weakenAndVerify(s, pieces, { results: full.results ?? {}, durationMs: full.durationMs, logTail: full.logTail });
+      const w = await weakenAndVerify(s, pieces, { results: full.results ?? {}, durationMs: full.durationMs, logTail: full.logTail, reporter: full.reporter });
       if (typeof w === 'string') {
         s.log(`bootstrap: multi: ${w}`);
         return undefined;

@@ -6,7 +6,7 @@
  */
 import type { SandboxLike } from '../sandbox/types';
 import { resetToBaseline } from '../sandbox/baseline';
-import { runTests, type TestResults } from '../judge/testRun';
+import { runTests, type ReporterRecords, type TestResults } from '../judge/testRun';
 import { CancelledError } from '../base/errors';
 import { span } from '../base/trace';
 import { jsMutate } from './js/sandbox';
@@ -45,6 +45,8 @@ export interface Piece {
   results: TestResults;
   durationMs: number;
   logTail: string;
+  /** What the judge's reporter saw in that run, so validation can corroborate the broken tests. */
+  reporter?: ReporterRecords;
 }
 
 interface MutateAnswer {
@@ -106,7 +108,7 @@ export async function tryPiece(s: Search, target: Target, strategy: SingleStrate
   const j = judgeBuggy(run.results ?? {}, s.suite, s.minFailing, s.maxBroken);
   if (j.kind === 'reject') return j.why;
   const content = await s.sb.readFile(target.file);
-  return { target, strategy, description: m.description ?? '', content, failing: j.failing, results: j.results, durationMs: run.durationMs, logTail: run.logTail };
+  return { target, strategy, description: m.description ?? '', content, failing: j.failing, results: j.results, durationMs: run.durationMs, logTail: run.logTail, reporter: run.reporter };
 }
 
 /** Puts the pieces' files in place on a clean baseline. */

@@ -33,7 +33,7 @@ export async function proposeSingle(s: Search, order: Target[], seen: Set<string
         continue; // not applicable: another strategy on the same function
       }
       // The state is the buggy one: weaken it.
-      const weak = await weakenAndVerify(s, [piece], { results: piece.results, durationMs: piece.durationMs, logTail: piece.logTail });
+      const weak = await weakenAndVerify(s, [piece], { results: piece.results, durationMs: piece.durationMs, logTail: piece.logTail, reporter: piece.reporter });
       if (typeof weak === 'string') {
         s.log(`bootstrap: ${key}: ${weak}`);
         rejects.push(`${key}: ${weak}`);
