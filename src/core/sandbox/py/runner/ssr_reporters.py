@@ -4,22 +4,27 @@ import json, os, re
 from ssr_common import REPORTER_CAP, REPORTER_DIR, REPORTER_FD_VAR, start_thread
 
 
-def install_reporter(spec):
-    """Writes the judge's reporter plugin (spec: {module, source}) into a
-    folder only root can write; the test user can read and import it."""
+def write_reporter(spec, ext):
+    """Writes one of the judge's reporters (spec: {module, source}) as
+    MODULE.EXT into a folder only root can write; the test user can read and
+    load it. Returns its module name and path."""
     module = spec.get("module") or ""
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", module):
         raise ValueError("bad reporter module name: %r" % module)
     os.makedirs(REPORTER_DIR, exist_ok=True)
     os.chown(REPORTER_DIR, 0, 0)
     os.chmod(REPORTER_DIR, 0o755)
-    path = os.path.join(REPORTER_DIR, module + ".py")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
+    path = os.path.join(REPORTER_DIR, module + ext)
+    with open(path + ".tmp", "w") as fh:
         fh.write(spec["source"])
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return module
+    os.chmod(path + ".tmp", 0o644)
+    os.replace(path + ".tmp", path)
+    return module, path
+
+
+def install_reporter(spec):
+    """The pytest plugin: imported by its module name."""
+    return write_reporter(spec, ".py")[0]
 
 
 def reporter_env(env, module, fd):
@@ -37,20 +42,9 @@ def reporter_env(env, module, fd):
 
 
 def install_node_reporter(spec):
-    """Writes the judge's Node reporter (spec: {runner: "node", module, source})
-    as MODULE.cjs beside the pytest plugin, root's; returns its path."""
-    module = spec.get("module") or ""
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", module):
-        raise ValueError("bad reporter module name: %r" % module)
-    os.makedirs(REPORTER_DIR, exist_ok=True)
-    os.chown(REPORTER_DIR, 0, 0)
-    os.chmod(REPORTER_DIR, 0o755)
-    path = os.path.join(REPORTER_DIR, module + ".cjs")
-    with open(path + ".tmp", "w") as fh:
-        fh.write(spec["source"])
-    os.chmod(path + ".tmp", 0o644)
-    os.replace(path + ".tmp", path)
-    return path
+    """The Node reporter (spec: {runner: "node", module, source}), beside the
+    pytest plugin as MODULE.cjs: preloaded by its path."""
+    return write_reporter(spec, ".cjs")[1]
 
 
 def node_reporter_env(env, path, fd):
